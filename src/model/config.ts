@@ -1,0 +1,127 @@
+/**
+ * The VQ-VAE's configuration: typed data with defaults in one place.
+ *
+ * Defaults are the reference sizes of ../shared/DESIGN.md (hidden 128, residual
+ * hidden 32, 2 residual blocks, K = 512, D = 64, beta = 0.25). A config read
+ * from disk is validated field by field: an unknown key or a wrong type is an
+ * error, as nanoGPT's configurator does, so a typo never silently falls back
+ * to a default.
+ */
+import { UserError } from '../errors.js';
+
+export type QuantizerKind = 'vq' | 'ema';
+
+export interface ModelConfig {
+  /** Image channels: 1 (grey) or 3 (RGB). */
+  inputChannels: number;
+  /** Input height and width in pixels; each must divide by 2^downsamples. */
+  imageHeight: number;
+  imageWidth: number;
+  /** Channels of the encoder and decoder trunks (h). */
+  hidden: number;
+  /** Channels inside a residual block. */
+  resHidden: number;
+  /** Number of residual blocks in each of the encoder and decoder. */
+  resBlocks: number;
+  /** Codebook size K. */
+  codebookSize: number;
+  /** Code dimension D. */
+  codeDim: number;
+  /** Number of stride-2 stages: 2 turns 28x28 into 7x7 codes, 32x32 into 8x8. */
+  downsamples: number;
+  /** 'vq': codebook learned by its loss; 'ema': codebook by moving averages (paper appendix). */
+  quantizer: QuantizerKind;
+  /** Commitment cost beta, equation 3. */
+  beta: number;
+  /** EMA decay gamma (ema only). */
+  decay: number;
+  /** Laplace smoothing of the EMA counts (ema only). */
+  epsilon: number;
+}
+
+export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
+  inputChannels: 1,
+  imageHeight: 28,
+  imageWidth: 28,
+  hidden: 128,
+  resHidden: 32,
+  resBlocks: 2,
+  codebookSize: 512,
+  codeDim: 64,
+  downsamples: 2,
+  quantizer: 'vq',
+  beta: 0.25,
+  decay: 0.99,
+  epsilon: 1e-5,
+});
+
+type Check = (value: unknown) => string | undefined;
+
+const positiveInt: Check = (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 1 ? undefined : 'an integer >= 1';
+const nonNegativeInt: Check = (v) =>
+  typeof v === 'number' && Number.isInteger(v) && v >= 0 ? undefined : 'an integer >= 0';
+const positiveNumber: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v > 0 ? undefined : 'a number > 0';
+const nonNegativeNumber: Check = (v) =>
+  typeof v === 'number' && Number.isFinite(v) && v >= 0 ? undefined : 'a number >= 0';
+
+const CHECKS: Record<keyof ModelConfig, Check> = {
+  inputChannels: (v) => (v === 1 || v === 3 ? undefined : '1 or 3'),
+  imageHeight: positiveInt,
+  imageWidth: positiveInt,
+  hidden: (v) => positiveInt(v) ?? ((v as number) % 2 === 0 ? undefined : 'an even integer (the first stage has hidden/2 channels)'),
+  resHidden: positiveInt,
+  resBlocks: nonNegativeInt,
+  codebookSize: positiveInt,
+  codeDim: positiveInt,
+  downsamples: positiveInt,
+  quantizer: (v) => (v === 'vq' || v === 'ema' ? undefined : "one of 'vq', 'ema'"),
+  beta: nonNegativeNumber,
+  decay: (v) => (typeof v === 'number' && v > 0 && v < 1 ? undefined : 'a number in (0, 1)'),
+  epsilon: positiveNumber,
+};
+
+/** The spatial size of the code grid for a config. */
+export function codeGridSize(config: ModelConfig): [number, number] {
+  const f = 2 ** config.downsamples;
+  return [config.imageHeight / f, config.imageWidth / f];
+}
+
+/**
+ * Checks a complete config object (from flags or from config.json) and
+ * returns it typed. `source` names where it came from, for the message.
+ */
+export function validateModelConfig(value: unknown, source = 'model config'): ModelConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UserError(`${source}: expected an object, found ${JSON.stringify(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  const known = Object.keys(CHECKS);
+  for (const key of Object.keys(record)) {
+    if (!known.includes(key)) {
+      throw new UserError(`${source}: unknown key "${key}"; valid keys are ${known.join(', ')}`);
+    }
+  }
+  for (const key of known as (keyof ModelConfig)[]) {
+    if (!(key in record)) throw new UserError(`${source}: missing key "${key}"`);
+    const problem = CHECKS[key](record[key]);
+    if (problem) {
+      throw new UserError(`${source}: "${key}" must be ${problem}, found ${JSON.stringify(record[key])}`);
+    }
+  }
+  const config = record as unknown as ModelConfig;
+  const f = 2 ** config.downsamples;
+  if (config.imageHeight % f !== 0 || config.imageWidth % f !== 0) {
+    throw new UserError(
+      `${source}: image size ${config.imageHeight}x${config.imageWidth} must divide by 2^downsamples = ${f}`,
+    );
+  }
+  return { ...config };
+}
+
+/** Defaults overridden by `overrides`, then validated. */
+export function makeModelConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
+  const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
+  return validateModelConfig({ ...DEFAULT_MODEL_CONFIG, ...defined });
+}

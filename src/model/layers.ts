@@ -1,0 +1,96 @@
+/**
+ * The convolution layers the encoder and decoder are made of, NHWC.
+ *
+ * Weights follow tfjs's layouts: a convolution's filter is [kh, kw, in, out],
+ * a transposed convolution's [kh, kw, out, in]. Initialisation is PyTorch's
+ * default for Conv2d/ConvTranspose2d (uniform in +-1/sqrt(fan_in), weights and
+ * biases alike), so a run starts where the PyTorch reference would.
+ */
+import '../engine.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { nextSeed, type Rng } from '../random.js';
+
+/** Named variables of a model, in creation order. */
+export type VariableMap = Map<string, tf.Variable>;
+
+export type Padding = 'same' | 'valid' | number;
+
+export interface ConvSpec {
+  inChannels: number;
+  outChannels: number;
+  kernel: number;
+  stride: number;
+  /** 'same', 'valid', or explicit padding on each side of H and W. */
+  padding: Padding;
+}
+
+function uniform(shape: number[], bound: number, rng: Rng): tf.Tensor {
+  return tf.randomUniform(shape, -bound, bound, 'float32', nextSeed(rng));
+}
+
+function tfPadding(padding: Padding): 'same' | 'valid' | [[0, 0], [number, number], [number, number], [0, 0]] {
+  return typeof padding === 'number'
+    ? [[0, 0], [padding, padding], [padding, padding], [0, 0]]
+    : padding;
+}
+
+function addVariable(vars: VariableMap, name: string, init: tf.Tensor): tf.Variable {
+  if (vars.has(name)) throw new Error(`duplicate variable name ${name}`);
+  const v = tf.variable(init, true);
+  init.dispose();
+  vars.set(name, v);
+  return v;
+}
+
+/** y = conv(x, W) + b, optionally followed by ReLU (fused, one kernel). */
+export class Conv2d {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+
+  constructor(readonly spec: ConvSpec, vars: VariableMap, name: string, rng: Rng) {
+    const { inChannels, outChannels, kernel } = spec;
+    const bound = 1 / Math.sqrt(inChannels * kernel * kernel);
+    this.weight = addVariable(vars, `${name}.weight`, uniform([kernel, kernel, inChannels, outChannels], bound, rng));
+    this.bias = addVariable(vars, `${name}.bias`, uniform([outChannels], bound, rng));
+  }
+
+  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
+    return tf.fused.conv2d({
+      x,
+      filter: this.weight as tf.Tensor4D,
+      strides: this.spec.stride,
+      pad: tfPadding(this.spec.padding),
+      bias: this.bias,
+      activation,
+    });
+  }
+}
+
+/** The transposed convolution that doubles H and W: 4x4, stride 2, padding 1. */
+export class ConvTranspose2d {
+  readonly weight: tf.Variable;
+  readonly bias: tf.Variable;
+
+  constructor(readonly spec: ConvSpec, vars: VariableMap, name: string, rng: Rng) {
+    const { inChannels, outChannels, kernel } = spec;
+    // PyTorch computes fan_in of ConvTranspose2d from weight.size(1) = out channels.
+    const bound = 1 / Math.sqrt(outChannels * kernel * kernel);
+    this.weight = addVariable(vars, `${name}.weight`, uniform([kernel, kernel, outChannels, inChannels], bound, rng));
+    this.bias = addVariable(vars, `${name}.bias`, uniform([outChannels], bound, rng));
+  }
+
+  apply(x: tf.Tensor4D): tf.Tensor4D {
+    const { stride, kernel, padding, outChannels } = this.spec;
+    const [b, h, w] = x.shape;
+    const pad = typeof padding === 'number' ? padding : 0;
+    // PyTorch's output size: (in - 1) * stride - 2 * padding + kernel.
+    const outH = (h - 1) * stride - 2 * pad + kernel;
+    const outW = (w - 1) * stride - 2 * pad + kernel;
+    const tfPad = typeof padding === 'number' ? (outH === h * stride ? 'same' : 'valid') : padding;
+    if (typeof padding === 'number' && tfPad === 'valid' && padding !== 0) {
+      throw new Error(`transposed convolution: padding ${padding} with kernel ${kernel}, stride ${stride} is not supported`);
+    }
+    const y = tf.conv2dTranspose(x, this.weight as tf.Tensor4D, [b, outH, outW, outChannels], stride, tfPad);
+    return tf.add(y, this.bias) as tf.Tensor4D;
+  }
+}

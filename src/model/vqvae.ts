@@ -1,0 +1,159 @@
+/**
+ * The VQ-VAE: encoder, vector quantizer and decoder joined (van den Oord et
+ * al. 2017, figure 1).
+ *
+ * Images enter as raw bytes [b, H, W, C] and are scaled to x = pixels/255 - 0.5,
+ * Sonnet's convention; the decoder's output is in that scale too. A 28x28 grey
+ * batch of 16 gives z_e [16, 7, 7, D], indices [16, 7, 7] and a reconstruction
+ * [16, 28, 28, 1].
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.js';
+import type { Quantizer, QuantizerOutput } from '../quantize/types.js';
+import { VectorQuantizer } from '../quantize/vectorQuantizer.js';
+import { VectorQuantizerEMA } from '../quantize/vectorQuantizerEma.js';
+import { mulberry32, nextSeed } from '../random.js';
+import { codeGridSize, type ModelConfig, validateModelConfig } from './config.js';
+import { Decoder } from './decoder.js';
+import { Encoder } from './encoder.js';
+import type { VariableMap } from './layers.js';
+
+export interface ForwardOutput extends QuantizerOutput {
+  /** [b, h, w, d]: encoder output before quantization. */
+  encoded: tf.Tensor4D;
+  /** [b, H, W, C]: decoder output, in input scale. */
+  reconstruction: tf.Tensor4D;
+}
+
+export class VqVae {
+  readonly config: ModelConfig;
+  readonly encoder: Encoder;
+  readonly decoder: Decoder;
+  readonly quantizer: Quantizer;
+  private readonly variables: VariableMap = new Map();
+
+  /** A freshly initialised model; the same seed gives the same weights on every backend. */
+  constructor(config: ModelConfig, seed = 0) {
+    this.config = validateModelConfig(config);
+    const rng = mulberry32(seed);
+    this.encoder = new Encoder(this.config, this.variables, rng);
+    const { codebookSize, codeDim, beta, decay, epsilon } = this.config;
+    const quantizerSeed = nextSeed(rng);
+    this.quantizer =
+      this.config.quantizer === 'ema'
+        ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed: quantizerSeed })
+        : new VectorQuantizer({ codebookSize, codeDim, beta, seed: quantizerSeed });
+    this.decoder = new Decoder(this.config, this.variables, rng);
+  }
+
+  /** The code grid's [height, width]. */
+  get codeGrid(): [number, number] {
+    return codeGridSize(this.config);
+  }
+
+  /** Variables learned by gradient descent, by name. */
+  trainable(): Record<string, tf.Variable> {
+    return { ...Object.fromEntries(this.variables), ...this.quantizer.trainable() };
+  }
+
+  /** Every variable a checkpoint holds (weights, codebook, EMA state), by name. */
+  state(): Record<string, tf.Variable> {
+    return { ...Object.fromEntries(this.variables), ...this.quantizer.state() };
+  }
+
+  /** x [b, H, W, C] in input scale → z_e [b, h, w, D]. */
+  encode(x: tf.Tensor4D): tf.Tensor4D {
+    this.checkImages(x);
+    return tf.tidy(() => this.encoder.apply(x));
+  }
+
+  /** z_q [b, h, w, D] → reconstruction [b, H, W, C] in input scale. */
+  decode(quantized: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.decoder.apply(quantized));
+  }
+
+  /** The whole model on x [b, H, W, C]; differentiable, changes no state. */
+  forward(x: tf.Tensor4D): ForwardOutput {
+    this.checkImages(x);
+    return tf.tidy(() => {
+      const encoded = this.encoder.apply(x);
+      const q = this.quantizer.apply(encoded);
+      return { ...q, encoded, reconstruction: this.decoder.apply(q.quantized) };
+    });
+  }
+
+  /** Code indices [b, h, w] of images x [b, H, W, C] in input scale. */
+  encodeIndices(x: tf.Tensor4D): tf.Tensor3D {
+    return tf.tidy(() => this.quantizer.apply(this.encode(x)).indices);
+  }
+
+  /** Images in input scale [b, H, W, C] from code indices [b, h, w]. */
+  decodeIndices(indices: tf.Tensor3D): tf.Tensor4D {
+    const [h, w] = this.codeGrid;
+    if (indices.rank !== 3 || indices.shape[1] !== h || indices.shape[2] !== w) {
+      throw new Error(`codes must be [batch, ${h}, ${w}] for this model, found [${indices.shape.join(', ')}]`);
+    }
+    const codes = this.quantizer.lookup(indices);
+    try {
+      return this.decode(codes);
+    } finally {
+      codes.dispose();
+    }
+  }
+
+  /**
+   * Replaces every variable's value from `tensors` (a checkpoint); each name
+   * of `state()` must be present with the same shape, and nothing else.
+   */
+  load(tensors: Record<string, { shape: number[]; data: Float32Array }>, source = 'checkpoint'): void {
+    const state = this.state();
+    const problems: string[] = [];
+    for (const [name, v] of Object.entries(state)) {
+      const t = tensors[name];
+      if (!t) problems.push(`missing ${name}`);
+      else if (t.shape.join(',') !== v.shape.join(',')) {
+        problems.push(`${name} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
+      }
+    }
+    for (const name of Object.keys(tensors)) if (!(name in state)) problems.push(`unexpected ${name}`);
+    if (problems.length > 0) throw new ModelMismatchError(`${source} does not match the model config: ${problems.join('; ')}`);
+    for (const [name, v] of Object.entries(state)) {
+      const t = tensors[name]!;
+      tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
+    }
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    this.quantizer.dispose();
+  }
+
+  private checkImages(x: tf.Tensor4D): void {
+    const { imageHeight, imageWidth, inputChannels } = this.config;
+    if (x.rank !== 4 || x.shape[1] !== imageHeight || x.shape[2] !== imageWidth || x.shape[3] !== inputChannels) {
+      throw new Error(
+        `images must be [batch, ${imageHeight}, ${imageWidth}, ${inputChannels}] for this model, found [${x.shape.join(', ')}]`,
+      );
+    }
+  }
+}
+
+/** A checkpoint whose tensors do not fit the config it came with. */
+export class ModelMismatchError extends UserError {}
+
+/** Raw bytes [b, H, W, C] (0..255) → float input x = pixels/255 - 0.5. */
+export function pixelsToInput(pixels: Uint8Array, batch: number, height: number, width: number, channels: number): tf.Tensor4D {
+  const values = new Float32Array(pixels.length);
+  for (let i = 0; i < pixels.length; i++) values[i] = pixels[i]! / 255 - 0.5;
+  return tf.tensor4d(values, [batch, height, width, channels]);
+}
+
+/** Model output in input scale → bytes 0..255, clipped and rounded. */
+export function outputToPixels(output: tf.Tensor): Uint8Array {
+  const values = output.dataSync();
+  const pixels = new Uint8Array(values.length);
+  for (let i = 0; i < values.length; i++) {
+    pixels[i] = Math.round(Math.min(1, Math.max(0, values[i]! + 0.5)) * 255);
+  }
+  return pixels;
+}

@@ -1,0 +1,59 @@
+/**
+ * Pieces shared by the quantizers: the straight-through estimator, nearest
+ * codes by squared L2 distance, and codebook-usage metrics.
+ */
+import '../engine.js';
+import * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Identity forward, zero gradient backward: tfjs-core has no stop_gradient,
+ * and the losses of equation 3 need one on each side.
+ */
+export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad((x, save) => {
+  void save;
+  return { value: tf.clone(x as tf.Tensor), gradFunc: (dy: tf.Tensor) => tf.zerosLike(dy) };
+}) as (x: tf.Tensor) => tf.Tensor;
+
+/**
+ * Index of the nearest row of `codebook` [k, d] for each row of `flat` [m, d]:
+ * argmin_j ||z - e_j||^2 = argmin_j (||e_j||^2 - 2 z.e_j), since ||z||^2 is the
+ * same for every j. Returns int32 [m].
+ */
+export function nearestCodes(flat: tf.Tensor2D, codebook: tf.Tensor2D): tf.Tensor1D {
+  const nearest = tf.tidy(() => {
+    const codeNorms = tf.sum(tf.square(codebook), 1); // [k]
+    const dots = tf.matMul(flat, codebook, false, true); // [m, k]
+    const distances = tf.sub(codeNorms, tf.mul(dots, 2)); // [m, k], up to ||z||^2
+    return tf.argMin(distances, 1);
+  });
+  // A fresh tensor, off the gradient tape: otherwise tfjs tries to
+  // differentiate gather's int32 indices back through argmin, and fails.
+  const indices = tf.tensor1d(nearest.dataSync() as Int32Array, 'int32');
+  nearest.dispose();
+  return indices;
+}
+
+/**
+ * Perplexity exp(-sum_k p_k log p_k) of the code usage p, and how many codes
+ * have p_k > 0. `counts` [k] holds how often each code was chosen.
+ */
+export function usageMetrics(counts: tf.Tensor1D): { perplexity: tf.Scalar; codesUsed: tf.Scalar } {
+  return tf.tidy(() => {
+    const total = tf.sum(counts);
+    const p = tf.div(counts, tf.maximum(total, 1));
+    // p log p is 0 at p = 0; the 1e-10 keeps log finite there (Sonnet does the same).
+    const entropy = tf.neg(tf.sum(tf.mul(p, tf.log(tf.add(p, 1e-10)))));
+    return {
+      perplexity: tf.exp(entropy) as tf.Scalar,
+      codesUsed: tf.sum(tf.cast(tf.greater(counts, 0), 'int32')) as tf.Scalar,
+    };
+  });
+}
+
+/** How many times each of the k codes occurs in `indices` (any shape), float32 [k]. */
+export function codeCounts(indices: tf.Tensor, k: number): tf.Tensor1D {
+  return tf.tidy(() => {
+    const flat = tf.reshape(indices, [-1]) as tf.Tensor1D;
+    return tf.unsortedSegmentSum(tf.cast(tf.onesLike(flat), 'float32'), flat, k) as tf.Tensor1D;
+  });
+}

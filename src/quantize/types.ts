@@ -1,0 +1,44 @@
+/**
+ * What every vector quantizer returns, and the call shape they share.
+ *
+ * Axis legend: b - batch, h, w - code grid, d - code dimension D,
+ * k - codebook size K, m - number of vectors (b * h * w).
+ */
+import type * as tf from '@tensorflow/tfjs-core';
+
+export interface QuantizerOutput {
+  /** [b, h, w, d]: z_e + stopgrad(e_k - z_e), the straight-through estimator. */
+  quantized: tf.Tensor4D;
+  /** [b, h, w] int32: the index k of each vector's nearest code. */
+  indices: tf.Tensor3D;
+  /** Scalar: codebook loss + beta * commitment loss (commitment only for EMA). */
+  loss: tf.Scalar;
+  /** Scalar: the commitment loss ||z_e - stopgrad(e)||^2 alone, averaged. */
+  commitmentLoss: tf.Scalar;
+  /** Scalar: exp of the entropy of the code usage in this batch. */
+  perplexity: tf.Scalar;
+  /** Scalar: how many distinct codes the batch uses. */
+  codesUsed: tf.Scalar;
+}
+
+export interface Quantizer {
+  readonly codebookSize: number;
+  readonly codeDim: number;
+  /** [k, d]. */
+  readonly codebook: tf.Variable;
+  /** Quantizes z_e [b, h, w, d]; changes no state. */
+  apply(inputs: tf.Tensor4D): QuantizerOutput;
+  /**
+   * Training-time state update after a step, from the step's encoder
+   * outputs and their indices (EMA codebook); a no-op for quantizers whose
+   * codebook learns by gradient. Evaluation never calls it.
+   */
+  update(inputs: tf.Tensor4D, indices: tf.Tensor3D): void;
+  /** The codes of a grid of indices [b, h, w] → [b, h, w, d]. */
+  lookup(indices: tf.Tensor3D): tf.Tensor4D;
+  /** Variables learned by gradient descent, by name. */
+  trainable(): Record<string, tf.Variable>;
+  /** Every variable that a checkpoint must hold, by name. */
+  state(): Record<string, tf.Variable>;
+  dispose(): void;
+}

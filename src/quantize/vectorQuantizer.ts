@@ -1,0 +1,145 @@
+/**
+ * The vector quantizer of VQ-VAE (van den Oord et al. 2017, section 3.1).
+ *
+ * Each d-vector of z_e snaps to its nearest code e_k of a learned codebook
+ * E [k, d]: an input of shape [16, 7, 7, 64] is reshaped into [784, 64] and
+ * all 784 vectors are quantized independently. Gradients pass the snap by the
+ * straight-through estimator, z_q = z_e + stopgrad(e_k - z_e), and the
+ * codebook learns from equation 3's second and third terms:
+ *
+ *   loss = ||stopgrad(z_e) - e||^2 + beta * ||z_e - stopgrad(e)||^2
+ *
+ * each averaged over all elements, as Sonnet does.
+ *
+ * Axis legend: b - batch, h, w - code grid, d - code dimension, k - codes,
+ * m - vectors (b * h * w).
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.js';
+import { codeCounts, nearestCodes, stopGradient, usageMetrics } from './ops.js';
+import type { Quantizer, QuantizerOutput } from './types.js';
+
+export interface VectorQuantizerOptions {
+  /** Codebook size K. */
+  codebookSize: number;
+  /** Code dimension D: the last axis of the inputs. */
+  codeDim: number;
+  /** Commitment cost beta (equation 3); the paper uses 0.25. */
+  beta?: number;
+  /** Initial codebook [k, d]; default uniform in [-1/K, 1/K]. */
+  initialCodebook?: tf.Tensor2D;
+  /** Seed of the default initialisation. */
+  seed?: number;
+  /** Variable name prefix, so several models can live side by side. */
+  name?: string;
+}
+
+export const VECTOR_QUANTIZER_DEFAULTS = { beta: 0.25, seed: 0, name: 'quantizer' } as const;
+
+export function checkQuantizerSizes(codebookSize: number, codeDim: number): void {
+  if (!Number.isInteger(codebookSize) || codebookSize < 1) {
+    throw new UserError(`codebook size must be an integer >= 1, found ${codebookSize}`);
+  }
+  if (!Number.isInteger(codeDim) || codeDim < 1) {
+    throw new UserError(`code dimension must be an integer >= 1, found ${codeDim}`);
+  }
+}
+
+/** Throws unless `inputs` ends in the code dimension. */
+export function checkInputs(inputs: tf.Tensor, codeDim: number): void {
+  const last = inputs.shape[inputs.shape.length - 1];
+  if (inputs.rank !== 4 || last !== codeDim) {
+    throw new Error(
+      `quantizer expects inputs [batch, height, width, ${codeDim}], found [${inputs.shape.join(', ')}]`,
+    );
+  }
+}
+
+export class VectorQuantizer implements Quantizer {
+  readonly codebookSize: number;
+  readonly codeDim: number;
+  readonly beta: number;
+  readonly codebook: tf.Variable;
+  /** Prefix of the names in `state()`, e.g. 'quantizer' gives 'quantizer.codebook'. */
+  readonly name: string;
+
+  constructor(options: VectorQuantizerOptions) {
+    const { codebookSize, codeDim } = options;
+    checkQuantizerSizes(codebookSize, codeDim);
+    this.codebookSize = codebookSize;
+    this.codeDim = codeDim;
+    this.beta = options.beta ?? VECTOR_QUANTIZER_DEFAULTS.beta;
+    this.name = options.name ?? VECTOR_QUANTIZER_DEFAULTS.name;
+    const seed = options.seed ?? VECTOR_QUANTIZER_DEFAULTS.seed;
+    const initial =
+      options.initialCodebook ??
+      tf.randomUniform([codebookSize, codeDim], -1 / codebookSize, 1 / codebookSize, 'float32', seed);
+    if (initial.shape[0] !== codebookSize || initial.shape[1] !== codeDim) {
+      throw new Error(`initial codebook must be [${codebookSize}, ${codeDim}], found [${initial.shape.join(', ')}]`);
+    }
+    this.codebook = tf.variable(initial, true);
+    if (!options.initialCodebook) initial.dispose();
+  }
+
+  apply(inputs: tf.Tensor4D): QuantizerOutput {
+    checkInputs(inputs, this.codeDim);
+    return tf.tidy(() => {
+      const [b, h, w] = inputs.shape;
+      const flat = tf.reshape(inputs, [-1, this.codeDim]) as tf.Tensor2D;
+      const indices = nearestCodes(flat, this.codebook as tf.Tensor2D);
+      const codes = tf.gather(this.codebook, indices) as tf.Tensor2D; // [m, d], gradient to the codebook
+      const codebookLoss = tf.mean(tf.squaredDifference(stopGradient(flat), codes)) as tf.Scalar;
+      const commitmentLoss = tf.mean(tf.squaredDifference(flat, stopGradient(codes))) as tf.Scalar;
+      const loss = tf.add(codebookLoss, tf.mul(commitmentLoss, this.beta)) as tf.Scalar;
+      const straightThrough = tf.add(flat, stopGradient(tf.sub(codes, flat)));
+      const { perplexity, codesUsed } = usageMetrics(codeCounts(indices, this.codebookSize));
+      return {
+        quantized: tf.reshape(straightThrough, [b, h, w, this.codeDim]) as tf.Tensor4D,
+        indices: tf.reshape(indices, [b, h, w]) as tf.Tensor3D,
+        loss,
+        commitmentLoss,
+        perplexity,
+        codesUsed,
+      };
+    });
+  }
+
+  update(): void {
+    // The codebook learns through `loss`; nothing to do after a step.
+  }
+
+  lookup(indices: tf.Tensor3D): tf.Tensor4D {
+    return lookupCodes(this.codebook, indices, this.codebookSize, this.codeDim);
+  }
+
+  trainable(): Record<string, tf.Variable> {
+    return { [`${this.name}.codebook`]: this.codebook };
+  }
+
+  state(): Record<string, tf.Variable> {
+    return this.trainable();
+  }
+
+  dispose(): void {
+    this.codebook.dispose();
+  }
+}
+
+/** Codes [b, h, w, d] for indices [b, h, w]; rejects indices outside 0..k-1. */
+export function lookupCodes(codebook: tf.Tensor, indices: tf.Tensor3D, k: number, d: number): tf.Tensor4D {
+  if (indices.rank !== 3) {
+    throw new Error(`indices must be [batch, height, width], found [${indices.shape.join(', ')}]`);
+  }
+  const values = indices.dataSync();
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(v >= 0 && v < k && Number.isInteger(v))) {
+      throw new UserError(`code index ${v} at position ${i} is out of range: the codebook has ${k} codes (0..${k - 1})`);
+    }
+  }
+  return tf.tidy(() => {
+    const [b, h, w] = indices.shape;
+    const flat = tf.reshape(tf.cast(indices, 'int32'), [-1]);
+    return tf.reshape(tf.gather(codebook, flat), [b, h, w, d]) as tf.Tensor4D;
+  });
+}

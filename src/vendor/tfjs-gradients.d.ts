@@ -1,0 +1,2 @@
+// Built by scripts/bundle-gradients.mjs: registers every tfjs-core gradient.
+export {};
