@@ -26,7 +26,7 @@ export interface VectorQuantizerOptions {
   codeDim: number;
   /** Commitment cost beta (equation 3); the paper uses 0.25. */
   beta?: number;
-  /** Initial codebook [k, d]; default uniform in [-1/K, 1/K]. */
+  /** Initial codebook [k, d]; default uniform in +-sqrt(3 / D), as Sonnet. */
   initialCodebook?: tf.Tensor2D;
   /** Seed of the default initialisation. */
   seed?: number;
@@ -35,6 +35,18 @@ export interface VectorQuantizerOptions {
 }
 
 export const VECTOR_QUANTIZER_DEFAULTS = { beta: 0.25, seed: 0, name: 'quantizer' } as const;
+
+/**
+ * Sonnet's codebook initialisation (variance scaling, fan-in D, uniform):
+ * codes on the scale of the encoder's outputs at the start, so that many of
+ * them are nearest to some input. A codebook in +-1/K, as some PyTorch ports
+ * use, starts so close to 0 that one code takes every vector for hundreds of
+ * steps.
+ */
+export function initialCodebook(codebookSize: number, codeDim: number, seed: number): tf.Tensor2D {
+  const limit = Math.sqrt(3 / codeDim);
+  return tf.randomUniform([codebookSize, codeDim], -limit, limit, 'float32', seed) as tf.Tensor2D;
+}
 
 export function checkQuantizerSizes(codebookSize: number, codeDim: number): void {
   if (!Number.isInteger(codebookSize) || codebookSize < 1) {
@@ -73,7 +85,7 @@ export class VectorQuantizer implements Quantizer {
     const seed = options.seed ?? VECTOR_QUANTIZER_DEFAULTS.seed;
     const initial =
       options.initialCodebook ??
-      tf.randomUniform([codebookSize, codeDim], -1 / codebookSize, 1 / codebookSize, 'float32', seed);
+      initialCodebook(codebookSize, codeDim, seed);
     if (initial.shape[0] !== codebookSize || initial.shape[1] !== codeDim) {
       throw new Error(`initial codebook must be [${codebookSize}, ${codeDim}], found [${initial.shape.join(', ')}]`);
     }

@@ -21,7 +21,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { codeCounts, nearestCodes, stopGradient, usageMetrics } from './ops.js';
 import type { Quantizer, QuantizerOutput } from './types.js';
-import { checkInputs, checkQuantizerSizes, lookupCodes } from './vectorQuantizer.js';
+import { checkInputs, checkQuantizerSizes, initialCodebook, lookupCodes } from './vectorQuantizer.js';
 
 export interface VectorQuantizerEmaOptions {
   /** Codebook size K. */
@@ -34,7 +34,7 @@ export interface VectorQuantizerEmaOptions {
   decay?: number;
   /** Laplace smoothing of the counts. */
   epsilon?: number;
-  /** Initial codebook [k, d]; default uniform in [-1/K, 1/K]. */
+  /** Initial codebook [k, d]; default uniform in +-sqrt(3 / D), as Sonnet. */
   initialCodebook?: tf.Tensor2D;
   /** Seed of the default initialisation. */
   seed?: number;
@@ -77,7 +77,7 @@ export class VectorQuantizerEMA implements Quantizer {
     this.name = options.name ?? defaults.name;
     const initial =
       options.initialCodebook ??
-      tf.randomUniform([codebookSize, codeDim], -1 / codebookSize, 1 / codebookSize, 'float32', options.seed ?? defaults.seed);
+      initialCodebook(codebookSize, codeDim, options.seed ?? defaults.seed);
     const trainable = false;
     this.codebook = tf.variable(initial, trainable);
     this.emaCount = tf.variable(tf.tidy(() => tf.ones([codebookSize])), trainable);

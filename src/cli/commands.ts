@@ -1,0 +1,19 @@
+/**
+ * The top-level `vqvae` commands, in the order `vqvae --help` lists them.
+ * A group (`defineGroup`) adds a level: `vqvae prior train`.
+ */
+
+import type { AnyCommand } from './command.js';
+import { decodeCommand } from './decode.js';
+import { encodeCommand } from './encode.js';
+import { evalCommand } from './eval.js';
+import { reconstructCommand } from './reconstruct.js';
+import { trainCommand } from './train.js';
+
+export const commands: readonly AnyCommand[] = [
+  trainCommand,
+  evalCommand,
+  encodeCommand,
+  decodeCommand,
+  reconstructCommand,
+];

@@ -1,0 +1,62 @@
+/** `vqvae reconstruct`: a PNG grid of originals with their reconstructions below them. */
+import * as tf from '@tensorflow/tfjs-core';
+import { writeFileSync } from 'node:fs';
+import type { BackendChoice } from '../backend/select.js';
+import { encodeComparisonGrid } from '../io/pngGrid.js';
+import { outputToPixels } from '../model/vqvae.js';
+import { sliceImages } from '../train/batches.js';
+import { defineCommand } from './command.js';
+import {
+  backendFlag,
+  checkDataFitsModel,
+  DATA_HELP,
+  info,
+  loadData,
+  modelFlag,
+  openModel,
+  parseResize,
+  resizeFlag,
+  splitFlag,
+  useBackend,
+} from './common.js';
+import { defaultUpscale, gridFlags } from './decode.js';
+
+export const reconstructCommand = defineCommand({
+  name: 'reconstruct',
+  summary: 'draw originals above their reconstructions (PNG)',
+  description:
+    'Passes the first images of a data split through encoder, quantizer and decoder and writes a PNG ' +
+    'grid: each row of originals has the row of their reconstructions below it.',
+  usage: '--model DIR --data SPEC --out FILE.png [flags]',
+  flags: [
+    modelFlag,
+    { name: 'data', type: 'string', required: true, metavar: 'SPEC', help: DATA_HELP },
+    { name: 'out', type: 'string', required: true, metavar: 'FILE.png', help: 'where to write the image grid' },
+    splitFlag,
+    { name: 'limit', type: 'int', min: 1, max: 1024, default: 32, metavar: 'N', help: 'how many images to show' },
+    ...gridFlags,
+    resizeFlag,
+    backendFlag,
+  ],
+  examples: ['vqvae reconstruct --model runs/mnist --data mnist --out reconstruction.png'],
+  async run(flags, ctx) {
+    await useBackend(flags.backend as BackendChoice, ctx);
+    const loaded = openModel(flags.model);
+    const resize = parseResize(flags.resize) ?? loaded.training?.resize;
+    const data = await loadData(flags.data, { split: flags.split, limit: flags.limit, resize });
+    checkDataFitsModel(data, loaded.model, flags.model);
+    const x = sliceImages(data, 0, data.count);
+    const out = loaded.vqvae.forward(x);
+    const pixels = outputToPixels(out.reconstruction);
+    tf.dispose([x, ...Object.values(out)]);
+    const { count, height, width, channels } = data;
+    const columns = flags.columns ?? Math.min(count, 8);
+    const png = encodeComparisonGrid(data.images.subarray(0, count * height * width * channels), pixels, count, height, width, channels, {
+      columns,
+      upscale: defaultUpscale(height, flags.upscale),
+    });
+    writeFileSync(flags.out, png);
+    info(ctx, `wrote ${flags.out}: ${count} originals (odd rows) above their reconstructions (even rows)`);
+    loaded.vqvae.dispose();
+  },
+});

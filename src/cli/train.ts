@@ -1,0 +1,253 @@
+/**
+ * `vqvae train`: trains a VQ-VAE on a data set and writes the model directory,
+ * with checkpoints at least once a minute, on Ctrl-C and at the end.
+ */
+import { existsSync } from 'node:fs';
+import { join } from 'node:path';
+import type { BackendChoice } from '../backend/select.js';
+import { UserError } from '../errors.js';
+import { checkpointExists } from '../io/checkpoint.js';
+import { loadModel, saveModel, type TrainingState } from '../model/checkpoint.js';
+import { DEFAULT_MODEL_CONFIG, makeModelConfig, type ModelConfig } from '../model/config.js';
+import { VqVae } from '../model/vqvae.js';
+import { Adam } from '../train/adam.js';
+import { pixelVariance } from '../train/batches.js';
+import { evaluate } from '../train/evaluate.js';
+import { train } from '../train/trainer.js';
+import { defineCommand } from './command.js';
+import { backendFlag, checkDataFitsModel, DATA_HELP, info, limitFlag, loadData, parseResize, resizeFlag, useBackend } from './common.js';
+import { jsonFlag } from './flags.js';
+
+const d = DEFAULT_MODEL_CONFIG;
+export const DEFAULT_STEPS = 2000;
+
+/** Flags that set the model; given with --resume they must match the saved model. */
+const MODEL_FLAGS = {
+  hidden: 'hidden',
+  resHidden: 'res-hidden',
+  resBlocks: 'res-blocks',
+  codebookSize: 'codebook-size',
+  codeDim: 'code-dim',
+  downsamples: 'downsamples',
+  beta: 'beta',
+  decay: 'decay',
+} as const;
+
+export const trainCommand = defineCommand({
+  name: 'train',
+  summary: 'train a VQ-VAE on a data set',
+  description:
+    'Trains an encoder, a codebook and a decoder (van den Oord et al. 2017) with Adam on the ' +
+    'reconstruction error divided by the data variance plus the VQ loss. Writes DIR/config.json and ' +
+    'DIR/weights.safetensors at least once a minute, on Ctrl-C and at the end; --resume continues ' +
+    'from the last of them. Evaluates on the test split every --eval-every steps.',
+  usage: '--data SPEC --out DIR [flags]',
+  flags: [
+    { name: 'data', type: 'string', required: true, metavar: 'SPEC', help: DATA_HELP },
+    { name: 'out', type: 'string', required: true, metavar: 'DIR', help: 'model directory to write' },
+    { name: 'steps', type: 'int', min: 1, metavar: 'N', help: `total training steps (default ${DEFAULT_STEPS}, or the saved run's with --resume)` },
+    { name: 'epochs', type: 'number', min: 0, exclusiveMin: true, metavar: 'E', help: 'train for E passes over the data instead of --steps' },
+    { name: 'batch', type: 'int', min: 1, default: 128, metavar: 'N', help: 'images per step' },
+    { name: 'lr', type: 'number', min: 0, exclusiveMin: true, default: 2e-4, help: 'Adam learning rate' },
+    { name: 'seed', type: 'int', min: 0, default: 0, help: 'seed of weights and data order: the same seed repeats a run on one backend' },
+    { name: 'hidden', type: 'int', min: 2, metavar: 'N', help: `channels of encoder and decoder (default ${d.hidden}; even)` },
+    { name: 'res-hidden', type: 'int', min: 1, metavar: 'N', help: `channels inside a residual block (default ${d.resHidden})` },
+    { name: 'res-blocks', type: 'int', min: 0, metavar: 'N', help: `residual blocks in encoder and decoder (default ${d.resBlocks})` },
+    { name: 'codebook-size', type: 'int', min: 1, metavar: 'K', help: `number of codes K (default ${d.codebookSize})` },
+    { name: 'code-dim', type: 'int', min: 1, metavar: 'D', help: `dimension D of each code (default ${d.codeDim})` },
+    { name: 'downsamples', type: 'int', min: 1, max: 5, metavar: 'N', help: `stride-2 stages: 28x28 → 7x7 codes with 2 (default ${d.downsamples})` },
+    { name: 'beta', type: 'number', min: 0, metavar: 'B', help: `commitment cost beta (default ${d.beta})` },
+    { name: 'ema', type: 'boolean', help: 'learn the codebook by exponential moving averages instead of its loss' },
+    { name: 'decay', type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, metavar: 'G', help: `EMA decay gamma (default ${d.decay})` },
+    { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
+    { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
+    { name: 'checkpoint-every', type: 'number', min: 0, default: 60, metavar: 'SECONDS', help: 'save at least this often (0: only at the end and on Ctrl-C)' },
+    { ...limitFlag, help: 'train on the first N images only' },
+    resizeFlag,
+    { name: 'resume', type: 'boolean', help: 'continue the run saved in --out from its last checkpoint' },
+    backendFlag,
+    jsonFlag,
+  ],
+  examples: [
+    'vqvae train --data mnist --out runs/mnist --steps 600',
+    'vqvae train --data fashion-mnist --out runs/fashion --steps 5000 --ema',
+    'vqvae train --data folder:../shared/datasets/cifar10-jpg --out runs/cifar --epochs 2',
+    'vqvae train --data mnist --out runs/mnist --steps 1200 --resume',
+  ],
+  async run(flags, ctx) {
+    if (flags.steps !== undefined && flags.epochs !== undefined) {
+      throw new UserError('give either --steps or --epochs, not both');
+    }
+    const resize = parseResize(flags.resize);
+    const modelOverrides: Partial<ModelConfig> = {
+      hidden: flags.hidden,
+      resHidden: flags.resHidden,
+      resBlocks: flags.resBlocks,
+      codebookSize: flags.codebookSize,
+      codeDim: flags.codeDim,
+      downsamples: flags.downsamples,
+      beta: flags.beta,
+      decay: flags.decay,
+    };
+    if (flags.resume && !checkpointExists(flags.out)) {
+      throw new UserError(`--resume: no model to resume in ${flags.out} (config.json not found)`);
+    }
+    if (!flags.resume && checkpointExists(flags.out)) {
+      throw new UserError(`${flags.out} already holds a model; pass --resume to continue it, or choose another --out`);
+    }
+    if (!flags.resume && existsSync(join(flags.out, 'weights.safetensors'))) {
+      throw new UserError(`${flags.out} holds weights.safetensors but no config.json; choose another --out`);
+    }
+
+    const backend = await useBackend(flags.backend as BackendChoice, ctx);
+    const data = await loadData(flags.data, { split: 'train', limit: flags.limit, resize });
+    let testData;
+    try {
+      testData = await loadData(flags.data, { split: 'test', limit: flags.evalLimit, resize });
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+      ctx.warn(`no test split to evaluate on (${error.message})`);
+    }
+
+    let model: VqVae;
+    const optimizer = new Adam({ learningRate: flags.lr });
+    let startStep = 0;
+    let previousSeconds = 0;
+    let dataVariance = pixelVariance(data);
+    let totalSteps: number;
+    if (flags.resume) {
+      const loaded = loadModel(flags.out);
+      model = loaded.vqvae;
+      for (const [key, flag] of Object.entries(MODEL_FLAGS) as [keyof typeof MODEL_FLAGS, string][]) {
+        const given = modelOverrides[key];
+        if (given !== undefined && given !== loaded.model[key]) {
+          throw new UserError(`--${flag} ${given} does not match the model in ${flags.out} (${flag} ${loaded.model[key]}); leave it out to resume`);
+        }
+      }
+      if (flags.ema && loaded.model.quantizer !== 'ema') {
+        throw new UserError(`--ema does not match the model in ${flags.out}, whose quantizer is "${loaded.model.quantizer}"`);
+      }
+      const state = loaded.training;
+      if (!state) throw new UserError(`--resume: ${flags.out} holds no training state to resume`);
+      if (state.batch !== flags.batch || state.seed !== flags.seed) {
+        ctx.warn(`resuming with --batch ${flags.batch} --seed ${flags.seed} (the run began with --batch ${state.batch} --seed ${state.seed}): the data order differs from an uninterrupted run`);
+      }
+      startStep = state.step;
+      previousSeconds = state.trainingSeconds;
+      dataVariance = state.dataVariance;
+      optimizer.load(loaded.extra, state.step);
+      totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, flags.batch) : state.totalSteps);
+      info(ctx, `resuming ${flags.out} from step ${startStep} (of ${totalSteps})`);
+    } else {
+      const config = makeModelConfig({
+        ...modelOverrides,
+        quantizer: flags.ema ? 'ema' : 'vq',
+        inputChannels: data.channels,
+        imageHeight: data.height,
+        imageWidth: data.width,
+      });
+      model = new VqVae(config, flags.seed);
+      totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, flags.batch) : DEFAULT_STEPS);
+    }
+    checkDataFitsModel(data, model.config, flags.out);
+    if (testData) checkDataFitsModel(testData, model.config, flags.out);
+
+    const c = model.config;
+    info(
+      ctx,
+      `data: ${data.spec}, ${data.count} images ${data.height}x${data.width}x${data.channels}; ` +
+        `model: hidden ${c.hidden}, K ${c.codebookSize}, D ${c.codeDim}, ${c.quantizer === 'ema' ? 'EMA codebook' : 'VQ codebook'}, ` +
+        `codes ${model.codeGrid.join('x')}; batch ${flags.batch}, lr ${flags.lr}`,
+    );
+    if (startStep >= totalSteps) {
+      info(ctx, `${flags.out} is already at step ${startStep} of ${totalSteps}; pass a larger --steps to train further`);
+      ctx.printJson({ steps: startStep, images_per_s: 0, final_loss: null, backend });
+      return 0;
+    }
+
+    let lastLoss: number | undefined;
+    let runSeconds = 0;
+    const trainingState = (step: number): TrainingState => ({
+      data: flags.data,
+      step,
+      totalSteps,
+      batch: flags.batch,
+      learningRate: flags.lr,
+      seed: flags.seed,
+      dataVariance,
+      backend,
+      trainingSeconds: previousSeconds + runSeconds,
+      ...(resize ? { resize } : {}),
+      ...(lastLoss !== undefined ? { loss: lastLoss } : {}),
+    });
+    let savedStep: number | undefined = flags.resume ? startStep : undefined;
+    const save = (step: number) => {
+      saveModel(flags.out, model, trainingState(step), optimizer);
+      savedStep = step;
+    };
+
+    const progress = ctx.progress({ total: totalSteps, label: 'step' });
+    progress.update(startStep);
+    const result = await train({
+      model,
+      optimizer,
+      data,
+      evalData: testData,
+      evalLimit: flags.evalLimit,
+      evalEvery: flags.evalEvery,
+      batch: flags.batch,
+      totalSteps,
+      startStep,
+      seed: flags.seed,
+      dataVariance,
+      checkpointEverySeconds: flags.checkpointEvery,
+      save,
+      signal: ctx.interruptSignal(),
+      onStep(s) {
+        lastLoss = s.loss;
+        runSeconds = ((s.step - startStep) * flags.batch) / s.imagesPerSecond;
+        progress.update(s.step, {
+          loss: s.loss,
+          recon: s.reconstructionLoss,
+          ppl: s.perplexity,
+          'img/s': Math.round(s.imagesPerSecond),
+        });
+      },
+      onEval(step, m) {
+        progress.log(
+          `step ${step}: test mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}`,
+        );
+      },
+    });
+    progress.stop();
+
+    if (result.stopReason === 'not-finite') {
+      const kept = savedStep !== undefined ? `the last good checkpoint (step ${savedStep}) is kept in ${flags.out}` : 'no checkpoint was written';
+      throw new UserError(`the loss became ${Number.isNaN(result.finalLoss) ? 'NaN or infinite' : 'infinite'} at step ${result.badStep}; training stopped and ${kept}; try a lower --lr`);
+    }
+    if (testData) {
+      const m = evaluate(model, testData);
+      info(ctx, `test (${m.images} images): mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}`);
+    }
+    const rate = Math.round(result.imagesPerSecond);
+    if (result.stopReason === 'interrupted') {
+      info(ctx, `interrupted at step ${result.steps}: saved ${flags.out}; continue with --resume`);
+    } else {
+      info(ctx, `trained to step ${result.steps} (${result.stepsRun} steps, ${rate} images/s); final loss ${result.finalLoss.toFixed(5)}; saved ${flags.out}`);
+    }
+    ctx.printJson({
+      steps: result.steps,
+      images_per_s: result.imagesPerSecond,
+      final_loss: Number.isFinite(result.finalLoss) ? result.finalLoss : null,
+      backend,
+    });
+    model.dispose();
+    optimizer.dispose();
+    return result.stopReason === 'interrupted' ? 130 : 0;
+  },
+});
+
+function epochsToSteps(epochs: number, count: number, batch: number): number {
+  // The sampler takes floor(count / batch) full batches per epoch.
+  return Math.max(1, Math.round(epochs * Math.floor(count / batch)));
+}
