@@ -1,0 +1,37 @@
+/**
+ * Shared helpers for the io tests: temporary directories, a synchronous
+ * UserError assertion that also checks the message text, and a listing of
+ * leftover temp files.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { UserError } from '../../src/errors.js';
+
+/** A fresh directory under the OS temp dir, removed when the process exits. */
+export function tempDir(prefix = 'vqvae-io-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Asserts that `action` throws a one-line UserError whose message matches every pattern. */
+export function assertUserError(action: () => unknown, ...patterns: RegExp[]): void {
+  assert.throws(action, (error: unknown) => {
+    assert.ok(error instanceof UserError, `expected a UserError, got ${String(error)}`);
+    for (const pattern of patterns) assert.match(error.message, pattern);
+    assert.ok(!error.message.includes('\n'), `message should be one line: ${error.message}`);
+    return true;
+  });
+}
+
+/** A RegExp matching `text` literally (file paths contain regex characters). */
+export function literal(text: string): RegExp {
+  return new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+}
+
+/** Names in `dir` that look like atomic-write temp files (`.<name>.tmp-...`). */
+export function tempFilesIn(dir: string): string[] {
+  return fs.readdirSync(dir).filter((name) => /^\..*\.tmp-/.test(name));
+}
