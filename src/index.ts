@@ -1,0 +1,38 @@
+/**
+ * vqvae: VQ-VAE (van den Oord, Vinyals, Kavukcuoglu 2017) in TypeScript.
+ *
+ *   import { selectBackend, loadDataset, VqVae, makeModelConfig, Adam, train } from 'vqvae';
+ *   await selectBackend('auto');
+ *   const data = await loadDataset('mnist');
+ *   const model = new VqVae(makeModelConfig({ codebookSize: 512 }), 0);
+ *   await train({ model, optimizer: new Adam({ learningRate: 2e-4 }), data, batch: 128,
+ *                 totalSteps: 1000, seed: 0, dataVariance: pixelVariance(data) });
+ *
+ * The public API, and nothing else.
+ */
+export { UserError, isUserError } from './errors.js';
+
+export { VectorQuantizer, initialCodebook, type VectorQuantizerOptions } from './quantize/vectorQuantizer.js';
+export { VectorQuantizerEMA, type VectorQuantizerEmaOptions } from './quantize/vectorQuantizerEma.js';
+export type { Quantizer, QuantizerOutput } from './quantize/types.js';
+export { nearestCodes, stopGradient, usageMetrics, codeCounts } from './quantize/ops.js';
+
+export {
+  DEFAULT_MODEL_CONFIG,
+  codeGridSize,
+  makeModelConfig,
+  validateModelConfig,
+  type ModelConfig,
+  type QuantizerKind,
+} from './model/config.js';
+export { VqVae, ModelMismatchError, outputToPixels, pixelsToInput, type ForwardOutput } from './model/vqvae.js';
+export { loadModel, saveModel, type LoadedModel, type ModelFile, type TrainingState } from './model/checkpoint.js';
+
+export { Adam, type AdamOptions } from './train/adam.js';
+export { BatchSampler, gatherImages, pixelVariance, sliceImages } from './train/batches.js';
+export { evaluate, type EvalMetrics, type EvaluateOptions } from './train/evaluate.js';
+export { train, type StepInfo, type StopReason, type TrainOptions, type TrainResult } from './train/trainer.js';
+
+export * from './data/index.js';
+export * from './io/index.js';
+export * from './backend/index.js';
