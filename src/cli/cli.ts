@@ -93,8 +93,35 @@ function report(error: unknown, stderr: Writer): number {
     stderr.write(`${PROGRAM}: error: ${error.message.trim().replace(/\s*\n\s*/g, ' ')}\n`);
     return error instanceof UsageError ? 2 : 1;
   }
+  const fileProblem = describeFileError(error);
+  if (fileProblem) {
+    stderr.write(`${PROGRAM}: error: ${fileProblem}\n`);
+    return 1;
+  }
   stderr.write(`${PROGRAM}: internal error (a bug, not a mistake in the command line):\n${inspect(error)}\n`);
   return 1;
+}
+
+/** Reasons for the file-system errors a user can cause (a bad path), by errno code. */
+const FILE_ERRORS: Record<string, string> = {
+  ENOENT: 'no such file or directory',
+  ENOTDIR: 'a part of the path is not a directory',
+  EISDIR: 'is a directory',
+  EEXIST: 'already exists',
+  EACCES: 'permission denied',
+  EPERM: 'operation not permitted',
+  ENOSPC: 'no space left on the device',
+  EROFS: 'read-only file system',
+  ENAMETOOLONG: 'name too long',
+};
+
+/** One line for a Node file-system error (`error.code` and `error.path`), else undefined. */
+export function describeFileError(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const { code, path, syscall } = error as NodeJS.ErrnoException;
+  const reason = code === undefined ? undefined : FILE_ERRORS[code];
+  if (reason === undefined || path === undefined) return undefined;
+  return `cannot ${syscall ?? 'use'} ${path}: ${reason}`;
 }
 
 function helpWidth(io: CliIO): number {
@@ -220,7 +247,8 @@ async function execute(command: Command, path: readonly string[], argv: readonly
     for (const progress of progresses) progress.stop();
     interrupt?.dispose();
   }
-  if (jsonLine !== undefined) io.stdout.write(`${jsonLine}\n`);
+  // The summary object is for `--json`; without it the command's own lines say the same.
+  if (jsonLine !== undefined && json) io.stdout.write(`${jsonLine}\n`);
   return code;
 }
 

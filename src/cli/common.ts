@@ -3,9 +3,11 @@
  * which backend runs, loading a model directory and checking that data fits it.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { basename, join, resolve } from 'node:path';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend/select.js';
 import type { ImageDataset, Split } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
+import { parseDataSpec } from '../data/spec.js';
 import { UserError } from '../errors.js';
 import type { ModelConfig } from '../model/config.js';
 import { loadModel, type LoadedModel } from '../model/checkpoint.js';
@@ -46,10 +48,40 @@ export const resizeFlag = {
 export const modelFlag = {
   name: 'model',
   type: 'string',
-  required: true,
   metavar: 'DIR',
-  help: 'model directory written by `vqvae train` (config.json + weights.safetensors)',
+  help: 'model directory written by `vqvae train` (default: runs/NAME for --data NAME, as train writes it)',
 } as const satisfies StringFlag;
+
+/**
+ * Where `train` writes when --out is left out, and where the other commands
+ * look when --model is: runs/mnist, runs/fashion-mnist, runs/cifar10, or
+ * runs/<folder name> for folder:DIR. So `vqvae train --data fashion-mnist`
+ * followed by `vqvae eval --data fashion-mnist` needs no paths.
+ */
+export function defaultRunDir(spec: string): string {
+  const parsed = parseDataSpec(spec);
+  const name = parsed.kind === 'folder' ? basename(resolve(parsed.dir)).replace(/[^A-Za-z0-9._-]/g, '_') || 'folder' : parsed.kind;
+  return join('runs', name);
+}
+
+/** Checks a data SPEC from the command line before anything slow starts: a bad one is a usage error. */
+export function checkDataFlag(spec: string | undefined): void {
+  if (spec === undefined) return;
+  try {
+    parseDataSpec(spec);
+  } catch (error) {
+    if (error instanceof UserError) throw new UsageError(`--data: ${error.message}`);
+    throw error;
+  }
+}
+
+/** --model if given, else the default run directory of --data. */
+export function modelDirFor(model: string | undefined, data: string | undefined): string {
+  checkDataFlag(data);
+  if (model !== undefined) return model;
+  if (data === undefined) throw new UsageError('missing required flag --model (or --data, to use the model in runs/NAME)');
+  return defaultRunDir(data);
+}
 
 export const DATA_HELP = 'data: mnist, fashion-mnist[:DIR], cifar10:DIR or folder:DIR';
 

@@ -26,7 +26,7 @@ export const decodeCommand = defineCommand({
     'decodes them with a trained model into a PNG grid of N images.',
   usage: '--model DIR --codes FILE.npy --out FILE.png [flags]',
   flags: [
-    modelFlag,
+    { ...modelFlag, required: true, help: 'model directory written by `vqvae train`' },
     { name: 'codes', type: 'string', required: true, metavar: 'FILE.npy', help: 'code indices [N, h, w]' },
     { name: 'out', type: 'string', required: true, metavar: 'FILE.png', help: 'where to write the image grid' },
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'grids per forward pass' },

@@ -11,6 +11,7 @@ import {
   info,
   limitFlag,
   loadData,
+  modelDirFor,
   modelFlag,
   openModel,
   parseResize,
@@ -26,7 +27,7 @@ export const encodeCommand = defineCommand({
     'Encodes a data split with a trained model and writes the index of the nearest code at each ' +
     'position as a NumPy int32 array of shape [N, h, w] (7x7 for 28x28 images). --labels-out also ' +
     'writes the class labels as int32 [N], for a class-conditional prior.',
-  usage: '--model DIR --data SPEC --out FILE.npy [flags]',
+  usage: '--data SPEC [--model DIR] --out FILE.npy [flags]',
   flags: [
     modelFlag,
     { name: 'data', type: 'string', required: true, metavar: 'SPEC', help: DATA_HELP },
@@ -40,11 +41,12 @@ export const encodeCommand = defineCommand({
   ],
   examples: ['vqvae encode --model runs/mnist --data mnist --out codes.npy --labels-out labels.npy'],
   async run(flags, ctx) {
+    const modelDir = modelDirFor(flags.model, flags.data);
     await useBackend(flags.backend as BackendChoice, ctx);
-    const loaded = openModel(flags.model);
+    const loaded = openModel(modelDir);
     const resize = parseResize(flags.resize) ?? loaded.training?.resize;
     const data = await loadData(flags.data, { split: flags.split, limit: flags.limit, resize });
-    checkDataFitsModel(data, loaded.model, flags.model);
+    checkDataFitsModel(data, loaded.model, modelDir);
     const [h, w] = loaded.vqvae.codeGrid;
     const codes = new Int32Array(data.count * h * w);
     const progress = ctx.progress({ total: data.count, label: 'image' });

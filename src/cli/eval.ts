@@ -10,6 +10,7 @@ import {
   info,
   limitFlag,
   loadData,
+  modelDirFor,
   modelFlag,
   openModel,
   parseResize,
@@ -26,7 +27,7 @@ export const evalCommand = defineCommand({
     'Reconstructs a data split through a trained model and reports the mean squared error per pixel ' +
     '(pixels scaled to [0, 1], reconstructions clipped to that range), the PSNR, the perplexity of ' +
     'code usage and how many codes are used. Changes nothing in the model.',
-  usage: '--model DIR [--data SPEC] [flags]',
+  usage: '[--model DIR] [--data SPEC] [flags]',
   flags: [
     modelFlag,
     { name: 'data', type: 'string', metavar: 'SPEC', help: `${DATA_HELP} (default: the data the model was trained on)` },
@@ -39,13 +40,14 @@ export const evalCommand = defineCommand({
   ],
   examples: ['vqvae eval --model runs/fashion --data fashion-mnist --json', 'vqvae eval --model runs/mnist --split train --limit 1000'],
   async run(flags, ctx) {
+    const modelDir = modelDirFor(flags.model, flags.data);
     await useBackend(flags.backend as BackendChoice, ctx);
-    const loaded = openModel(flags.model);
+    const loaded = openModel(modelDir);
     const spec = flags.data ?? loaded.training?.data;
-    if (!spec) throw new UserError(`--data is needed: ${flags.model} does not record the data it was trained on`);
+    if (!spec) throw new UserError(`--data is needed: ${modelDir} does not record the data it was trained on`);
     const resize = parseResize(flags.resize) ?? loaded.training?.resize;
     const data = await loadData(spec, { split: flags.split, limit: flags.limit, resize });
-    checkDataFitsModel(data, loaded.model, flags.model);
+    checkDataFitsModel(data, loaded.model, modelDir);
     const progress = ctx.progress({ total: data.count, label: 'image' });
     const m = evaluate(loaded.vqvae, data, { batch: flags.batch, onProgress: (done) => progress.update(done) });
     progress.stop();

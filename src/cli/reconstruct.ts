@@ -12,6 +12,7 @@ import {
   DATA_HELP,
   info,
   loadData,
+  modelDirFor,
   modelFlag,
   openModel,
   parseResize,
@@ -27,7 +28,7 @@ export const reconstructCommand = defineCommand({
   description:
     'Passes the first images of a data split through encoder, quantizer and decoder and writes a PNG ' +
     'grid: each row of originals has the row of their reconstructions below it.',
-  usage: '--model DIR --data SPEC --out FILE.png [flags]',
+  usage: '--data SPEC [--model DIR] --out FILE.png [flags]',
   flags: [
     modelFlag,
     { name: 'data', type: 'string', required: true, metavar: 'SPEC', help: DATA_HELP },
@@ -40,11 +41,12 @@ export const reconstructCommand = defineCommand({
   ],
   examples: ['vqvae reconstruct --model runs/mnist --data mnist --out reconstruction.png'],
   async run(flags, ctx) {
+    const modelDir = modelDirFor(flags.model, flags.data);
     await useBackend(flags.backend as BackendChoice, ctx);
-    const loaded = openModel(flags.model);
+    const loaded = openModel(modelDir);
     const resize = parseResize(flags.resize) ?? loaded.training?.resize;
     const data = await loadData(flags.data, { split: flags.split, limit: flags.limit, resize });
-    checkDataFitsModel(data, loaded.model, flags.model);
+    checkDataFitsModel(data, loaded.model, modelDir);
     const x = sliceImages(data, 0, data.count);
     const out = loaded.vqvae.forward(x);
     const pixels = outputToPixels(out.reconstruction);

@@ -2,7 +2,7 @@
  * `vqvae train`: trains a VQ-VAE on a data set and writes the model directory,
  * with checkpoints at least once a minute, on Ctrl-C and at the end.
  */
-import { existsSync } from 'node:fs';
+import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChoice } from '../backend/select.js';
 import { UserError } from '../errors.js';
@@ -15,8 +15,8 @@ import { pixelVariance } from '../train/batches.js';
 import { evaluate } from '../train/evaluate.js';
 import { train } from '../train/trainer.js';
 import { defineCommand } from './command.js';
-import { backendFlag, checkDataFitsModel, DATA_HELP, info, limitFlag, loadData, parseResize, resizeFlag, useBackend } from './common.js';
-import { jsonFlag } from './flags.js';
+import { backendFlag, checkDataFitsModel, checkDataFlag, DATA_HELP, defaultRunDir, info, limitFlag, loadData, parseResize, resizeFlag, useBackend } from './common.js';
+import { jsonFlag, UsageError } from './flags.js';
 
 const d = DEFAULT_MODEL_CONFIG;
 export const DEFAULT_STEPS = 2000;
@@ -41,10 +41,10 @@ export const trainCommand = defineCommand({
     'reconstruction error divided by the data variance plus the VQ loss. Writes DIR/config.json and ' +
     'DIR/weights.safetensors at least once a minute, on Ctrl-C and at the end; --resume continues ' +
     'from the last of them. Evaluates on the test split every --eval-every steps.',
-  usage: '--data SPEC --out DIR [flags]',
+  usage: '--data SPEC [--out DIR] [flags]',
   flags: [
     { name: 'data', type: 'string', required: true, metavar: 'SPEC', help: DATA_HELP },
-    { name: 'out', type: 'string', required: true, metavar: 'DIR', help: 'model directory to write' },
+    { name: 'out', type: 'string', metavar: 'DIR', help: 'model directory to write (default: runs/NAME, e.g. runs/mnist)' },
     { name: 'steps', type: 'int', min: 1, metavar: 'N', help: `total training steps (default ${DEFAULT_STEPS}, or the saved run's with --resume)` },
     { name: 'epochs', type: 'number', min: 0, exclusiveMin: true, metavar: 'E', help: 'train for E passes over the data instead of --steps' },
     { name: 'batch', type: 'int', min: 1, default: 128, metavar: 'N', help: 'images per step' },
@@ -75,8 +75,10 @@ export const trainCommand = defineCommand({
     'vqvae train --data mnist --out runs/mnist --steps 1200 --resume',
   ],
   async run(flags, ctx) {
+    checkDataFlag(flags.data);
+    const out = flags.out ?? defaultRunDir(flags.data);
     if (flags.steps !== undefined && flags.epochs !== undefined) {
-      throw new UserError('give either --steps or --epochs, not both');
+      throw new UsageError('give either --steps or --epochs, not both');
     }
     const resize = parseResize(flags.resize);
     const modelOverrides: Partial<ModelConfig> = {
@@ -89,14 +91,14 @@ export const trainCommand = defineCommand({
       beta: flags.beta,
       decay: flags.decay,
     };
-    if (flags.resume && !checkpointExists(flags.out)) {
-      throw new UserError(`--resume: no model to resume in ${flags.out} (config.json not found)`);
+    if (flags.resume && !checkpointExists(out)) {
+      throw new UserError(`--resume: no model to resume in ${out} (config.json not found)`);
     }
-    if (!flags.resume && checkpointExists(flags.out)) {
-      throw new UserError(`${flags.out} already holds a model; pass --resume to continue it, or choose another --out`);
+    if (!flags.resume && checkpointExists(out)) {
+      throw new UserError(`${out} already holds a model; pass --resume to continue it, or choose another --out`);
     }
-    if (!flags.resume && existsSync(join(flags.out, 'weights.safetensors'))) {
-      throw new UserError(`${flags.out} holds weights.safetensors but no config.json; choose another --out`);
+    if (!flags.resume && existsSync(join(out, 'weights.safetensors'))) {
+      throw new UserError(`${out} holds weights.safetensors but no config.json; choose another --out`);
     }
 
     const backend = await useBackend(flags.backend as BackendChoice, ctx);
@@ -114,21 +116,25 @@ export const trainCommand = defineCommand({
     let startStep = 0;
     let previousSeconds = 0;
     let dataVariance = pixelVariance(data);
+    if (!(dataVariance > 0)) {
+      ctx.warn(`the training images have no variance (every pixel value is the same); the reconstruction loss is not scaled`);
+      dataVariance = 1;
+    }
     let totalSteps: number;
     if (flags.resume) {
-      const loaded = loadModel(flags.out);
+      const loaded = loadModel(out);
       model = loaded.vqvae;
       for (const [key, flag] of Object.entries(MODEL_FLAGS) as [keyof typeof MODEL_FLAGS, string][]) {
         const given = modelOverrides[key];
         if (given !== undefined && given !== loaded.model[key]) {
-          throw new UserError(`--${flag} ${given} does not match the model in ${flags.out} (${flag} ${loaded.model[key]}); leave it out to resume`);
+          throw new UserError(`--${flag} ${given} does not match the model in ${out} (${flag} ${loaded.model[key]}); leave it out to resume`);
         }
       }
       if (flags.ema && loaded.model.quantizer !== 'ema') {
-        throw new UserError(`--ema does not match the model in ${flags.out}, whose quantizer is "${loaded.model.quantizer}"`);
+        throw new UserError(`--ema does not match the model in ${out}, whose quantizer is "${loaded.model.quantizer}"`);
       }
       const state = loaded.training;
-      if (!state) throw new UserError(`--resume: ${flags.out} holds no training state to resume`);
+      if (!state) throw new UserError(`--resume: ${out} holds no training state to resume`);
       if (state.batch !== flags.batch || state.seed !== flags.seed) {
         ctx.warn(`resuming with --batch ${flags.batch} --seed ${flags.seed} (the run began with --batch ${state.batch} --seed ${state.seed}): the data order differs from an uninterrupted run`);
       }
@@ -137,7 +143,7 @@ export const trainCommand = defineCommand({
       dataVariance = state.dataVariance;
       optimizer.load(loaded.extra, state.step);
       totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, flags.batch) : state.totalSteps);
-      info(ctx, `resuming ${flags.out} from step ${startStep} (of ${totalSteps})`);
+      info(ctx, `resuming ${out} from step ${startStep} (of ${totalSteps})`);
     } else {
       const config = makeModelConfig({
         ...modelOverrides,
@@ -149,8 +155,8 @@ export const trainCommand = defineCommand({
       model = new VqVae(config, flags.seed);
       totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, flags.batch) : DEFAULT_STEPS);
     }
-    checkDataFitsModel(data, model.config, flags.out);
-    if (testData) checkDataFitsModel(testData, model.config, flags.out);
+    checkDataFitsModel(data, model.config, out);
+    if (testData) checkDataFitsModel(testData, model.config, out);
 
     const c = model.config;
     info(
@@ -160,7 +166,7 @@ export const trainCommand = defineCommand({
         `codes ${model.codeGrid.join('x')}; batch ${flags.batch}, lr ${flags.lr}`,
     );
     if (startStep >= totalSteps) {
-      info(ctx, `${flags.out} is already at step ${startStep} of ${totalSteps}; pass a larger --steps to train further`);
+      info(ctx, `${out} is already at step ${startStep} of ${totalSteps}; pass a larger --steps to train further`);
       ctx.printJson({ steps: startStep, images_per_s: 0, final_loss: null, backend });
       return 0;
     }
@@ -182,9 +188,13 @@ export const trainCommand = defineCommand({
     });
     let savedStep: number | undefined = flags.resume ? startStep : undefined;
     const save = (step: number) => {
-      saveModel(flags.out, model, trainingState(step), optimizer);
+      saveModel(out, model, trainingState(step), optimizer);
       savedStep = step;
     };
+
+    // Fail on an unusable --out now, not at the first save a minute into training.
+    mkdirSync(out, { recursive: true });
+    accessSync(out, constants.W_OK);
 
     const progress = ctx.progress({ total: totalSteps, label: 'step' });
     progress.update(startStep);
@@ -222,8 +232,8 @@ export const trainCommand = defineCommand({
     progress.stop();
 
     if (result.stopReason === 'not-finite') {
-      const kept = savedStep !== undefined ? `the last good checkpoint (step ${savedStep}) is kept in ${flags.out}` : 'no checkpoint was written';
-      throw new UserError(`the loss became ${Number.isNaN(result.finalLoss) ? 'NaN or infinite' : 'infinite'} at step ${result.badStep}; training stopped and ${kept}; try a lower --lr`);
+      const kept = savedStep !== undefined ? `the last good checkpoint (step ${savedStep}) is kept in ${out}` : 'no checkpoint was written';
+      throw new UserError(`the loss became ${result.badLoss} at step ${result.badStep}; training stopped and ${kept}; try a lower --lr`);
     }
     if (testData) {
       const m = evaluate(model, testData);
@@ -231,9 +241,9 @@ export const trainCommand = defineCommand({
     }
     const rate = Math.round(result.imagesPerSecond);
     if (result.stopReason === 'interrupted') {
-      info(ctx, `interrupted at step ${result.steps}: saved ${flags.out}; continue with --resume`);
+      info(ctx, `interrupted at step ${result.steps}: saved ${out}; continue with --resume`);
     } else {
-      info(ctx, `trained to step ${result.steps} (${result.stepsRun} steps, ${rate} images/s); final loss ${result.finalLoss.toFixed(5)}; saved ${flags.out}`);
+      info(ctx, `trained to step ${result.steps} (${result.stepsRun} steps, ${rate} images/s); final loss ${result.finalLoss.toFixed(5)}; saved ${out}`);
     }
     ctx.printJson({
       steps: result.steps,

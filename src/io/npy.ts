@@ -366,7 +366,10 @@ export function readNpyFile(path: string): NpyArray {
   try {
     bytes = fs.readFileSync(path);
   } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${path}: file not found`);
+    const code = (error as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') throw new UserError(`${path}: file not found`);
+    if (code === 'EISDIR') throw new UserError(`${path}: is a directory, expected a .npy file`);
+    if (code !== undefined) throw new UserError(`cannot read ${path}: ${code}`);
     throw error;
   }
   return decodeNpy(bytes, path);

@@ -72,6 +72,8 @@ export interface TrainResult {
   stopReason: StopReason;
   /** When stopReason is 'not-finite': the step whose loss was not finite. */
   badStep?: number;
+  /** ... and that loss (NaN or +-Infinity). */
+  badLoss?: number;
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
@@ -90,6 +92,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
   let lastSave = performance.now();
   let stopReason: StopReason = 'done';
   let badStep: number | undefined;
+  let badLoss: number | undefined;
 
   while (step < totalSteps) {
     if (options.signal?.aborted) {
@@ -120,6 +123,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     if (!Number.isFinite(loss)) {
       stopReason = 'not-finite';
       badStep = step + 1;
+      badLoss = loss;
       break;
     }
     step += 1;
@@ -155,5 +159,6 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     last,
     stopReason,
     badStep,
+    badLoss,
   };
 }

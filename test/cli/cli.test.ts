@@ -208,9 +208,9 @@ describe('runCli', () => {
       assert.deepEqual(stderr.lines, ['batch 1/2 (50%) mse 0.5']);
     });
 
-    it('without --json, progress goes to stdout, before the JSON line', async () => {
+    it('without --json, progress goes to stdout and no JSON is printed', async () => {
       const { stdout, stderr } = await run(['measure']);
-      assert.deepEqual(stdout.lines, ['batch 1/2 (50%) mse 0.5', 'measured 10 images', '{"mse":0.5,"images":10}']);
+      assert.deepEqual(stdout.lines, ['batch 1/2 (50%) mse 0.5', 'measured 10 images']);
       assert.equal(stderr.text, '');
     });
 
