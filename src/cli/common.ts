@@ -118,8 +118,34 @@ export async function loadData(
   return loadDataset(spec, options);
 }
 
-export function openModel(dir: string): LoadedModel {
-  return loadModel(dir);
+/** The flags of a command that runs a trained model over a data split. */
+export interface ModelDataFlags {
+  model: string | undefined;
+  data: string | undefined;
+  split: Split;
+  limit: number | undefined;
+  resize: string | undefined;
+  backend: string;
+}
+
+/**
+ * The common start of eval, encode and reconstruct: checks the flags, readies
+ * the backend, loads the model (from --model, or runs/NAME of --data) and the
+ * data (--data, or what the model was trained on), and checks that they fit.
+ */
+export async function openModelAndData(
+  flags: ModelDataFlags,
+  ctx: CommandContext,
+): Promise<{ modelDir: string; loaded: LoadedModel; data: ImageDataset }> {
+  const modelDir = modelDirFor(flags.model, flags.data);
+  const resizeFlag = parseResize(flags.resize);
+  await useBackend(flags.backend as BackendChoice, ctx);
+  const loaded = loadModel(modelDir);
+  const spec = flags.data ?? loaded.training?.data;
+  if (!spec) throw new UserError(`--data is needed: ${modelDir} does not record the data it was trained on`);
+  const data = await loadDataset(spec, { split: flags.split, limit: flags.limit, resize: resizeFlag ?? loaded.training?.resize });
+  checkDataFitsModel(data, loaded.model, modelDir);
+  return { modelDir, loaded, data };
 }
 
 /** Throws unless the data's images have the size and channels the model expects. */

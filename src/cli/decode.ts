@@ -7,7 +7,8 @@ import { readNpyFile } from '../io/npy.js';
 import { encodeImageGrid } from '../io/pngGrid.js';
 import { outputToPixels } from '../model/vqvae.js';
 import { defineCommand } from './command.js';
-import { backendFlag, info, modelFlag, openModel, useBackend } from './common.js';
+import { backendFlag, info, modelFlag, useBackend } from './common.js';
+import { loadModel } from '../model/checkpoint.js';
 
 export const gridFlags = [
   { name: 'columns', type: 'int', min: 1, metavar: 'N', help: 'images per row (default: a near-square grid)' },
@@ -36,7 +37,7 @@ export const decodeCommand = defineCommand({
   examples: ['vqvae decode --model runs/mnist --codes codes.npy --out decoded.png'],
   async run(flags, ctx) {
     await useBackend(flags.backend as BackendChoice, ctx);
-    const loaded = openModel(flags.model);
+    const loaded = loadModel(flags.model);
     const { vqvae } = loaded;
     const [h, w] = vqvae.codeGrid;
     const K = vqvae.config.codebookSize;

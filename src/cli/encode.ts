@@ -1,24 +1,9 @@
 /** `vqvae encode`: images → code indices, written as an int32 .npy of shape [N, h, w]. */
 import * as tf from '@tensorflow/tfjs-core';
-import type { BackendChoice } from '../backend/select.js';
 import { writeNpyFile } from '../io/npy.js';
 import { sliceImages } from '../train/batches.js';
 import { defineCommand } from './command.js';
-import {
-  backendFlag,
-  checkDataFitsModel,
-  DATA_HELP,
-  info,
-  limitFlag,
-  loadData,
-  modelDirFor,
-  modelFlag,
-  openModel,
-  parseResize,
-  resizeFlag,
-  splitFlag,
-  useBackend,
-} from './common.js';
+import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 
 export const encodeCommand = defineCommand({
   name: 'encode',
@@ -41,12 +26,7 @@ export const encodeCommand = defineCommand({
   ],
   examples: ['vqvae encode --model runs/mnist --data mnist --out codes.npy --labels-out labels.npy'],
   async run(flags, ctx) {
-    const modelDir = modelDirFor(flags.model, flags.data);
-    await useBackend(flags.backend as BackendChoice, ctx);
-    const loaded = openModel(modelDir);
-    const resize = parseResize(flags.resize) ?? loaded.training?.resize;
-    const data = await loadData(flags.data, { split: flags.split, limit: flags.limit, resize });
-    checkDataFitsModel(data, loaded.model, modelDir);
+    const { loaded, data } = await openModelAndData(flags, ctx);
     const [h, w] = loaded.vqvae.codeGrid;
     const codes = new Int32Array(data.count * h * w);
     const progress = ctx.progress({ total: data.count, label: 'image' });

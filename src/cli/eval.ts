@@ -1,23 +1,7 @@
 /** `vqvae eval`: reconstruction error and codebook use of a trained model on a data split. */
-import type { BackendChoice } from '../backend/select.js';
-import { UserError } from '../errors.js';
 import { evaluate } from '../train/evaluate.js';
 import { defineCommand } from './command.js';
-import {
-  backendFlag,
-  checkDataFitsModel,
-  DATA_HELP,
-  info,
-  limitFlag,
-  loadData,
-  modelDirFor,
-  modelFlag,
-  openModel,
-  parseResize,
-  resizeFlag,
-  splitFlag,
-  useBackend,
-} from './common.js';
+import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { jsonFlag } from './flags.js';
 
 export const evalCommand = defineCommand({
@@ -40,18 +24,11 @@ export const evalCommand = defineCommand({
   ],
   examples: ['vqvae eval --model runs/fashion --data fashion-mnist --json', 'vqvae eval --model runs/mnist --split train --limit 1000'],
   async run(flags, ctx) {
-    const modelDir = modelDirFor(flags.model, flags.data);
-    await useBackend(flags.backend as BackendChoice, ctx);
-    const loaded = openModel(modelDir);
-    const spec = flags.data ?? loaded.training?.data;
-    if (!spec) throw new UserError(`--data is needed: ${modelDir} does not record the data it was trained on`);
-    const resize = parseResize(flags.resize) ?? loaded.training?.resize;
-    const data = await loadData(spec, { split: flags.split, limit: flags.limit, resize });
-    checkDataFitsModel(data, loaded.model, modelDir);
+    const { loaded, data } = await openModelAndData(flags, ctx);
     const progress = ctx.progress({ total: data.count, label: 'image' });
     const m = evaluate(loaded.vqvae, data, { batch: flags.batch, onProgress: (done) => progress.update(done) });
     progress.stop();
-    info(ctx, `${spec} (${flags.split}, ${m.images} images)`);
+    info(ctx, `${data.spec} (${flags.split}, ${m.images} images)`);
     info(ctx, `  mse         ${m.mse.toFixed(6)}`);
     info(ctx, `  psnr        ${m.psnrDb.toFixed(2)} dB`);
     info(ctx, `  perplexity  ${m.perplexity.toFixed(1)} of ${loaded.model.codebookSize} codes`);

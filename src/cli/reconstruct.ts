@@ -1,25 +1,11 @@
 /** `vqvae reconstruct`: a PNG grid of originals with their reconstructions below them. */
 import * as tf from '@tensorflow/tfjs-core';
 import { writeFileSync } from 'node:fs';
-import type { BackendChoice } from '../backend/select.js';
 import { encodeComparisonGrid } from '../io/pngGrid.js';
 import { outputToPixels } from '../model/vqvae.js';
 import { sliceImages } from '../train/batches.js';
 import { defineCommand } from './command.js';
-import {
-  backendFlag,
-  checkDataFitsModel,
-  DATA_HELP,
-  info,
-  loadData,
-  modelDirFor,
-  modelFlag,
-  openModel,
-  parseResize,
-  resizeFlag,
-  splitFlag,
-  useBackend,
-} from './common.js';
+import { backendFlag, DATA_HELP, info, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { defaultUpscale, gridFlags } from './decode.js';
 
 export const reconstructCommand = defineCommand({
@@ -41,12 +27,7 @@ export const reconstructCommand = defineCommand({
   ],
   examples: ['vqvae reconstruct --model runs/mnist --data mnist --out reconstruction.png'],
   async run(flags, ctx) {
-    const modelDir = modelDirFor(flags.model, flags.data);
-    await useBackend(flags.backend as BackendChoice, ctx);
-    const loaded = openModel(modelDir);
-    const resize = parseResize(flags.resize) ?? loaded.training?.resize;
-    const data = await loadData(flags.data, { split: flags.split, limit: flags.limit, resize });
-    checkDataFitsModel(data, loaded.model, modelDir);
+    const { loaded, data } = await openModelAndData(flags, ctx);
     const x = sliceImages(data, 0, data.count);
     const out = loaded.vqvae.forward(x);
     const pixels = outputToPixels(out.reconstruction);

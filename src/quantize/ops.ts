@@ -57,3 +57,39 @@ export function codeCounts(indices: tf.Tensor, k: number): tf.Tensor1D {
     return tf.unsortedSegmentSum(tf.cast(tf.onesLike(flat), 'float32'), flat, k) as tf.Tensor1D;
   });
 }
+
+/** What both quantizers compute before their losses differ. */
+export interface Snapped {
+  /** [m, d]: the inputs as vectors. */
+  flat: tf.Tensor2D;
+  /** [m, d]: each vector's nearest code, differentiable w.r.t. the codebook. */
+  codes: tf.Tensor2D;
+  /** ||z_e - stopgrad(e)||^2, averaged: the commitment loss of equation 3. */
+  commitmentLoss: tf.Scalar;
+  quantized: tf.Tensor4D;
+  indices: tf.Tensor3D;
+  perplexity: tf.Scalar;
+  codesUsed: tf.Scalar;
+}
+
+/**
+ * Snaps inputs [b, h, w, d] to their nearest codes of `codebook` [k, d], with
+ * the straight-through estimator z_e + stopgrad(e_k - z_e). Call inside tidy.
+ */
+export function snapToCodebook(inputs: tf.Tensor4D, codebook: tf.Tensor2D): Snapped {
+  const [b, h, w, d] = inputs.shape;
+  const k = codebook.shape[0];
+  const flat = tf.reshape(inputs, [-1, d]) as tf.Tensor2D;
+  const indices = nearestCodes(flat, codebook);
+  const codes = tf.gather(codebook, indices) as tf.Tensor2D;
+  const commitmentLoss = tf.mean(tf.squaredDifference(flat, stopGradient(codes))) as tf.Scalar;
+  const straightThrough = tf.add(flat, stopGradient(tf.sub(codes, flat)));
+  return {
+    flat,
+    codes,
+    commitmentLoss,
+    quantized: tf.reshape(straightThrough, [b, h, w, d]) as tf.Tensor4D,
+    indices: tf.reshape(indices, [b, h, w]) as tf.Tensor3D,
+    ...usageMetrics(codeCounts(indices, k)),
+  };
+}

@@ -16,7 +16,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import { codeCounts, nearestCodes, stopGradient, usageMetrics } from './ops.js';
+import { snapToCodebook, stopGradient } from './ops.js';
 import type { Quantizer, QuantizerOutput } from './types.js';
 
 export interface VectorQuantizerOptions {
@@ -83,9 +83,7 @@ export class VectorQuantizer implements Quantizer {
     this.beta = options.beta ?? VECTOR_QUANTIZER_DEFAULTS.beta;
     this.name = options.name ?? VECTOR_QUANTIZER_DEFAULTS.name;
     const seed = options.seed ?? VECTOR_QUANTIZER_DEFAULTS.seed;
-    const initial =
-      options.initialCodebook ??
-      initialCodebook(codebookSize, codeDim, seed);
+    const initial = options.initialCodebook ?? initialCodebook(codebookSize, codeDim, seed);
     if (initial.shape[0] !== codebookSize || initial.shape[1] !== codeDim) {
       throw new Error(`initial codebook must be [${codebookSize}, ${codeDim}], found [${initial.shape.join(', ')}]`);
     }
@@ -96,23 +94,13 @@ export class VectorQuantizer implements Quantizer {
   apply(inputs: tf.Tensor4D): QuantizerOutput {
     checkInputs(inputs, this.codeDim);
     return tf.tidy(() => {
-      const [b, h, w] = inputs.shape;
-      const flat = tf.reshape(inputs, [-1, this.codeDim]) as tf.Tensor2D;
-      const indices = nearestCodes(flat, this.codebook as tf.Tensor2D);
-      const codes = tf.gather(this.codebook, indices) as tf.Tensor2D; // [m, d], gradient to the codebook
+      const { flat, codes, commitmentLoss, quantized, indices, perplexity, codesUsed } = snapToCodebook(
+        inputs,
+        this.codebook as tf.Tensor2D,
+      );
       const codebookLoss = tf.mean(tf.squaredDifference(stopGradient(flat), codes)) as tf.Scalar;
-      const commitmentLoss = tf.mean(tf.squaredDifference(flat, stopGradient(codes))) as tf.Scalar;
       const loss = tf.add(codebookLoss, tf.mul(commitmentLoss, this.beta)) as tf.Scalar;
-      const straightThrough = tf.add(flat, stopGradient(tf.sub(codes, flat)));
-      const { perplexity, codesUsed } = usageMetrics(codeCounts(indices, this.codebookSize));
-      return {
-        quantized: tf.reshape(straightThrough, [b, h, w, this.codeDim]) as tf.Tensor4D,
-        indices: tf.reshape(indices, [b, h, w]) as tf.Tensor3D,
-        loss,
-        commitmentLoss,
-        perplexity,
-        codesUsed,
-      };
+      return { quantized, indices, loss, commitmentLoss, perplexity, codesUsed };
     });
   }
 

@@ -19,7 +19,7 @@
  * Axis legend: b - batch, h, w - code grid, d - code dimension, k - codes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { codeCounts, nearestCodes, stopGradient, usageMetrics } from './ops.js';
+import { codeCounts, snapToCodebook } from './ops.js';
 import type { Quantizer, QuantizerOutput } from './types.js';
 import { checkInputs, checkQuantizerSizes, initialCodebook, lookupCodes } from './vectorQuantizer.js';
 
@@ -88,22 +88,9 @@ export class VectorQuantizerEMA implements Quantizer {
   apply(inputs: tf.Tensor4D): QuantizerOutput {
     checkInputs(inputs, this.codeDim);
     return tf.tidy(() => {
-      const [b, h, w] = inputs.shape;
-      const flat = tf.reshape(inputs, [-1, this.codeDim]) as tf.Tensor2D;
-      const indices = nearestCodes(flat, this.codebook as tf.Tensor2D);
-      const codes = tf.gather(this.codebook, indices) as tf.Tensor2D;
-      const commitmentLoss = tf.mean(tf.squaredDifference(flat, stopGradient(codes))) as tf.Scalar;
+      const { commitmentLoss, quantized, indices, perplexity, codesUsed } = snapToCodebook(inputs, this.codebook as tf.Tensor2D);
       const loss = tf.mul(commitmentLoss, this.beta) as tf.Scalar;
-      const straightThrough = tf.add(flat, stopGradient(tf.sub(codes, flat)));
-      const { perplexity, codesUsed } = usageMetrics(codeCounts(indices, this.codebookSize));
-      return {
-        quantized: tf.reshape(straightThrough, [b, h, w, this.codeDim]) as tf.Tensor4D,
-        indices: tf.reshape(indices, [b, h, w]) as tf.Tensor3D,
-        loss,
-        commitmentLoss,
-        perplexity,
-        codesUsed,
-      };
+      return { quantized, indices, loss, commitmentLoss, perplexity, codesUsed };
     });
   }
 

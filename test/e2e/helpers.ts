@@ -57,12 +57,6 @@ export interface CliResult {
   stderrLines: string[];
 }
 
-function lines(text: string): string[] {
-  const out = text.split('\n');
-  if (out.at(-1) === '') out.pop();
-  return out;
-}
-
 /** Runs `vqvae <argv>` in this process with buffers for stdout and stderr. */
 export async function vqvae(...argv: string[]): Promise<CliResult> {
   const { io, stdout, stderr } = fakeIO();
