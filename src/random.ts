@@ -1,6 +1,8 @@
 /**
- * A small seeded pseudo-random generator (mulberry32), so that data order and
- * weight initialisation repeat exactly for a seed, on every backend.
+ * A small seeded pseudo-random generator (mulberry32, Tommy Ettinger's
+ * public-domain PRNG: plain 32-bit integer arithmetic, so the same seed gives
+ * the same numbers on every machine and Node version), so that the `mnist`
+ * split, data order and weight initialisation repeat exactly for a seed.
  */
 export type Rng = () => number;
 

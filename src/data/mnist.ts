@@ -18,7 +18,7 @@ import { createRequire } from 'node:module';
 import { UserError } from '../errors.js';
 import type { ImageDataset, Split } from './dataset.js';
 import { keptCount } from './loadOptions.js';
-import { seededPermutation } from './shuffle.js';
+import { mulberry32, permutation } from '../random.js';
 
 const SIDE = 28;
 const PIXELS = SIDE * SIDE;
@@ -30,7 +30,7 @@ const CLASS_NAMES = ['0', '1', '2', '3', '4', '5', '6', '7', '8', '9'] as const;
 
 export function loadMnist(spec: string, split: Split, limit: number | undefined): ImageDataset {
   const all = readAllDigits();
-  const order = seededPermutation(all.count, PERMUTATION_SEED);
+  const order = permutation(all.count, mulberry32(PERMUTATION_SEED));
   const [start, end] = split === 'train' ? [0, TRAIN_COUNT] : [TRAIN_COUNT, TOTAL];
   const count = keptCount(end - start, limit);
 

@@ -1,7 +1,9 @@
-/** The seeded generator and permutation behind the `mnist` split. */
+/** The seeded generator and permutation behind the `mnist` split and the training order. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mulberry32, seededPermutation } from '../../src/data/shuffle.js';
+import { mulberry32, permutation } from '../../src/random.js';
+
+const seededPermutation = (n: number, seed: number) => permutation(n, mulberry32(seed));
 
 test('mulberry32 is deterministic and stays in [0, 1)', () => {
   const a = mulberry32(42);
