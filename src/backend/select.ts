@@ -17,6 +17,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import '@tensorflow/tfjs-backend-wasm';
 import * as tf from '@tensorflow/tfjs-core';
 
+import '../engine.js';
 import { UserError } from '../errors.js';
 import { registerWasmTrainingKernels } from './register.js';
 

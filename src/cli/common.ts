@@ -2,7 +2,6 @@
  * Flags and steps that several commands share: where the data comes from,
  * which backend runs, loading a model directory and checking that data fits it.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import { basename, join, resolve } from 'node:path';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend/select.js';
 import type { ImageDataset, Split } from '../data/dataset.js';
@@ -98,8 +97,6 @@ export function parseResize(value: string | undefined): [number, number] | undef
 
 /** Readies the backend and says which one runs. */
 export async function useBackend(choice: BackendChoice, ctx: CommandContext): Promise<string> {
-  // PROD mode drops tfjs's debug checks and its advice to install tfjs-node.
-  tf.env().set('PROD', true);
   const selected = await selectBackend(choice);
   info(ctx, `backend: ${selected.reason}`);
   return selected.name;
