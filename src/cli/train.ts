@@ -19,7 +19,8 @@ import { backendFlag, checkDataFitsModel, checkDataFlag, DATA_HELP, defaultRunDi
 import { jsonFlag, UsageError } from './flags.js';
 
 const d = DEFAULT_MODEL_CONFIG;
-export const DEFAULT_STEPS = 2000;
+/** Training defaults of the reference configuration (DESIGN.md). */
+export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
 
 /** Flags that set the model; given with --resume they must match the saved model. */
 const MODEL_FLAGS = {
@@ -45,11 +46,11 @@ export const trainCommand = defineCommand({
   flags: [
     { name: 'data', type: 'string', required: true, metavar: 'SPEC', help: DATA_HELP },
     { name: 'out', type: 'string', metavar: 'DIR', help: 'model directory to write (default: runs/NAME, e.g. runs/mnist)' },
-    { name: 'steps', type: 'int', min: 1, metavar: 'N', help: `total training steps (default ${DEFAULT_STEPS}, or the saved run's with --resume)` },
+    { name: 'steps', type: 'int', min: 1, metavar: 'N', help: `total training steps (default ${DEFAULTS.steps}, or the saved run's with --resume)` },
     { name: 'epochs', type: 'number', min: 0, exclusiveMin: true, metavar: 'E', help: 'train for E passes over the data instead of --steps' },
-    { name: 'batch', type: 'int', min: 1, default: 128, metavar: 'N', help: 'images per step' },
-    { name: 'lr', type: 'number', min: 0, exclusiveMin: true, default: 2e-4, help: 'Adam learning rate' },
-    { name: 'seed', type: 'int', min: 0, default: 0, help: 'seed of weights and data order: the same seed repeats a run on one backend' },
+    { name: 'batch', type: 'int', min: 1, metavar: 'N', help: `images per step (default ${DEFAULTS.batch}, or the saved run's with --resume)` },
+    { name: 'lr', type: 'number', min: 0, exclusiveMin: true, help: `Adam learning rate (default ${DEFAULTS.lr}, or the saved run's)` },
+    { name: 'seed', type: 'int', min: 0, help: `seed of weights and data order: the same seed repeats a run on one backend (default ${DEFAULTS.seed}, or the saved run's)` },
     { name: 'hidden', type: 'int', min: 2, metavar: 'N', help: `channels of encoder and decoder (default ${d.hidden}; even)` },
     { name: 'res-hidden', type: 'int', min: 1, metavar: 'N', help: `channels inside a residual block (default ${d.resHidden})` },
     { name: 'res-blocks', type: 'int', min: 0, metavar: 'N', help: `residual blocks in encoder and decoder (default ${d.resBlocks})` },
@@ -69,10 +70,10 @@ export const trainCommand = defineCommand({
     jsonFlag,
   ],
   examples: [
-    'vqvae train --data mnist --out runs/mnist --steps 600',
-    'vqvae train --data fashion-mnist --out runs/fashion --steps 5000 --ema',
-    'vqvae train --data folder:../shared/datasets/cifar10-jpg --out runs/cifar --epochs 2',
-    'vqvae train --data mnist --out runs/mnist --steps 1200 --resume',
+    'vqvae train --data mnist --steps 600',
+    'vqvae train --data fashion-mnist --out runs/fashion-ema --steps 5000 --ema',
+    'vqvae train --data folder:../shared/datasets/cifar10-jpg --epochs 2',
+    'vqvae train --data mnist --steps 1200 --resume',
   ],
   async run(flags, ctx) {
     checkDataFlag(flags.data);
@@ -102,6 +103,28 @@ export const trainCommand = defineCommand({
     }
 
     const backend = await useBackend(flags.backend as BackendChoice, ctx);
+    const saved = flags.resume ? loadModel(out) : undefined;
+    const state = saved?.training;
+    if (saved && !state) throw new UserError(`--resume: ${out} holds no training state to resume`);
+    if (saved) {
+      for (const [key, flag] of Object.entries(MODEL_FLAGS) as [keyof typeof MODEL_FLAGS, string][]) {
+        const given = modelOverrides[key];
+        if (given !== undefined && given !== saved.model[key]) {
+          throw new UserError(`--${flag} ${given} does not match the model in ${out} (${flag} ${saved.model[key]}); leave it out to resume`);
+        }
+      }
+      if (flags.ema && saved.model.quantizer !== 'ema') {
+        throw new UserError(`--ema does not match the model in ${out}, whose quantizer is "${saved.model.quantizer}"`);
+      }
+    }
+    const batch = flags.batch ?? state?.batch ?? DEFAULTS.batch;
+    const lr = flags.lr ?? state?.learningRate ?? DEFAULTS.lr;
+    const seed = flags.seed ?? state?.seed ?? DEFAULTS.seed;
+    if (state && (batch !== state.batch || seed !== state.seed)) {
+      ctx.warn(`resuming with --batch ${batch} --seed ${seed} (the run began with --batch ${state.batch} --seed ${state.seed}): the data order differs from an uninterrupted run`);
+    }
+    if (state && state.data !== flags.data) ctx.warn(`resuming on ${flags.data}; the run began on ${state.data}`);
+
     const data = await loadData(flags.data, { split: 'train', limit: flags.limit, resize });
     let testData;
     try {
@@ -112,7 +135,7 @@ export const trainCommand = defineCommand({
     }
 
     let model: VqVae;
-    const optimizer = new Adam({ learningRate: flags.lr });
+    const optimizer = new Adam({ learningRate: lr });
     let startStep = 0;
     let previousSeconds = 0;
     let dataVariance = pixelVariance(data);
@@ -121,28 +144,13 @@ export const trainCommand = defineCommand({
       dataVariance = 1;
     }
     let totalSteps: number;
-    if (flags.resume) {
-      const loaded = loadModel(out);
-      model = loaded.vqvae;
-      for (const [key, flag] of Object.entries(MODEL_FLAGS) as [keyof typeof MODEL_FLAGS, string][]) {
-        const given = modelOverrides[key];
-        if (given !== undefined && given !== loaded.model[key]) {
-          throw new UserError(`--${flag} ${given} does not match the model in ${out} (${flag} ${loaded.model[key]}); leave it out to resume`);
-        }
-      }
-      if (flags.ema && loaded.model.quantizer !== 'ema') {
-        throw new UserError(`--ema does not match the model in ${out}, whose quantizer is "${loaded.model.quantizer}"`);
-      }
-      const state = loaded.training;
-      if (!state) throw new UserError(`--resume: ${out} holds no training state to resume`);
-      if (state.batch !== flags.batch || state.seed !== flags.seed) {
-        ctx.warn(`resuming with --batch ${flags.batch} --seed ${flags.seed} (the run began with --batch ${state.batch} --seed ${state.seed}): the data order differs from an uninterrupted run`);
-      }
+    if (saved && state) {
+      model = saved.vqvae;
       startStep = state.step;
       previousSeconds = state.trainingSeconds;
       dataVariance = state.dataVariance;
-      optimizer.load(loaded.extra, state.step);
-      totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, flags.batch) : state.totalSteps);
+      optimizer.load(saved.extra, state.step);
+      totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, batch) : state.totalSteps);
       info(ctx, `resuming ${out} from step ${startStep} (of ${totalSteps})`);
     } else {
       const config = makeModelConfig({
@@ -152,8 +160,8 @@ export const trainCommand = defineCommand({
         imageHeight: data.height,
         imageWidth: data.width,
       });
-      model = new VqVae(config, flags.seed);
-      totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, flags.batch) : DEFAULT_STEPS);
+      model = new VqVae(config, seed);
+      totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, batch) : DEFAULTS.steps);
     }
     checkDataFitsModel(data, model.config, out);
     if (testData) checkDataFitsModel(testData, model.config, out);
@@ -163,7 +171,7 @@ export const trainCommand = defineCommand({
       ctx,
       `data: ${data.spec}, ${data.count} images ${data.height}x${data.width}x${data.channels}; ` +
         `model: hidden ${c.hidden}, K ${c.codebookSize}, D ${c.codeDim}, ${c.quantizer === 'ema' ? 'EMA codebook' : 'VQ codebook'}, ` +
-        `codes ${model.codeGrid.join('x')}; batch ${flags.batch}, lr ${flags.lr}`,
+        `codes ${model.codeGrid.join('x')}; batch ${batch}, lr ${lr}`,
     );
     if (startStep >= totalSteps) {
       info(ctx, `${out} is already at step ${startStep} of ${totalSteps}; pass a larger --steps to train further`);
@@ -177,9 +185,9 @@ export const trainCommand = defineCommand({
       data: flags.data,
       step,
       totalSteps,
-      batch: flags.batch,
-      learningRate: flags.lr,
-      seed: flags.seed,
+      batch: batch,
+      learningRate: lr,
+      seed: seed,
       dataVariance,
       backend,
       trainingSeconds: previousSeconds + runSeconds,
@@ -205,17 +213,17 @@ export const trainCommand = defineCommand({
       evalData: testData,
       evalLimit: flags.evalLimit,
       evalEvery: flags.evalEvery,
-      batch: flags.batch,
+      batch: batch,
       totalSteps,
       startStep,
-      seed: flags.seed,
+      seed: seed,
       dataVariance,
       checkpointEverySeconds: flags.checkpointEvery,
       save,
       signal: ctx.interruptSignal(),
       onStep(s) {
         lastLoss = s.loss;
-        runSeconds = ((s.step - startStep) * flags.batch) / s.imagesPerSecond;
+        runSeconds = ((s.step - startStep) * batch) / s.imagesPerSecond;
         progress.update(s.step, {
           loss: s.loss,
           recon: s.reconstructionLoss,

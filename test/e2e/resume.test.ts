@@ -59,6 +59,16 @@ describe('vqvae train --resume', () => {
     assert.deepEqual(fs.readdirSync(dir).sort(), ['config.json', 'weights.safetensors']);
   });
 
+  it('keeps the saved run\'s batch, learning rate and seed unless they are given again', async () => {
+    const dir = path.join(root, 'settings');
+    assertOk(await vqvae('train', '--data', 'mnist', '--out', dir, ...tinyWithout('batch'), '--batch', '16', '--lr', '1e-3', '--seed', '5', '--steps', '2'));
+    const resumed = await vqvae('train', '--data', 'mnist', '--out', dir, ...tinyWithout('batch'), '--steps', '3', '--resume');
+    assertOk(resumed);
+    assert.doesNotMatch(resumed.stderr, /data order differs/);
+    const { training } = readConfig(dir);
+    assert.deepEqual([training.step, training.batch, training.learningRate, training.seed], [3, 16, 1e-3, 5]);
+  });
+
   it('refuses a model flag that differs from the saved model, naming the flag and the directory', async () => {
     const dir = copyOf('mismatch');
     const before = snapshot(dir);
