@@ -11,6 +11,7 @@ import { UserError } from '../errors.js';
 import type { ModelConfig } from '../model/config.js';
 import { loadModel, type LoadedModel } from '../model/checkpoint.js';
 import type { CommandContext } from './command.js';
+import type { Progress } from './progress.js';
 import { UsageError, type ChoiceFlag, type IntFlag, type StringFlag } from './flags.js';
 
 export const backendFlag = {
@@ -108,11 +109,24 @@ export function info(ctx: CommandContext, line: string): void {
   else ctx.print(line);
 }
 
+/** Loads a data set, with a progress display while a folder's images are decoded. */
 export async function loadData(
   spec: string,
-  options: { split: Split; limit?: number; resize?: [number, number] },
+  options: { split: Split; limit?: number; resize?: readonly [number, number] },
+  ctx: CommandContext,
 ): Promise<ImageDataset> {
-  return loadDataset(spec, options);
+  let progress: Progress | undefined;
+  try {
+    return await loadDataset(spec, {
+      ...options,
+      onProgress(done, total) {
+        progress ??= ctx.progress({ total, label: `${options.split} image` });
+        progress.update(done);
+      },
+    });
+  } finally {
+    progress?.stop();
+  }
 }
 
 /** The flags of a command that runs a trained model over a data split. */
@@ -140,7 +154,7 @@ export async function openModelAndData(
   const loaded = loadModel(modelDir);
   const spec = flags.data ?? loaded.training?.data;
   if (!spec) throw new UserError(`--data is needed: ${modelDir} does not record the data it was trained on`);
-  const data = await loadDataset(spec, { split: flags.split, limit: flags.limit, resize: resizeFlag ?? loaded.training?.resize });
+  const data = await loadData(spec, { split: flags.split, limit: flags.limit, resize: resizeFlag ?? loaded.training?.resize }, ctx);
   checkDataFitsModel(data, loaded.model, modelDir);
   return { modelDir, loaded, data };
 }

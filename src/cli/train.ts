@@ -125,10 +125,10 @@ export const trainCommand = defineCommand({
     }
     if (state && state.data !== flags.data) ctx.warn(`resuming on ${flags.data}; the run began on ${state.data}`);
 
-    const data = await loadData(flags.data, { split: 'train', limit: flags.limit, resize });
+    const data = await loadData(flags.data, { split: 'train', limit: flags.limit, resize }, ctx);
     let testData;
     try {
-      testData = await loadData(flags.data, { split: 'test', limit: flags.evalLimit, resize });
+      testData = await loadData(flags.data, { split: 'test', limit: flags.evalLimit, resize }, ctx);
     } catch (error) {
       if (!(error instanceof UserError)) throw error;
       ctx.warn(`no test split to evaluate on (${error.message})`);

@@ -40,6 +40,7 @@ export function loadFolder(
   split: Split,
   limit: number | undefined,
   resize: readonly [number, number] | undefined,
+  onProgress?: (done: number, total: number) => void,
 ): ImageDataset {
   const { splitDir, classRoots } = locateSplit(spec, dir, split);
   const classNames = listClassNames(classRoots);
@@ -48,7 +49,7 @@ export function loadFolder(
     throw new UserError(`${spec}: no image files (.png, .jpg, .jpeg) in ${splitDir} or its class sub-folders`);
   }
   const entries = limit === undefined ? all : all.slice(0, limit);
-  const { images, height, width, channels } = decodeAll(entries, resize);
+  const { images, height, width, channels } = decodeAll(entries, resize, onProgress);
   const labels = Int32Array.from(entries, (entry) => entry.label);
   return { spec, split, count: entries.length, height, width, channels, images, labels, classNames };
 }
@@ -116,6 +117,7 @@ function byCodeUnit(a: string, b: string): number {
 function decodeAll(
   entries: readonly ImageEntry[],
   resize: readonly [number, number] | undefined,
+  onProgress?: (done: number, total: number) => void,
 ): { images: Uint8Array; height: number; width: number; channels: number } {
   const first = decode(entries[0].file);
   const [height, width] = resize ?? [first.height, first.width];
@@ -127,6 +129,7 @@ function decodeAll(
     const image = i === 0 ? first : decode(entry.file);
     const rgba = sized(image, entry.file, height, width, resize !== undefined, entries[0].file);
     grey = copyRgb(rgba, rgb.subarray(i * pixels * 3, (i + 1) * pixels * 3)) && grey;
+    if (onProgress && ((i + 1) % 500 === 0 || i + 1 === entries.length)) onProgress(i + 1, entries.length);
   });
 
   if (!grey) return { images: rgb, height, width, channels: 3 };

@@ -34,6 +34,6 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
     case 'cifar10':
       return loadCifar10(spec, parsed.dir, split, limit);
     case 'folder':
-      return loadFolder(spec, parsed.dir, split, limit, resize);
+      return loadFolder(spec, parsed.dir, split, limit, resize, options.onProgress);
   }
 }

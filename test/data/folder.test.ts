@@ -33,6 +33,10 @@ test('classes are sorted sub-folders, items ordered by class then file name, gre
   // loose.png (no class) first, then apple/1.png, zebra/a.PNG, zebra/b.png.
   assert.deepEqual(data.labels, Int32Array.from([-1, 0, 1, 1]));
   assert.deepEqual(data.images, Uint8Array.from([0, 1, 2, 3, 10, 11, 12, 13, 30, 31, 32, 33, 40, 41, 42, 43]));
+  // Progress is reported as files are decoded, ending at the total.
+  const reports: [number, number][] = [];
+  await loadDataset(`folder:${dir}`, { onProgress: (done, total) => reports.push([done, total]) });
+  assert.deepEqual(reports.at(-1), [4, 4]);
   // With no train/ or test/ the whole folder is both splits.
   const testSplit = await loadDataset(`folder:${dir}`, { split: 'test' });
   assert.deepEqual(testSplit.images, data.images);
