@@ -40,6 +40,22 @@ describe('VqVae', () => {
     direct.forEach((v, i) => assert.ok(Math.abs(v - viaCodes[i]!) < 1e-5, `pixel ${i}`));
   });
 
+  it('hands the encoder exactly the gradient the decoder gives the quantized codes (straight-through)', () => {
+    const model = new VqVae(makeModelConfig(small), 4);
+    const x = tf.randomUniform([2, 28, 28, 1], -0.5, 0.5, 'float32', 6) as tf.Tensor4D;
+    const reconstructionLoss = (q: tf.Tensor4D) => tf.mean(tf.squaredDifference(model.decode(q), x)) as tf.Scalar;
+    const encoded = model.encode(x);
+    const quantized = model.quantizer.apply(encoded).quantized;
+    // Gradient at z_q, the decoder's input ...
+    const [atQuantized] = tf.grads((q: tf.Tensor) => reconstructionLoss(q as tf.Tensor4D))([quantized]);
+    // ... and at z_e, through the quantizer.
+    const [atEncoded] = tf.grads((z: tf.Tensor) => reconstructionLoss(model.quantizer.apply(z as tf.Tensor4D).quantized))([encoded]);
+    const a = atQuantized!.dataSync();
+    const b = atEncoded!.dataSync();
+    assert.ok(a.some((v) => v !== 0));
+    a.forEach((v, i) => assert.ok(Math.abs(v - b[i]!) <= 1e-7 + 1e-5 * Math.abs(v), `gradient ${i}: ${v} vs ${b[i]}`));
+  });
+
   it('initialises identically for the same seed and differently for another', () => {
     const values = (seed: number) => Object.values(new VqVae(makeModelConfig(small), seed).state()).map((v) => Array.from(v.dataSync()));
     assert.deepEqual(values(7), values(7));
