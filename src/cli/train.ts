@@ -243,7 +243,7 @@ export const trainCommand = defineCommand({
       const kept = savedStep !== undefined ? `the last good checkpoint (step ${savedStep}) is kept in ${out}` : 'no checkpoint was written';
       throw new UserError(`the loss became ${result.badLoss} at step ${result.badStep}; training stopped and ${kept}; try a lower --lr`);
     }
-    if (testData) {
+    if (testData && result.stopReason !== 'interrupted') {
       const m = evaluate(model, testData);
       info(ctx, `test (${m.images} images): mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}`);
     }
