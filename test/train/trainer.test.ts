@@ -3,7 +3,6 @@ import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { before, describe, it } from 'node:test';
-import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend/select.js';
 import type { ImageDataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/load.js';
@@ -142,5 +141,3 @@ describe('BatchSampler', () => {
     assert.throws(() => new BatchSampler(data, 11, 0), { message: '--batch 11 is larger than the data: x (train) has 10 images' });
   });
 });
-
-void tf;
