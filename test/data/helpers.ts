@@ -11,7 +11,9 @@ import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
-import { UserError } from '../../src/errors.js';
+import { isOneLineUserError } from '../shared/assertions.js';
+
+export { literal } from '../shared/assertions.js';
 
 /** A fresh directory under the OS temp dir, removed when the process exits. */
 export function tempDir(prefix = 'vqvae-data-'): string {
@@ -60,20 +62,7 @@ export function solid(width: number, height: number, [r, g, b]: readonly [number
 
 /** Asserts that `action` rejects with a UserError whose message matches every pattern. */
 export async function assertUserError(action: () => unknown, ...patterns: RegExp[]): Promise<void> {
-  await assert.rejects(
-    async () => action(),
-    (error: unknown) => {
-      assert.ok(error instanceof UserError, `expected a UserError, got ${String(error)}`);
-      for (const pattern of patterns) assert.match(error.message, pattern);
-      assert.ok(!error.message.includes('\n'), `message should be one line: ${error.message}`);
-      return true;
-    },
-  );
-}
-
-/** A RegExp matching `text` literally (file paths contain regex characters). */
-export function literal(text: string): RegExp {
-  return new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+  await assert.rejects(async () => action(), (error: unknown) => isOneLineUserError(error, patterns));
 }
 
 /** [min, max] of some bytes, without spreading a large array into arguments. */

@@ -93,10 +93,7 @@ export function assertFails(result: CliResult, code: number, ...patterns: RegExp
   return line;
 }
 
-/** A RegExp matching `text` literally (paths contain regex characters). */
-export function literal(text: string): RegExp {
-  return new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
-}
+export { literal } from '../shared/assertions.js';
 
 /** Trains the tiny model into `dir` in-process and returns the result. */
 export async function trainTiny(dir: string, ...extra: string[]): Promise<CliResult> {

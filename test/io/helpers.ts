@@ -7,7 +7,9 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { UserError } from '../../src/errors.js';
+import { isOneLineUserError } from '../shared/assertions.js';
+
+export { literal } from '../shared/assertions.js';
 
 /** A fresh directory under the OS temp dir, removed when the process exits. */
 export function tempDir(prefix = 'vqvae-io-'): string {
@@ -18,17 +20,7 @@ export function tempDir(prefix = 'vqvae-io-'): string {
 
 /** Asserts that `action` throws a one-line UserError whose message matches every pattern. */
 export function assertUserError(action: () => unknown, ...patterns: RegExp[]): void {
-  assert.throws(action, (error: unknown) => {
-    assert.ok(error instanceof UserError, `expected a UserError, got ${String(error)}`);
-    for (const pattern of patterns) assert.match(error.message, pattern);
-    assert.ok(!error.message.includes('\n'), `message should be one line: ${error.message}`);
-    return true;
-  });
-}
-
-/** A RegExp matching `text` literally (file paths contain regex characters). */
-export function literal(text: string): RegExp {
-  return new RegExp(text.replace(/[.*+?^${}()|[\]\\/]/g, '\\$&'));
+  assert.throws(action, (error: unknown) => isOneLineUserError(error, patterns));
 }
 
 /** Names in `dir` that look like atomic-write temp files (`.<name>.tmp-...`). */
