@@ -77,6 +77,24 @@ async function select(choice: BackendChoice): Promise<SelectedBackend> {
   }
 }
 
+/**
+ * Every backend that initialises on this machine, by its `--backend` name,
+ * in the order auto prefers them: for tests and benchmarks that run on each.
+ * Leaves the last one (cpu) active.
+ */
+export async function usableBackends(): Promise<SelectedBackend['name'][]> {
+  const usable: SelectedBackend['name'][] = [];
+  for (const name of ['native', 'wasm', 'cpu'] as const) {
+    try {
+      await selectBackend(name);
+      usable.push(name);
+    } catch (error) {
+      if (!(error instanceof UserError)) throw error;
+    }
+  }
+  return usable;
+}
+
 /** Makes wasm the active backend; returns why it failed, or undefined. */
 async function tryWasm(): Promise<string | undefined> {
   registerWasmTrainingKernels();

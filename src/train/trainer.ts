@@ -10,12 +10,12 @@
  * `checkpointEverySeconds`, on interrupt and at the end, and stops without
  * saving when the loss stops being finite, so the last good checkpoint stays.
  */
-import * as tf from '@tensorflow/tfjs-core';
 import type { ImageDataset } from '../data/dataset.js';
 import type { VqVae } from '../model/vqvae.js';
 import { Adam } from './adam.js';
 import { BatchSampler } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
+import { applyStep, disposeStep, stepGradients } from './step.js';
 
 export interface StepInfo {
   /** Steps completed, counting those of earlier runs when resumed. */
@@ -79,9 +79,6 @@ export interface TrainResult {
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, optimizer, data, batch, totalSteps } = options;
   const sampler = new BatchSampler(data, batch, options.seed);
-  const params = model.trainable();
-  const names = new Map(Object.entries(params).map(([name, v]) => [v.name, name]));
-  const varList = Object.values(params);
   const checkpointMs = (options.checkpointEverySeconds ?? 60) * 1000;
   const evalEvery = options.evalEvery ?? 0;
 
@@ -101,25 +98,13 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     }
     const started = performance.now();
     const x = sampler.batchAt(step);
-    let kept: { encoded: tf.Tensor4D; indices: tf.Tensor3D; metrics: tf.Tensor[] } | undefined;
-    const { value, grads } = tf.variableGrads(() => {
-      const out = model.forward(x);
-      const reconstructionLoss = tf.div(tf.mean(tf.squaredDifference(out.reconstruction, x)), options.dataVariance);
-      const loss = tf.add(reconstructionLoss, out.loss) as tf.Scalar;
-      kept = {
-        encoded: tf.keep(out.encoded),
-        indices: tf.keep(out.indices),
-        metrics: [reconstructionLoss, out.loss, out.perplexity, out.codesUsed].map((t) => tf.keep(t)),
-      };
-      return loss;
-    }, varList);
-    const [reconstructionLoss, vqLoss, perplexity, codesUsed] = kept!.metrics.map((t) => t.dataSync()[0]!);
-    const loss = value.dataSync()[0]!;
-    if (Number.isFinite(loss)) {
-      optimizer.apply(params, Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])));
-      model.quantizer.update(kept!.encoded, kept!.indices);
-    }
-    tf.dispose([x, value, kept!.encoded, kept!.indices, ...kept!.metrics, ...Object.values(grads)]);
+    const computed = stepGradients(model, x, options.dataVariance);
+    const [loss, reconstructionLoss, vqLoss, perplexity, codesUsed] = [
+      computed.loss, computed.reconstructionLoss, computed.vqLoss, computed.perplexity, computed.codesUsed,
+    ].map((t) => t.dataSync()[0]!);
+    if (Number.isFinite(loss)) applyStep(model, optimizer, computed);
+    disposeStep(computed);
+    x.dispose();
     if (!Number.isFinite(loss)) {
       stopReason = 'not-finite';
       badStep = step + 1;

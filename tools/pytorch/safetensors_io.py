@@ -27,7 +27,8 @@ def save(path, tensors, metadata=None):
     for name, value in tensors.items():
         if hasattr(value, 'detach'):
             value = value.detach().cpu().numpy()
-        array = np.ascontiguousarray(value)
+        # Not ascontiguousarray: it turns a scalar's shape [] into [1].
+        array = np.array(value, order='C', copy=True)
         dtype = array.dtype.newbyteorder('<') if array.dtype.itemsize > 1 else array.dtype
         if dtype not in _NAMES:
             raise ValueError(f'{name}: unsupported dtype {array.dtype}')

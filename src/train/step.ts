@@ -1,0 +1,60 @@
+/**
+ * One training step, split where a caller may want to look in between
+ * (the trainer, and the parity tests that compare it with PyTorch):
+ *
+ *   const s = stepGradients(model, x, dataVariance);  // loss, its terms, gradients
+ *   applyStep(model, optimizer, s);                    // Adam, then the EMA codebook update
+ *   disposeStep(s);
+ *
+ * The loss is Sonnet's: mean((x_hat - x)^2) / var(x) + the quantizer's loss.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { VqVae } from '../model/vqvae.js';
+import type { Adam } from './adam.js';
+
+export interface StepGradients {
+  loss: tf.Scalar;
+  reconstructionLoss: tf.Scalar;
+  /** The quantizer's loss (codebook + beta * commitment, or beta * commitment for EMA). */
+  vqLoss: tf.Scalar;
+  perplexity: tf.Scalar;
+  codesUsed: tf.Scalar;
+  /** z_e and the chosen codes, for the EMA update. */
+  encoded: tf.Tensor4D;
+  indices: tf.Tensor3D;
+  /** d loss / d variable, by the names of `model.trainable()`. */
+  grads: Record<string, tf.Tensor>;
+}
+
+/** The loss of batch x [b, H, W, C] and the gradient of every trainable variable; changes nothing. */
+export function stepGradients(model: VqVae, x: tf.Tensor4D, dataVariance: number): StepGradients {
+  const params = model.trainable();
+  const names = new Map(Object.entries(params).map(([name, v]) => [v.name, name]));
+  let kept: Omit<StepGradients, 'loss' | 'grads'> | undefined;
+  const { value, grads } = tf.variableGrads(() => {
+    const out = model.forward(x);
+    const reconstructionLoss = tf.div(tf.mean(tf.squaredDifference(out.reconstruction, x)), dataVariance) as tf.Scalar;
+    kept = {
+      reconstructionLoss: tf.keep(reconstructionLoss),
+      vqLoss: tf.keep(out.loss),
+      perplexity: tf.keep(out.perplexity),
+      codesUsed: tf.keep(out.codesUsed),
+      encoded: tf.keep(out.encoded),
+      indices: tf.keep(out.indices),
+    };
+    return tf.add(reconstructionLoss, out.loss) as tf.Scalar;
+  }, Object.values(params));
+  const byName = Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g]));
+  return { loss: value, grads: byName, ...kept! };
+}
+
+/** Adam on the gradients, then the quantizer's own update (EMA) from the step's z_e and codes. */
+export function applyStep(model: VqVae, optimizer: Adam, step: StepGradients): void {
+  optimizer.apply(model.trainable(), step.grads);
+  model.quantizer.update(step.encoded, step.indices);
+}
+
+export function disposeStep(step: StepGradients): void {
+  const { grads, ...tensors } = step;
+  tf.dispose([...Object.values(tensors), ...Object.values(grads)]);
+}
