@@ -27,10 +27,12 @@ export {
 } from './model/config.js';
 export { VqVae, ModelMismatchError, outputToPixels, pixelsToInput, type ForwardOutput } from './model/vqvae.js';
 export { loadModel, saveModel, type LoadedModel, type ModelFile, type TrainingState } from './model/checkpoint.js';
+export { fromPytorchState, loadPytorchModel, pytorchNames, type PytorchName } from './model/pytorch.js';
 
 export { Adam, type AdamOptions } from './train/adam.js';
 export { BatchSampler, gatherImages, pixelVariance, sliceImages } from './train/batches.js';
 export { evaluate, type EvalMetrics, type EvaluateOptions } from './train/evaluate.js';
+export { applyStep, disposeStep, stepGradients, type StepGradients } from './train/step.js';
 export { train, type StepInfo, type StopReason, type TrainOptions, type TrainResult } from './train/trainer.js';
 
 export * from './data/index.js';

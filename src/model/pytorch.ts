@@ -21,9 +21,9 @@
  * permutation (2, 3, 1, 0): OIHW → HWIO for convolutions and, for transposed
  * convolutions (PyTorch [in, out, kh, kw], tfjs [kh, kw, out, in]), IOHW → HWOI.
  */
-import type { NamedTensor } from '../io/safetensors.js';
+import { readSafetensorsFile, type NamedTensor } from '../io/safetensors.js';
 import type { ModelConfig } from './config.js';
-import { ModelMismatchError } from './vqvae.js';
+import { ModelMismatchError, VqVae } from './vqvae.js';
 
 /** One PyTorch tensor and the variable of this project it becomes. */
 export interface PytorchName {
@@ -121,7 +121,7 @@ export function fromPytorchState(
   for (const name of Object.keys(tensors)) if (!known.has(name)) problems.push(`unexpected ${name}`);
   if (problems.length > 0) {
     const model = `${config.quantizer} model, hidden ${config.hidden}, res-hidden ${config.resHidden}, ` +
-      `${config.resBlocks} blocks, K ${config.codebookSize}, D ${config.codeDim}, ${config.downsamples} downsamples`;
+      `res-blocks ${config.resBlocks}, K ${config.codebookSize}, D ${config.codeDim}, ${config.downsamples} downsamples`;
     throw new ModelMismatchError(`${source} does not match the ${model}: ${problems.join('; ')}`);
   }
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
@@ -137,4 +137,18 @@ export function fromPytorchState(
     if (!(ours in out)) throw new Error(`pytorch mapping lacks the model's ${ours}`);
   }
   return out;
+}
+
+/** A VqVae of `config` holding the weights of a PyTorch state dict file (safetensors). */
+export function loadPytorchModel(file: string, config: ModelConfig): VqVae {
+  const { tensors } = readSafetensorsFile(file);
+  const model = new VqVae(config);
+  try {
+    const shapes = Object.fromEntries(Object.entries(model.state()).map(([name, v]) => [name, { shape: v.shape }]));
+    model.load(fromPytorchState(tensors, model.config, shapes, file), file);
+  } catch (error) {
+    model.dispose();
+    throw error;
+  }
+  return model;
 }
