@@ -69,6 +69,7 @@ export const importCommand = defineCommand({
     if (checkpointExists(out) || existsSync(join(out, 'weights.safetensors'))) {
       throw new UserError(`${out} already holds a model; choose another --out`);
     }
+    if (flags.channels === 2) throw new UsageError('--channels must be 1 or 3, got 2');
     const size = parseImageSize(flags.imageSize);
     const fromFile = flags.config !== undefined ? readConfigFile(flags.config) : {};
     const overrides: Partial<ModelConfig> = {

@@ -152,5 +152,6 @@ describe('vqvae import --from-pytorch', () => {
     assert.deepEqual(fs.readFileSync(path.join(existing, 'weights.safetensors')), before);
     assertFails(await vqvae('import', '--from-pytorch', path.join(root, 'none.safetensors'), '--out', path.join(root, 'z'), '--backend', 'cpu'), 1, /none\.safetensors: file not found/);
     assertFails(await vqvae('import', '--from-pytorch', ema.stateDictFile, '--out', path.join(root, 'z'), '--image-size', '28'), 2, /--image-size must be HxW/);
+    assertFails(await vqvae('import', '--from-pytorch', ema.stateDictFile, '--out', path.join(root, 'z'), '--channels', '2'), 2, /--channels must be 1 or 3/);
   });
 });
