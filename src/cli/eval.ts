@@ -1,6 +1,14 @@
-/** `vqvae eval`: reconstruction error and codebook use of a trained model on a data split. */
+/** `vqvae eval`: reconstruction error and codebook use of a trained model on a data split; with --prior, the prior's NLL. */
+import * as tf from '@tensorflow/tfjs-core';
+import type { ImageDataset } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import type { VqVae } from '../model/vqvae.js';
+import { loadPrior } from '../prior/checkpoint.js';
+import type { CodeSet } from '../prior/codeSet.js';
+import { priorNll } from '../prior/nll.js';
+import { sliceImages } from '../train/batches.js';
 import { evaluate } from '../train/evaluate.js';
-import { defineCommand } from './command.js';
+import { defineCommand, type CommandContext } from './command.js';
 import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { jsonFlag } from './flags.js';
 
@@ -10,11 +18,13 @@ export const evalCommand = defineCommand({
   description:
     'Reconstructs a data split through a trained model and reports the mean squared error per pixel ' +
     '(pixels scaled to [0, 1], reconstructions clipped to that range), the PSNR, the perplexity of ' +
-    'code usage and how many codes are used. Changes nothing in the model.',
+    'code usage and how many codes are used. With --prior, also the prior\'s negative log-likelihood of ' +
+    'the split\'s codes in bits per code (a uniform prior costs log2 K). Changes nothing in the model.',
   usage: '[--model DIR] [--data SPEC] [flags]',
   flags: [
     modelFlag,
     { name: 'data', type: 'string', metavar: 'SPEC', help: `${DATA_HELP} (default: the data the model was trained on)` },
+    { name: 'prior', type: 'string', metavar: 'DIR', help: 'a prior directory (`vqvae prior train`) to score on the codes of the split' },
     splitFlag,
     limitFlag,
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'images per forward pass' },
@@ -22,18 +32,74 @@ export const evalCommand = defineCommand({
     backendFlag,
     jsonFlag,
   ],
-  examples: ['vqvae eval --model runs/fashion --data fashion-mnist --json', 'vqvae eval --model runs/mnist --split train --limit 1000'],
+  examples: [
+    'vqvae eval --model runs/fashion --data fashion-mnist --json',
+    'vqvae eval --model runs/mnist --split train --limit 1000',
+    'vqvae eval --model runs/fashion-ema --prior runs/fashion-prior --data fashion-mnist --json',
+  ],
   async run(flags, ctx) {
     const { loaded, data } = await openModelAndData(flags, ctx);
-    const progress = ctx.progress({ total: data.count, label: 'image' });
-    const m = evaluate(loaded.vqvae, data, { batch: flags.batch, onProgress: (done) => progress.update(done) });
-    progress.stop();
-    info(ctx, `${data.spec} (${flags.split}, ${m.images} images)`);
-    info(ctx, `  mse         ${m.mse.toFixed(6)}`);
-    info(ctx, `  psnr        ${m.psnrDb.toFixed(2)} dB`);
-    info(ctx, `  perplexity  ${m.perplexity.toFixed(1)} of ${loaded.model.codebookSize} codes`);
-    info(ctx, `  codes used  ${m.codesUsed}`);
-    ctx.printJson({ mse: m.mse, psnr_db: m.psnrDb, perplexity: m.perplexity, codes_used: m.codesUsed, images: m.images });
-    loaded.vqvae.dispose();
+    try {
+      const prior = flags.prior !== undefined ? await loadPrior(flags.prior) : undefined;
+      try {
+        const [h, w] = loaded.vqvae.codeGrid;
+        if (prior && (prior.config.height !== h || prior.config.width !== w)) {
+          throw new UserError(`the prior in ${flags.prior} models ${prior.config.height}x${prior.config.width} code grids but the model makes ${h}x${w}`);
+        }
+        const progress = ctx.progress({ total: data.count, label: 'image' });
+        const m = evaluate(loaded.vqvae, data, { batch: flags.batch, onProgress: (done) => progress.update(done) });
+        progress.stop();
+        info(ctx, `${data.spec} (${flags.split}, ${m.images} images)`);
+        info(ctx, `  mse         ${m.mse.toFixed(6)}`);
+        info(ctx, `  psnr        ${m.psnrDb.toFixed(2)} dB`);
+        info(ctx, `  perplexity  ${m.perplexity.toFixed(1)} of ${loaded.model.codebookSize} codes`);
+        info(ctx, `  codes used  ${m.codesUsed}`);
+        const summary: Record<string, number> = { mse: m.mse, psnr_db: m.psnrDb, perplexity: m.perplexity, codes_used: m.codesUsed, images: m.images };
+        if (prior && flags.prior !== undefined) {
+          const codes = codeSetOf(loaded.vqvae, data, prior.config.numClasses > 0, flags.prior, flags.batch, ctx);
+          const K = prior.config.codebookSize;
+          const outside = codes.codes.findIndex((v) => v >= K);
+          if (outside >= 0) {
+            throw new UserError(`the model gives code ${codes.codes[outside]} but the prior in ${flags.prior} knows only ${K} values (0..${K - 1}); train it with --model`);
+          }
+          if (codes.labels) {
+            const bad = codes.labels.findIndex((v) => v >= prior.config.numClasses);
+            if (bad >= 0) throw new UserError(`${data.spec}: label ${codes.labels[bad]} is out of range for the prior in ${flags.prior} (${prior.config.numClasses} classes)`);
+          }
+          const scoring = ctx.progress({ total: codes.count, label: 'grid' });
+          const nll = priorNll(prior, codes, { onProgress: (done) => scoring.update(done) });
+          scoring.stop();
+          info(ctx, `  prior NLL   ${nll.bitsPerCode.toFixed(4)} bits per code (uniform: log2 ${K} = ${Math.log2(K).toFixed(3)})`);
+          summary['prior_bits_per_code'] = nll.bitsPerCode;
+          summary['uniform_bits_per_code'] = Math.log2(K);
+        }
+        ctx.printJson(summary);
+      } finally {
+        prior?.dispose();
+      }
+    } finally {
+      loaded.vqvae.dispose();
+    }
   },
 });
+
+/** The split's code grids (and labels, for a class-conditional prior). */
+function codeSetOf(model: VqVae, data: ImageDataset, withLabels: boolean, priorDir: string, batch: number, ctx: CommandContext): CodeSet {
+  const [h, w] = model.codeGrid;
+  if (withLabels) {
+    const unknown = data.labels.findIndex((v) => v < 0);
+    if (unknown >= 0) throw new UserError(`the prior in ${priorDir} is class-conditional but ${data.spec} has no label for image ${unknown}`);
+  }
+  const codes = new Int32Array(data.count * h * w);
+  const progress = ctx.progress({ total: data.count, label: 'encoded image' });
+  for (let start = 0; start < data.count; start += batch) {
+    const end = Math.min(data.count, start + batch);
+    const x = sliceImages(data, start, end);
+    const indices = model.encodeIndices(x);
+    codes.set(indices.dataSync() as Int32Array, start * h * w);
+    tf.dispose([x, indices]);
+    progress.update(end);
+  }
+  progress.stop();
+  return { source: data.spec, count: data.count, height: h, width: w, codes, labels: withLabels ? data.labels : undefined };
+}
