@@ -55,6 +55,10 @@ export const evalCommand = defineCommand({
         info(ctx, `  perplexity  ${m.perplexity.toFixed(1)} of ${loaded.model.codebookSize} codes`);
         info(ctx, `  codes used  ${m.codesUsed}`);
         const summary: Record<string, number> = { mse: m.mse, psnr_db: m.psnrDb, perplexity: m.perplexity, codes_used: m.codesUsed, images: m.images };
+        if (m.reconstructionNats !== undefined) {
+          info(ctx, `  -log p(x|z) ${(m.reconstructionNats / Math.LN2).toFixed(4)} bits per dimension`);
+          summary['reconstruction_bits_per_dim'] = m.reconstructionNats / Math.LN2;
+        }
         if (prior && flags.prior !== undefined) {
           const codes = codeSetOf(loaded.vqvae, data, prior.config.numClasses > 0, flags.prior, flags.batch, ctx);
           const K = prior.config.codebookSize;
@@ -72,6 +76,13 @@ export const evalCommand = defineCommand({
           info(ctx, `  prior NLL   ${nll.bitsPerCode.toFixed(4)} bits per code (uniform: log2 ${K} = ${Math.log2(K).toFixed(3)})`);
           summary['prior_bits_per_code'] = nll.bitsPerCode;
           summary['uniform_bits_per_code'] = Math.log2(K);
+          if (m.reconstructionNats !== undefined) {
+            // The bound of the paper: (-log p(x|z) - log p(z)) / (pixel values x ln 2), per image, averaged.
+            const dims = data.height * data.width * data.channels;
+            const bitsPerDim = (m.reconstructionNats * dims + nll.natsPerCode * codes.height * codes.width) / (dims * Math.LN2);
+            info(ctx, `  bound       ${bitsPerDim.toFixed(4)} bits per dimension (-log p(x|z) - log p(z))`);
+            summary['bits_per_dim'] = bitsPerDim;
+          }
         }
         ctx.printJson(summary);
       } finally {

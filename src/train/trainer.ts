@@ -4,6 +4,9 @@
  *
  *   loss = mean((x_hat - x)^2) / var(x) + codebook loss + beta * commitment
  *
+ * or, for a model with the categorical likelihood (model/likelihood.ts), the
+ * mean -log p(x|z) per pixel value in nats in place of the first term.
+ *
  * One step takes a [batch, H, W, C] batch in the seeded order of
  * `BatchSampler`, so a resumed run sees the same batches as an uninterrupted
  * one. The loop (stepLoop.ts, shared with the prior's) saves through a callback (atomically, elsewhere) every
@@ -16,6 +19,7 @@ import type { VqVae } from '../model/vqvae.js';
 import { Adam } from './adam.js';
 import { BatchSampler } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
+import { pixelNll } from '../model/likelihood.js';
 import { runStepLoop, type StopReason } from './stepLoop.js';
 
 export interface StepInfo {
@@ -98,7 +102,10 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
       let kept: { encoded: tf.Tensor4D; indices: tf.Tensor3D; metrics: tf.Tensor[] } | undefined;
       const { value, grads } = tf.variableGrads(() => {
         const out = model.forward(x);
-        const reconstructionLoss = tf.div(tf.mean(tf.squaredDifference(out.reconstruction, x)), options.dataVariance);
+        // Categorical likelihood: -log p(x|z) in nats per pixel value; otherwise the MSE over var(x).
+        const reconstructionLoss = out.logits
+          ? tf.mean(pixelNll(out.logits, x))
+          : tf.div(tf.mean(tf.squaredDifference(out.reconstruction, x)), options.dataVariance);
         const loss = tf.add(reconstructionLoss, out.loss) as tf.Scalar;
         kept = {
           encoded: tf.keep(out.encoded),

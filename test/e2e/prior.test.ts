@@ -215,3 +215,49 @@ describe('vqvae eval --prior', () => {
     prior.dispose();
   });
 });
+
+describe('bits per dimension (train --likelihood categorical, eval --prior)', () => {
+  it('eval gives the bound (-log p(x|z) - log p(z)) / (pixel values x ln 2), as computed independently', async () => {
+    const catModel = path.join(root, 'categorical');
+    await trainTiny(catModel, '--likelihood', 'categorical');
+    assert.equal(readConfig(catModel).model['likelihood'], 'categorical');
+    const catCodes = path.join(root, 'cat-codes.npy');
+    assertOk(await vqvae('encode', '--model', catModel, '--data', 'mnist', '--limit', '64', '--out', catCodes));
+    const catPrior = path.join(root, 'cat-prior');
+    assertOk(await vqvae('prior', 'train', '--codes', catCodes, '--model', catModel, '--out', catPrior, ...TINY_PRIOR, '--steps', '2'));
+    const result = await vqvae('eval', '--model', catModel, '--prior', catPrior, '--data', 'mnist', '--limit', '16', '--json');
+    assertOk(result);
+    const summary = lastJson(result);
+
+    // Independently: nats of every pixel byte under the decoder's softmax, and of every code under the prior's.
+    const { vqvae: model } = loadModel(catModel);
+    const data = await loadDataset('mnist', { split: 'test', limit: 16 });
+    const x = tf.tensor4d(Float32Array.from(data.images, (p) => p / 255 - 0.5), [16, 28, 28, 1]);
+    const out = model.forward(x);
+    const logits = out.logits!.dataSync();
+    let pixelNats = 0;
+    for (let p = 0; p < 16 * 784; p++) {
+      const row = Array.from(logits.subarray(p * 256, (p + 1) * 256));
+      const max = Math.max(...row);
+      pixelNats += max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0)) - row[data.images[p]!]!;
+    }
+    const prior = await loadPrior(catPrior);
+    const codeNats = bitsPerCodeOf(prior, out.indices.dataSync() as Int32Array, undefined, 16) * Math.LN2 * 16 * 49;
+    const expected = (pixelNats + codeNats) / 16 / (784 * Math.LN2);
+    assert.ok(Math.abs((summary['bits_per_dim'] as number) - expected) < 1e-4, `${summary['bits_per_dim']} vs ${expected}`);
+    assert.ok(Math.abs((summary['reconstruction_bits_per_dim'] as number) - pixelNats / (16 * 784 * Math.LN2)) < 1e-4);
+    // Units: 4 training steps leave the decoder near uniform over 256 values, so near 8 bits, not 8 / ln 2 or 8 ln 2.
+    // (about 8 + 49 x 5 / 784 = 8.3 here; a nats/bits mix-up would give 5.8 or 12).
+    assert.ok((summary['bits_per_dim'] as number) > 7.5 && (summary['bits_per_dim'] as number) < 8.7, `${summary['bits_per_dim']}`);
+    tf.dispose([x, ...Object.values(out)]);
+    model.dispose();
+    prior.dispose();
+  });
+
+  it('an MSE model gives no bits_per_dim', async () => {
+    const result = await vqvae('eval', '--model', modelDir, '--prior', priorDir, '--data', 'mnist', '--limit', '16', '--json');
+    assertOk(result);
+    assert.equal(lastJson(result)['bits_per_dim'], undefined);
+    assert.equal(typeof lastJson(result)['prior_bits_per_code'], 'number');
+  });
+});
