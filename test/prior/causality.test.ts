@@ -112,6 +112,26 @@ describe('PixelCnn causality', () => {
     prior.dispose();
   });
 
+  it('logitsOfRows on the first r rows gives the first r rows of the full logits (what sampling relies on)', () => {
+    const config = makePriorConfig({ codebookSize: 6, height: 5, width: 4, channels: 8, layers: 2, numClasses: 2 });
+    const prior = new PixelCnn(config, 8);
+    const grids = Int32Array.from({ length: 3 * 20 }, (_, i) => (i * 7 + 3) % 6);
+    const labels = tf.tensor1d([0, 1, 1], 'int32');
+    const full = prior.logits(tf.tensor3d(grids, [3, 5, 4], 'int32'), labels).arraySync() as number[][][][];
+    for (let r = 1; r <= 5; r++) {
+      const rows = Int32Array.from({ length: 3 * r * 4 }, (_, i) => grids[Math.floor(i / (r * 4)) * 20 + (i % (r * 4))]!);
+      const part = prior.logitsOfRows(tf.tensor3d(rows, [3, r, 4], 'int32'), labels).arraySync() as number[][][][];
+      for (let n = 0; n < 3; n++) {
+        for (let y = 0; y < r; y++) {
+          const diff = Math.max(...part[n]![y]!.flatMap((v, x) => v.map((value, k) => Math.abs(value - full[n]![y]![x]![k]!))));
+          assert.ok(diff < 1e-5, `rows ${r}, grid ${n}, row ${y}: ${diff}`);
+        }
+      }
+    }
+    labels.dispose();
+    prior.dispose();
+  });
+
   it('the class changes the logits everywhere, even at the first position', () => {
     const config = makePriorConfig({ codebookSize: 5, height: 3, width: 3, channels: 8, layers: 1, numClasses: 2 });
     const prior = new PixelCnn(config, 1);
