@@ -1,14 +1,11 @@
 /** `vqvae eval`: reconstruction error and codebook use of a trained model on a data split; with --prior, the prior's NLL. */
-import * as tf from '@tensorflow/tfjs-core';
 import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
-import type { VqVae } from '../model/vqvae.js';
 import { loadPrior } from '../prior/checkpoint.js';
 import type { CodeSet } from '../prior/codeSet.js';
 import { priorNll } from '../prior/nll.js';
-import { sliceImages } from '../train/batches.js';
 import { evaluate } from '../train/evaluate.js';
-import { defineCommand, type CommandContext } from './command.js';
+import { defineCommand } from './command.js';
 import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { jsonFlag } from './flags.js';
 
@@ -46,8 +43,26 @@ export const evalCommand = defineCommand({
         if (prior && (prior.config.height !== h || prior.config.width !== w)) {
           throw new UserError(`the prior in ${flags.prior} models ${prior.config.height}x${prior.config.width} code grids but the model makes ${h}x${w}`);
         }
+        if (prior && prior.config.numClasses > 0) {
+          // Before the slow part: a class-conditional prior needs a label in range for every image.
+          const bad = data.labels.findIndex((v) => v < 0 || v >= prior.config.numClasses);
+          if (bad >= 0) {
+            const label = data.labels[bad]!;
+            throw new UserError(
+              label < 0
+                ? `the prior in ${flags.prior} is class-conditional but ${data.spec} has no label for image ${bad}`
+                : `${data.spec}: label ${label} of image ${bad} is out of range for the prior in ${flags.prior} (${prior.config.numClasses} classes)`,
+            );
+          }
+        }
         const progress = ctx.progress({ total: data.count, label: 'image' });
-        const m = evaluate(loaded.vqvae, data, { batch: flags.batch, onProgress: (done) => progress.update(done) });
+        // Keep the codes for the prior: one pass of the encoder serves both.
+        const grids = prior ? new Int32Array(data.count * h * w) : undefined;
+        const m = evaluate(loaded.vqvae, data, {
+          batch: flags.batch,
+          onProgress: (done) => progress.update(done),
+          onIndices: (start, indices) => grids?.set(indices, start * h * w),
+        });
         progress.stop();
         info(ctx, `${data.spec} (${flags.split}, ${m.images} images)`);
         info(ctx, `  mse         ${m.mse.toFixed(6)}`);
@@ -60,15 +75,11 @@ export const evalCommand = defineCommand({
           summary['reconstruction_bits_per_dim'] = m.reconstructionNats / Math.LN2;
         }
         if (prior && flags.prior !== undefined) {
-          const codes = codeSetOf(loaded.vqvae, data, prior.config.numClasses > 0, flags.prior, flags.batch, ctx);
+          const codes = codeSetOf(data, grids!, h, w, prior.config.numClasses > 0);
           const K = prior.config.codebookSize;
           const outside = codes.codes.findIndex((v) => v >= K);
           if (outside >= 0) {
             throw new UserError(`the model gives code ${codes.codes[outside]} but the prior in ${flags.prior} knows only ${K} values (0..${K - 1}); train it with --model`);
-          }
-          if (codes.labels) {
-            const bad = codes.labels.findIndex((v) => v >= prior.config.numClasses);
-            if (bad >= 0) throw new UserError(`${data.spec}: label ${codes.labels[bad]} is out of range for the prior in ${flags.prior} (${prior.config.numClasses} classes)`);
           }
           const scoring = ctx.progress({ total: codes.count, label: 'grid' });
           const nll = priorNll(prior, codes, { onProgress: (done) => scoring.update(done) });
@@ -95,22 +106,6 @@ export const evalCommand = defineCommand({
 });
 
 /** The split's code grids (and labels, for a class-conditional prior). */
-function codeSetOf(model: VqVae, data: ImageDataset, withLabels: boolean, priorDir: string, batch: number, ctx: CommandContext): CodeSet {
-  const [h, w] = model.codeGrid;
-  if (withLabels) {
-    const unknown = data.labels.findIndex((v) => v < 0);
-    if (unknown >= 0) throw new UserError(`the prior in ${priorDir} is class-conditional but ${data.spec} has no label for image ${unknown}`);
-  }
-  const codes = new Int32Array(data.count * h * w);
-  const progress = ctx.progress({ total: data.count, label: 'encoded image' });
-  for (let start = 0; start < data.count; start += batch) {
-    const end = Math.min(data.count, start + batch);
-    const x = sliceImages(data, start, end);
-    const indices = model.encodeIndices(x);
-    codes.set(indices.dataSync() as Int32Array, start * h * w);
-    tf.dispose([x, indices]);
-    progress.update(end);
-  }
-  progress.stop();
+function codeSetOf(data: ImageDataset, codes: Int32Array, h: number, w: number, withLabels: boolean): CodeSet {
   return { source: data.spec, count: data.count, height: h, width: w, codes, labels: withLabels ? data.labels : undefined };
 }

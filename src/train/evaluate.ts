@@ -33,6 +33,8 @@ export interface EvaluateOptions {
   limit?: number;
   /** Called after each batch with the number of images done. */
   onProgress?: (done: number, total: number) => void;
+  /** Called with the code indices [n, h, w] of images [start, start + n), so a caller can keep them. */
+  onIndices?: (start: number, indices: Int32Array) => void;
 }
 
 export function evaluate(model: VqVae, data: ImageDataset, options: EvaluateOptions = {}): EvalMetrics {
@@ -55,6 +57,7 @@ export function evaluate(model: VqVae, data: ImageDataset, options: EvaluateOpti
     x.dispose();
     squaredError += errorSum;
     nats += natsSum;
+    options.onIndices?.(start, indices as Int32Array);
     for (let i = 0; i < indices.length; i++) counts[indices[i]!] += 1;
     options.onProgress?.(end, total);
   }
