@@ -3,7 +3,8 @@
  * (channels 64, 9 gated layers, kernel 3) over 7x7 grids of K = 512 codes,
  * 10 classes (the Fashion-MNIST shape), beside one full forward pass of the
  * same batch, so the ratio shows what raster-order sampling costs: 49
- * positions, each a pass over the rows filled so far.
+ * positions, each a pass of the horizontal stack over one row, plus one pass
+ * of the vertical stack per row over the rows filled so far.
  *
  *   node dist/bench/sample.js [--n 64] [--channels 64] [--backend auto]
  *

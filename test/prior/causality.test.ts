@@ -112,7 +112,7 @@ describe('PixelCnn causality', () => {
     prior.dispose();
   });
 
-  it('logitsOfRows on the first r rows gives the first r rows of the full logits (what sampling relies on)', () => {
+  it('logitsOfRows on the first r rows, and logitsOfRow of row r-1 with its rowContext, match the full logits (what sampling relies on)', () => {
     const config = makePriorConfig({ codebookSize: 6, height: 5, width: 4, channels: 8, layers: 2, numClasses: 2 });
     const prior = new PixelCnn(config, 8);
     const grids = Int32Array.from({ length: 3 * 20 }, (_, i) => (i * 7 + 3) % 6);
@@ -127,6 +127,15 @@ describe('PixelCnn causality', () => {
           assert.ok(diff < 1e-5, `rows ${r}, grid ${n}, row ${y}: ${diff}`);
         }
       }
+      // Sampling's fast path: the vertical context of row r-1, then that row alone through the horizontal stack.
+      const context = prior.rowContext(tf.tensor3d(rows, [3, r, 4], 'int32'), labels);
+      const lastRow = Int32Array.from({ length: 12 }, (_, i) => grids[Math.floor(i / 4) * 20 + (r - 1) * 4 + (i % 4)]!);
+      const row = prior.logitsOfRow(tf.tensor3d(lastRow, [3, 1, 4], 'int32'), context, labels).arraySync() as number[][][][];
+      for (let n = 0; n < 3; n++) {
+        const diff = Math.max(...row[n]![0]!.flatMap((v, x) => v.map((value, k) => Math.abs(value - full[n]![r - 1]![x]![k]!))));
+        assert.ok(diff < 1e-5, `logitsOfRow, row ${r - 1}, grid ${n}: ${diff}`);
+      }
+      tf.dispose(context);
     }
     labels.dispose();
     prior.dispose();
