@@ -8,7 +8,9 @@ import { decodeCommand } from './decode.js';
 import { encodeCommand } from './encode.js';
 import { evalCommand } from './eval.js';
 import { importCommand } from './import.js';
+import { priorCommand } from './prior.js';
 import { reconstructCommand } from './reconstruct.js';
+import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
 
 export const commands: readonly AnyCommand[] = [
@@ -17,5 +19,7 @@ export const commands: readonly AnyCommand[] = [
   encodeCommand,
   decodeCommand,
   reconstructCommand,
+  priorCommand,
+  sampleCommand,
   importCommand,
 ];

@@ -1,4 +1,9 @@
-/** `vqvae eval`: reconstruction error and codebook use of a trained model on a data split. */
+/** `vqvae eval`: reconstruction error and codebook use of a trained model on a data split; with --prior, the prior's NLL. */
+import type { ImageDataset } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import { loadPrior } from '../prior/checkpoint.js';
+import type { CodeSet } from '../prior/codeSet.js';
+import { priorNll } from '../prior/nll.js';
 import { evaluate } from '../train/evaluate.js';
 import { defineCommand } from './command.js';
 import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
@@ -10,11 +15,13 @@ export const evalCommand = defineCommand({
   description:
     'Reconstructs a data split through a trained model and reports the mean squared error per pixel ' +
     '(pixels scaled to [0, 1], reconstructions clipped to that range), the PSNR, the perplexity of ' +
-    'code usage and how many codes are used. Changes nothing in the model.',
+    'code usage and how many codes are used. With --prior, also the prior\'s negative log-likelihood of ' +
+    'the split\'s codes in bits per code (a uniform prior costs log2 K). Changes nothing in the model.',
   usage: '[--model DIR] [--data SPEC] [flags]',
   flags: [
     modelFlag,
     { name: 'data', type: 'string', metavar: 'SPEC', help: `${DATA_HELP} (default: the data the model was trained on)` },
+    { name: 'prior', type: 'string', metavar: 'DIR', help: 'a prior directory (`vqvae prior train`) to score on the codes of the split' },
     splitFlag,
     limitFlag,
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'images per forward pass' },
@@ -22,18 +29,83 @@ export const evalCommand = defineCommand({
     backendFlag,
     jsonFlag,
   ],
-  examples: ['vqvae eval --model runs/fashion --data fashion-mnist --json', 'vqvae eval --model runs/mnist --split train --limit 1000'],
+  examples: [
+    'vqvae eval --model runs/fashion --data fashion-mnist --json',
+    'vqvae eval --model runs/mnist --split train --limit 1000',
+    'vqvae eval --model runs/fashion-ema --prior runs/fashion-prior --data fashion-mnist --json',
+  ],
   async run(flags, ctx) {
     const { loaded, data } = await openModelAndData(flags, ctx);
-    const progress = ctx.progress({ total: data.count, label: 'image' });
-    const m = evaluate(loaded.vqvae, data, { batch: flags.batch, onProgress: (done) => progress.update(done) });
-    progress.stop();
-    info(ctx, `${data.spec} (${flags.split}, ${m.images} images)`);
-    info(ctx, `  mse         ${m.mse.toFixed(6)}`);
-    info(ctx, `  psnr        ${m.psnrDb.toFixed(2)} dB`);
-    info(ctx, `  perplexity  ${m.perplexity.toFixed(1)} of ${loaded.model.codebookSize} codes`);
-    info(ctx, `  codes used  ${m.codesUsed}`);
-    ctx.printJson({ mse: m.mse, psnr_db: m.psnrDb, perplexity: m.perplexity, codes_used: m.codesUsed, images: m.images });
-    loaded.vqvae.dispose();
+    try {
+      const prior = flags.prior !== undefined ? await loadPrior(flags.prior) : undefined;
+      try {
+        const [h, w] = loaded.vqvae.codeGrid;
+        if (prior && (prior.config.height !== h || prior.config.width !== w)) {
+          throw new UserError(`the prior in ${flags.prior} models ${prior.config.height}x${prior.config.width} code grids but the model makes ${h}x${w}`);
+        }
+        if (prior && prior.config.numClasses > 0) {
+          // Before the slow part: a class-conditional prior needs a label in range for every image.
+          const bad = data.labels.findIndex((v) => v < 0 || v >= prior.config.numClasses);
+          if (bad >= 0) {
+            const label = data.labels[bad]!;
+            throw new UserError(
+              label < 0
+                ? `the prior in ${flags.prior} is class-conditional but ${data.spec} has no label for image ${bad}`
+                : `${data.spec}: label ${label} of image ${bad} is out of range for the prior in ${flags.prior} (${prior.config.numClasses} classes)`,
+            );
+          }
+        }
+        const progress = ctx.progress({ total: data.count, label: 'image' });
+        // Keep the codes for the prior: one pass of the encoder serves both.
+        const grids = prior ? new Int32Array(data.count * h * w) : undefined;
+        const m = evaluate(loaded.vqvae, data, {
+          batch: flags.batch,
+          onProgress: (done) => progress.update(done),
+          onIndices: (start, indices) => grids?.set(indices, start * h * w),
+        });
+        progress.stop();
+        info(ctx, `${data.spec} (${flags.split}, ${m.images} images)`);
+        info(ctx, `  mse         ${m.mse.toFixed(6)}`);
+        info(ctx, `  psnr        ${m.psnrDb.toFixed(2)} dB`);
+        info(ctx, `  perplexity  ${m.perplexity.toFixed(1)} of ${loaded.model.codebookSize} codes`);
+        info(ctx, `  codes used  ${m.codesUsed}`);
+        const summary: Record<string, number> = { mse: m.mse, psnr_db: m.psnrDb, perplexity: m.perplexity, codes_used: m.codesUsed, images: m.images };
+        if (m.reconstructionNats !== undefined) {
+          info(ctx, `  -log p(x|z) ${(m.reconstructionNats / Math.LN2).toFixed(4)} bits per dimension`);
+          summary['reconstruction_bits_per_dim'] = m.reconstructionNats / Math.LN2;
+        }
+        if (prior && flags.prior !== undefined) {
+          const codes = codeSetOf(data, grids!, h, w, prior.config.numClasses > 0);
+          const K = prior.config.codebookSize;
+          const outside = codes.codes.findIndex((v) => v >= K);
+          if (outside >= 0) {
+            throw new UserError(`the model gives code ${codes.codes[outside]} but the prior in ${flags.prior} knows only ${K} values (0..${K - 1}); train it with --model`);
+          }
+          const scoring = ctx.progress({ total: codes.count, label: 'grid' });
+          const nll = priorNll(prior, codes, { onProgress: (done) => scoring.update(done) });
+          scoring.stop();
+          info(ctx, `  prior NLL   ${nll.bitsPerCode.toFixed(4)} bits per code (uniform: log2 ${K} = ${Math.log2(K).toFixed(3)})`);
+          summary['prior_bits_per_code'] = nll.bitsPerCode;
+          summary['uniform_bits_per_code'] = Math.log2(K);
+          if (m.reconstructionNats !== undefined) {
+            // The bound of the paper: (-log p(x|z) - log p(z)) / (pixel values x ln 2), per image, averaged.
+            const dims = data.height * data.width * data.channels;
+            const bitsPerDim = (m.reconstructionNats * dims + nll.natsPerCode * codes.height * codes.width) / (dims * Math.LN2);
+            info(ctx, `  bound       ${bitsPerDim.toFixed(4)} bits per dimension (-log p(x|z) - log p(z))`);
+            summary['bits_per_dim'] = bitsPerDim;
+          }
+        }
+        ctx.printJson(summary);
+      } finally {
+        prior?.dispose();
+      }
+    } finally {
+      loaded.vqvae.dispose();
+    }
   },
 });
+
+/** The split's code grids (and labels, for a class-conditional prior). */
+function codeSetOf(data: ImageDataset, codes: Int32Array, h: number, w: number, withLabels: boolean): CodeSet {
+  return { source: data.spec, count: data.count, height: h, width: w, codes, labels: withLabels ? data.labels : undefined };
+}

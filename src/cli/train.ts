@@ -32,6 +32,7 @@ const MODEL_FLAGS = {
   downsamples: 'downsamples',
   beta: 'beta',
   decay: 'decay',
+  likelihood: 'likelihood',
 } as const;
 
 export const trainCommand = defineCommand({
@@ -58,6 +59,7 @@ export const trainCommand = defineCommand({
     { name: 'code-dim', type: 'int', min: 1, metavar: 'D', help: `dimension D of each code (default ${d.codeDim})` },
     { name: 'downsamples', type: 'int', min: 1, max: 5, metavar: 'N', help: `stride-2 stages: 28x28 → 7x7 codes with 2 (default ${d.downsamples})` },
     { name: 'beta', type: 'number', min: 0, metavar: 'B', help: `commitment cost beta (default ${d.beta})` },
+    { name: 'likelihood', type: 'choice', choices: ['mse', 'categorical'], help: "decoder output: mse (squared error, the default) or categorical (256-way softmax per pixel value, for bits per dimension)" },
     { name: 'ema', type: 'boolean', help: 'learn the codebook by exponential moving averages instead of its loss' },
     { name: 'decay', type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, metavar: 'G', help: `EMA decay gamma (default ${d.decay})` },
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
@@ -91,6 +93,7 @@ export const trainCommand = defineCommand({
       downsamples: flags.downsamples,
       beta: flags.beta,
       decay: flags.decay,
+      likelihood: flags.likelihood,
     };
     if (flags.resume && !checkpointExists(out)) {
       throw new UserError(`--resume: no model to resume in ${out} (config.json not found)`);

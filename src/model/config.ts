@@ -11,6 +11,14 @@ import { UserError } from '../errors.js';
 
 export type QuantizerKind = 'vq' | 'ema';
 
+/**
+ * The decoder's output distribution. 'mse': one value per pixel value, trained
+ * on the squared error (a Gaussian of fixed variance). 'categorical': 256
+ * logits per pixel value, trained on the cross-entropy of the true byte, so
+ * -log p(x|z) is a proper discrete likelihood (bits per dimension).
+ */
+export type Likelihood = 'mse' | 'categorical';
+
 export interface ModelConfig {
   /** Image channels: 1 (grey) or 3 (RGB). */
   inputChannels: number;
@@ -37,6 +45,8 @@ export interface ModelConfig {
   decay: number;
   /** Laplace smoothing of the EMA counts (ema only). */
   epsilon: number;
+  /** The decoder's output distribution; 'mse' for models saved before it existed. */
+  likelihood: Likelihood;
 }
 
 export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
@@ -53,6 +63,7 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   beta: 0.25,
   decay: 0.99,
   epsilon: 1e-5,
+  likelihood: 'mse',
 });
 
 type Check = (value: unknown) => string | undefined;
@@ -80,7 +91,11 @@ const CHECKS: Record<keyof ModelConfig, Check> = {
   beta: nonNegativeNumber,
   decay: (v) => (typeof v === 'number' && v > 0 && v < 1 ? undefined : 'a number in (0, 1)'),
   epsilon: positiveNumber,
+  likelihood: (v) => (v === 'mse' || v === 'categorical' ? undefined : "one of 'mse', 'categorical'"),
 };
+
+/** Keys that configs written before they existed may lack, with the value those configs meant. */
+const ADDED_LATER: Partial<ModelConfig> = { likelihood: 'mse' };
 
 /** The spatial size of the code grid for a config. */
 export function codeGridSize(config: ModelConfig): [number, number] {
@@ -103,14 +118,15 @@ export function validateModelConfig(value: unknown, source = 'model config'): Mo
       throw new UserError(`${source}: unknown key "${key}"; valid keys are ${known.join(', ')}`);
     }
   }
+  const withDefaults: Record<string, unknown> = { ...ADDED_LATER, ...record };
   for (const key of known as (keyof ModelConfig)[]) {
-    if (!(key in record)) throw new UserError(`${source}: missing key "${key}"`);
-    const problem = CHECKS[key](record[key]);
+    if (!(key in withDefaults)) throw new UserError(`${source}: missing key "${key}"`);
+    const problem = CHECKS[key](withDefaults[key]);
     if (problem) {
-      throw new UserError(`${source}: "${key}" must be ${problem}, found ${JSON.stringify(record[key])}`);
+      throw new UserError(`${source}: "${key}" must be ${problem}, found ${JSON.stringify(withDefaults[key])}`);
     }
   }
-  const config = record as unknown as ModelConfig;
+  const config = withDefaults as unknown as ModelConfig;
   const f = 2 ** config.downsamples;
   if (config.imageHeight % f !== 0 || config.imageWidth % f !== 0) {
     throw new UserError(

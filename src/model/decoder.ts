@@ -5,13 +5,19 @@
  *   3x3 conv D → h, residual stack (ends in ReLU),
  *   transposed 4x4 stride 2 → h/2, ReLU, transposed 4x4 stride 2 → C.
  *
- * The output is in the input's scale (pixels / 255 - 0.5), with no squashing.
+ * The output is in the input's scale (pixels / 255 - 0.5), with no squashing;
+ * with the categorical likelihood the last convolution gives C * 256 channels
+ * instead, the logits of each pixel value's byte: [b, H, W, C * 256], channel
+ * c * 256 + v for value v of image channel c.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { Rng } from '../random.js';
 import type { ModelConfig } from './config.js';
 import { Conv2d, ConvTranspose2d, type VariableMap } from './layers.js';
 import { ResidualStack } from './residualStack.js';
+
+/** Values a pixel byte takes. */
+export const PIXEL_LEVELS = 256;
 
 export class Decoder {
   private readonly conv: Conv2d;
@@ -24,7 +30,8 @@ export class Decoder {
     this.residual = new ResidualStack(hidden, config.resHidden, config.resBlocks, vars, 'decoder.res', rng);
     let channels = hidden;
     for (let i = 0; i < downsamples; i++) {
-      const out = i === downsamples - 1 ? config.inputChannels : hidden / 2;
+      const last = config.likelihood === 'categorical' ? config.inputChannels * PIXEL_LEVELS : config.inputChannels;
+      const out = i === downsamples - 1 ? last : hidden / 2;
       this.up.push(
         new ConvTranspose2d({ inChannels: channels, outChannels: out, kernel: 4, stride: 2, padding: 1 }, vars, `decoder.up.${i}`, rng),
       );

@@ -16,13 +16,16 @@ import { mulberry32, nextSeed } from '../random.js';
 import { codeGridSize, type ModelConfig, validateModelConfig } from './config.js';
 import { Decoder } from './decoder.js';
 import { Encoder } from './encoder.js';
+import { categoricalMean, pixelLogits } from './likelihood.js';
 import type { VariableMap } from './layers.js';
 
 export interface ForwardOutput extends QuantizerOutput {
   /** [b, h, w, d]: encoder output before quantization. */
   encoded: tf.Tensor4D;
-  /** [b, H, W, C]: decoder output, in input scale. */
+  /** [b, H, W, C]: decoder output, in input scale (the categorical's mean with that likelihood). */
   reconstruction: tf.Tensor4D;
+  /** [b, H, W, C, 256]: the pixel logits, with the categorical likelihood only. */
+  logits?: tf.Tensor5D;
 }
 
 export class VqVae {
@@ -67,9 +70,16 @@ export class VqVae {
     return tf.tidy(() => this.encoder.apply(x));
   }
 
-  /** z_q [b, h, w, D] → reconstruction [b, H, W, C] in input scale. */
+  /** z_q [b, h, w, D] → reconstruction [b, H, W, C] in input scale (the categorical's mean with that likelihood). */
   decode(quantized: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => this.decoder.apply(quantized));
+    return tf.tidy(() => this.output(this.decoder.apply(quantized)).reconstruction);
+  }
+
+  /** The decoder's raw output as images in input scale, and the logits with the categorical likelihood. */
+  private output(raw: tf.Tensor4D): { reconstruction: tf.Tensor4D; logits?: tf.Tensor5D } {
+    if (this.config.likelihood !== 'categorical') return { reconstruction: raw };
+    const logits = pixelLogits(raw, this.config.inputChannels);
+    return { reconstruction: categoricalMean(logits), logits };
   }
 
   /** The whole model on x [b, H, W, C]; differentiable, changes no state. */
@@ -78,7 +88,7 @@ export class VqVae {
     return tf.tidy(() => {
       const encoded = this.encoder.apply(x);
       const q = this.quantizer.apply(encoded);
-      return { ...q, encoded, reconstruction: this.decoder.apply(q.quantized) };
+      return { ...q, encoded, ...this.output(this.decoder.apply(q.quantized)) };
     });
   }
 

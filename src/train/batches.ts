@@ -13,29 +13,50 @@ import { UserError } from '../errors.js';
 import { pixelsToInput } from '../model/vqvae.js';
 import { mulberry32, permutation } from '../random.js';
 
-export class BatchSampler {
+/**
+ * The seeded order alone, for any data held as `count` items (images, code
+ * grids): `indicesAt(step)` gives the items of step `step`.
+ */
+export class EpochOrder {
   readonly batchesPerEpoch: number;
   private epoch = -1;
   private order: Int32Array = new Int32Array(0);
+
+  constructor(readonly count: number, readonly batch: number, readonly seed: number) {
+    if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be an integer >= 1, found ${batch}`);
+    if (batch > count) throw new UserError(`--batch ${batch} is larger than the data (${count} items)`);
+    this.batchesPerEpoch = Math.floor(count / batch);
+  }
+
+  /** Indices of the items of step `step`. */
+  indicesAt(step: number): Int32Array {
+    const epoch = Math.floor(step / this.batchesPerEpoch);
+    if (epoch !== this.epoch) {
+      // Mix seed and epoch so that neighbouring seeds give unrelated orders.
+      this.order = permutation(this.count, mulberry32((this.seed * 0x9e3779b1 + epoch * 0x85ebca6b) >>> 0));
+      this.epoch = epoch;
+    }
+    const start = (step % this.batchesPerEpoch) * this.batch;
+    return this.order.subarray(start, start + this.batch);
+  }
+}
+
+export class BatchSampler {
+  readonly batchesPerEpoch: number;
+  private readonly order: EpochOrder;
 
   constructor(readonly data: ImageDataset, readonly batch: number, readonly seed: number) {
     if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be an integer >= 1, found ${batch}`);
     if (batch > data.count) {
       throw new UserError(`--batch ${batch} is larger than the data: ${data.spec} (${data.split}) has ${data.count} images`);
     }
-    this.batchesPerEpoch = Math.floor(data.count / batch);
+    this.order = new EpochOrder(data.count, batch, seed);
+    this.batchesPerEpoch = this.order.batchesPerEpoch;
   }
 
   /** Indices into the data set of the images of step `step`. */
   indicesAt(step: number): Int32Array {
-    const epoch = Math.floor(step / this.batchesPerEpoch);
-    if (epoch !== this.epoch) {
-      // Mix seed and epoch so that neighbouring seeds give unrelated orders.
-      this.order = permutation(this.data.count, mulberry32((this.seed * 0x9e3779b1 + epoch * 0x85ebca6b) >>> 0));
-      this.epoch = epoch;
-    }
-    const start = (step % this.batchesPerEpoch) * this.batch;
-    return this.order.subarray(start, start + this.batch);
+    return this.order.indicesAt(step);
   }
 
   /** The batch of step `step` as model input [batch, H, W, C]. */

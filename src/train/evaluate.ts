@@ -6,11 +6,14 @@
  *   reconstruction clipped to [0, 1] as it would be shown;
  * - psnrDb: 10 log10(1 / mse);
  * - perplexity: exp of the entropy of code usage over the whole set;
- * - codesUsed: how many distinct codes the set uses.
+ * - codesUsed: how many distinct codes the set uses;
+ * - reconstructionNats (categorical likelihood only): -log p(x|z) per pixel
+ *   value in nats, averaged over the set; / ln 2 it is bits per dimension.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageDataset } from '../data/dataset.js';
 import type { VqVae } from '../model/vqvae.js';
+import { pixelNll } from '../model/likelihood.js';
 import { sliceImages } from './batches.js';
 
 export interface EvalMetrics {
@@ -19,6 +22,8 @@ export interface EvalMetrics {
   perplexity: number;
   codesUsed: number;
   images: number;
+  /** Categorical likelihood only: mean -log p(x|z) per pixel value, in nats. */
+  reconstructionNats?: number;
 }
 
 export interface EvaluateOptions {
@@ -28,6 +33,8 @@ export interface EvaluateOptions {
   limit?: number;
   /** Called after each batch with the number of images done. */
   onProgress?: (done: number, total: number) => void;
+  /** Called with the code indices [n, h, w] of images [start, start + n), so a caller can keep them. */
+  onIndices?: (start: number, indices: Int32Array) => void;
 }
 
 export function evaluate(model: VqVae, data: ImageDataset, options: EvaluateOptions = {}): EvalMetrics {
@@ -36,23 +43,29 @@ export function evaluate(model: VqVae, data: ImageDataset, options: EvaluateOpti
   const k = model.config.codebookSize;
   const counts = new Float64Array(k);
   let squaredError = 0;
+  let nats = 0;
   for (let start = 0; start < total; start += batch) {
     const end = Math.min(total, start + batch);
     const x = sliceImages(data, start, end);
-    const [errorSum, indices] = tf.tidy(() => {
+    const [errorSum, indices, natsSum] = tf.tidy(() => {
       const out = model.forward(x);
       const shown = tf.clipByValue(tf.add(out.reconstruction, 0.5), 0, 1);
       const error = tf.sum(tf.squaredDifference(shown, tf.add(x, 0.5)));
-      return [error.dataSync()[0]!, out.indices.dataSync()] as const;
+      const nll = out.logits ? tf.sum(pixelNll(out.logits, x)).dataSync()[0]! : 0;
+      return [error.dataSync()[0]!, out.indices.dataSync(), nll] as const;
     });
     x.dispose();
     squaredError += errorSum;
+    nats += natsSum;
+    options.onIndices?.(start, indices as Int32Array);
     for (let i = 0; i < indices.length; i++) counts[indices[i]!] += 1;
     options.onProgress?.(end, total);
   }
   const values = total * data.height * data.width * data.channels;
   const mse = squaredError / values;
-  return { mse, psnrDb: 10 * Math.log10(1 / mse), ...usage(counts), images: total };
+  const metrics: EvalMetrics = { mse, psnrDb: 10 * Math.log10(1 / mse), ...usage(counts), images: total };
+  if (model.config.likelihood === 'categorical') metrics.reconstructionNats = nats / values;
+  return metrics;
 }
 
 /** Perplexity and codes used from code counts, in float64. */

@@ -6,9 +6,12 @@
  *   applyStep(model, optimizer, s);                    // Adam, then the EMA codebook update
  *   disposeStep(s);
  *
- * The loss is Sonnet's: mean((x_hat - x)^2) / var(x) + the quantizer's loss.
+ * The loss is Sonnet's: mean((x_hat - x)^2) / var(x) + the quantizer's loss,
+ * or, for a model with the categorical likelihood (model/likelihood.ts), the
+ * mean -log p(x|z) per pixel value in nats in place of the first term.
  */
 import * as tf from '@tensorflow/tfjs-core';
+import { pixelNll } from '../model/likelihood.js';
 import type { VqVae } from '../model/vqvae.js';
 import type { Adam } from './adam.js';
 
@@ -33,7 +36,11 @@ export function stepGradients(model: VqVae, x: tf.Tensor4D, dataVariance: number
   let kept: Omit<StepGradients, 'loss' | 'grads'> | undefined;
   const { value, grads } = tf.variableGrads(() => {
     const out = model.forward(x);
-    const reconstructionLoss = tf.div(tf.mean(tf.squaredDifference(out.reconstruction, x)), dataVariance) as tf.Scalar;
+    const reconstructionLoss = (
+      out.logits
+        ? tf.mean(pixelNll(out.logits, x))
+        : tf.div(tf.mean(tf.squaredDifference(out.reconstruction, x)), dataVariance)
+    ) as tf.Scalar;
     kept = {
       reconstructionLoss: tf.keep(reconstructionLoss),
       vqLoss: tf.keep(out.loss),

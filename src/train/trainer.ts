@@ -4,9 +4,12 @@
  *
  *   loss = mean((x_hat - x)^2) / var(x) + codebook loss + beta * commitment
  *
+ * or, for a model with the categorical likelihood (model/likelihood.ts), the
+ * mean -log p(x|z) per pixel value in nats in place of the first term.
+ *
  * One step takes a [batch, H, W, C] batch in the seeded order of
  * `BatchSampler`, so a resumed run sees the same batches as an uninterrupted
- * one. The loop saves through a callback (atomically, elsewhere) every
+ * one. The loop (stepLoop.ts, shared with the prior's) saves through a callback (atomically, elsewhere) every
  * `checkpointEverySeconds`, on interrupt and at the end, and stops without
  * saving when the loss stops being finite, so the last good checkpoint stays.
  */
@@ -16,6 +19,7 @@ import { Adam } from './adam.js';
 import { BatchSampler } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
 import { applyStep, disposeStep, stepGradients } from './step.js';
+import { runStepLoop, type StopReason } from './stepLoop.js';
 
 export interface StepInfo {
   /** Steps completed, counting those of earlier runs when resumed. */
@@ -30,7 +34,7 @@ export interface StepInfo {
   imagesPerSecond: number;
 }
 
-export type StopReason = 'done' | 'interrupted' | 'not-finite';
+export type { StopReason };
 
 export interface TrainOptions {
   model: VqVae;
@@ -79,71 +83,44 @@ export interface TrainResult {
 export async function train(options: TrainOptions): Promise<TrainResult> {
   const { model, optimizer, data, batch, totalSteps } = options;
   const sampler = new BatchSampler(data, batch, options.seed);
-  const checkpointMs = (options.checkpointEverySeconds ?? 60) * 1000;
   const evalEvery = options.evalEvery ?? 0;
-
-  let step = options.startStep ?? 0;
-  let stepsRun = 0;
+  let metrics = { reconstructionLoss: 0, vqLoss: 0, perplexity: 0, codesUsed: 0 };
   let last: StepInfo | undefined;
-  let trainingMs = 0;
-  let lastSave = performance.now();
-  let stopReason: StopReason = 'done';
-  let badStep: number | undefined;
-  let badLoss: number | undefined;
 
-  while (step < totalSteps) {
-    if (options.signal?.aborted) {
-      stopReason = 'interrupted';
-      break;
-    }
-    const started = performance.now();
-    const x = sampler.batchAt(step);
-    const computed = stepGradients(model, x, options.dataVariance);
-    const [loss, reconstructionLoss, vqLoss, perplexity, codesUsed] = [
-      computed.loss, computed.reconstructionLoss, computed.vqLoss, computed.perplexity, computed.codesUsed,
-    ].map((t) => t.dataSync()[0]!);
-    if (Number.isFinite(loss)) applyStep(model, optimizer, computed);
-    disposeStep(computed);
-    x.dispose();
-    if (!Number.isFinite(loss)) {
-      stopReason = 'not-finite';
-      badStep = step + 1;
-      badLoss = loss;
-      break;
-    }
-    step += 1;
-    stepsRun += 1;
-    trainingMs += performance.now() - started;
-    last = {
-      step,
-      totalSteps,
-      loss,
-      reconstructionLoss: reconstructionLoss!,
-      vqLoss: vqLoss!,
-      perplexity: perplexity!,
-      codesUsed: codesUsed!,
-      imagesPerSecond: (stepsRun * batch) / (trainingMs / 1000),
-    };
-    options.onStep?.(last);
-    if (options.evalData && evalEvery > 0 && step % evalEvery === 0 && step < totalSteps) {
-      options.onEval?.(step, evaluate(model, options.evalData, { limit: options.evalLimit }));
-    }
-    if (options.save && checkpointMs > 0 && performance.now() - lastSave >= checkpointMs && step < totalSteps) {
-      await options.save(step);
-      lastSave = performance.now();
-    }
-    // Let signal handlers (Ctrl-C) run between steps.
-    await new Promise((resolve) => setImmediate(resolve));
-  }
-  if (stopReason !== 'not-finite' && stepsRun > 0 && options.save) await options.save(step);
+  const result = await runStepLoop({
+    totalSteps,
+    startStep: options.startStep,
+    checkpointEverySeconds: options.checkpointEverySeconds,
+    save: options.save,
+    signal: options.signal,
+    runStep(step) {
+      const x = sampler.batchAt(step);
+      const computed = stepGradients(model, x, options.dataVariance);
+      const [loss, reconstructionLoss, vqLoss, perplexity, codesUsed] = [
+        computed.loss, computed.reconstructionLoss, computed.vqLoss, computed.perplexity, computed.codesUsed,
+      ].map((t) => t.dataSync()[0]!);
+      if (Number.isFinite(loss)) applyStep(model, optimizer, computed);
+      disposeStep(computed);
+      x.dispose();
+      metrics = { reconstructionLoss: reconstructionLoss!, vqLoss: vqLoss!, perplexity: perplexity!, codesUsed: codesUsed! };
+      return loss!;
+    },
+    afterStep(step, loss, stepsRun, trainingMs) {
+      last = { step, totalSteps, loss, ...metrics, imagesPerSecond: (stepsRun * batch) / (trainingMs / 1000) };
+      options.onStep?.(last);
+      if (options.evalData && evalEvery > 0 && step % evalEvery === 0 && step < totalSteps) {
+        options.onEval?.(step, evaluate(model, options.evalData, { limit: options.evalLimit }));
+      }
+    },
+  });
   return {
-    steps: step,
-    stepsRun,
-    imagesPerSecond: trainingMs > 0 ? (stepsRun * batch) / (trainingMs / 1000) : 0,
-    finalLoss: last?.loss ?? Number.NaN,
+    steps: result.steps,
+    stepsRun: result.stepsRun,
+    imagesPerSecond: result.trainingMs > 0 ? (result.stepsRun * batch) / (result.trainingMs / 1000) : 0,
+    finalLoss: result.finalLoss,
     last,
-    stopReason,
-    badStep,
-    badLoss,
+    stopReason: result.stopReason,
+    badStep: result.badStep,
+    badLoss: result.badLoss,
   };
 }

@@ -24,8 +24,13 @@ describe('README command lines', () => {
 
   for (const line of lines) {
     it(line, () => {
-      const [, , name, ...args] = line.split(/\s+/);
-      const command = commands.find((c) => c.name === name);
+      let [, , name, ...args] = line.split(/\s+/);
+      let command = commands.find((c) => c.name === name);
+      // A group (`vqvae prior train`): the next word picks the subcommand.
+      while (command && isGroup(command)) {
+        [name, ...args] = args;
+        command = command.subcommands.find((c) => c.name === name);
+      }
       assert.ok(command && !isGroup(command), `no command "${name}"`);
       assert.doesNotThrow(() => parseFlags((command as Command).flags, args));
     });

@@ -1,0 +1,55 @@
+/**
+ * The prior's negative log-likelihood of code grids: the mean over grids and
+ * positions of -log p(z_i | z_<i, class), in nats (the training loss) and in
+ * bits per code (nats / ln 2). A uniform prior over K codes costs log2 K bits
+ * per code (9 for K = 512), the yardstick for a trained one.
+ */
+import '../engine.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { sliceCodes, type CodeSet } from './codeSet.js';
+import type { PixelCnn } from './pixelcnn.js';
+
+/** Sum over every position of -log softmax(logits)[code], [n, h, w] → scalar, in nats. */
+export function codeNllSum(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => {
+    const logProbabilities = tf.logSoftmax(prior.logits(codes, labels));
+    const picked = tf.mul(logProbabilities, tf.oneHot(codes, prior.config.codebookSize));
+    return tf.neg(tf.sum(picked)) as tf.Scalar;
+  });
+}
+
+/** Mean -log p per code in nats over a batch: the training loss. */
+export function codeNllMean(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Scalar {
+  return tf.tidy(() => tf.div(codeNllSum(prior, codes, labels), codes.size));
+}
+
+export interface NllResult {
+  natsPerCode: number;
+  bitsPerCode: number;
+  /** Grids scored. */
+  grids: number;
+}
+
+export interface NllOptions {
+  /** Grids per forward pass (default 256). */
+  batch?: number;
+  /** Only the first N grids. */
+  limit?: number;
+  onProgress?: (done: number, total: number) => void;
+}
+
+/** The prior's NLL over a set of grids, summed in float64. Changes nothing. */
+export function priorNll(prior: PixelCnn, set: CodeSet, options: NllOptions = {}): NllResult {
+  const batch = options.batch ?? 256;
+  const total = Math.min(set.count, options.limit ?? set.count);
+  let nats = 0;
+  for (let start = 0; start < total; start += batch) {
+    const end = Math.min(total, start + batch);
+    const { codes, labels } = sliceCodes(set, start, end);
+    nats += tf.tidy(() => codeNllSum(prior, codes, labels).dataSync()[0]!);
+    tf.dispose(labels ? [codes, labels] : [codes]);
+    options.onProgress?.(end, total);
+  }
+  const natsPerCode = nats / (total * set.height * set.width);
+  return { natsPerCode, bitsPerCode: natsPerCode / Math.LN2, grids: total };
+}

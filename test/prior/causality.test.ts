@@ -1,0 +1,159 @@
+/**
+ * Causality of the Gated PixelCNN, by perturbing inputs: the logits at a
+ * position must not change when any code at or after it (raster order)
+ * changes, and must change when any code inside its receptive field changes.
+ * The receptive field is worked out here independently from the layer
+ * shapes: with L gated layers and half = k//2, position (y, x) sees
+ *   the same row, columns x - half*L .. x-1 (horizontal stack), and
+ *   rows y - half*L .. y-1, columns x - half*L .. x + half*L (vertical stack),
+ * so the test checks exact dependence sets: mask A alone (layers 0), mask B
+ * layers on top of it, the vertical → horizontal link (cells above and to
+ * the right), and that there is no blind spot.
+ */
+import assert from 'node:assert/strict';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../src/backend/select.js';
+import { makePriorConfig, type PriorConfig } from '../../src/prior/config.js';
+import { PixelCnn } from '../../src/prior/pixelcnn.js';
+import { mulberry32 } from '../../src/random.js';
+
+before(async () => {
+  await selectBackend('auto');
+});
+
+function expectedField(config: PriorConfig, y: number, x: number): Set<number> {
+  const reach = Math.floor(config.kernelSize / 2) * (config.layers + 1);
+  const field = new Set<number>();
+  for (let yy = 0; yy < config.height; yy++) {
+    for (let xx = 0; xx < config.width; xx++) {
+      const sameRow = yy === y && xx < x && xx >= x - reach;
+      const above = yy < y && yy >= y - reach && Math.abs(xx - x) <= reach;
+      if (sameRow || above) field.add(yy * config.width + xx);
+    }
+  }
+  return field;
+}
+
+/**
+ * For every position p, the set of positions q whose code, changed alone,
+ * changes the logits at p at all. One forward pass over the base grid and
+ * every single-position perturbation of it. Outside the receptive field the
+ * logits are computed from identical inputs and must match exactly; inside
+ * it, a change of one code moves them by 1e-3 or so (random weights, 8
+ * channels), far from float32 rounding.
+ */
+function measuredFields(prior: PixelCnn, seed: number, label?: number): { fields: Set<number>[]; maxOutside: number[] } {
+  const { height: h, width: w, codebookSize: K } = prior.config;
+  const cells = h * w;
+  const rng = mulberry32(seed);
+  const base = Int32Array.from({ length: cells }, () => Math.floor(rng() * K));
+  const grids = new Int32Array((cells + 1) * cells);
+  grids.set(base, 0);
+  for (let q = 0; q < cells; q++) {
+    const changed = base.slice();
+    changed[q] = (base[q]! + 1 + Math.floor(rng() * (K - 1))) % K; // always a different code
+    grids.set(changed, (q + 1) * cells);
+  }
+  const logits = tf.tidy(() => {
+    const codes = tf.tensor3d(grids, [cells + 1, h, w], 'int32');
+    const labels = label === undefined ? undefined : tf.fill([cells + 1], label, 'int32') as tf.Tensor1D;
+    return prior.logits(codes, labels).dataSync();
+  });
+  const fields: Set<number>[] = [];
+  const maxOutside: number[] = [];
+  for (let p = 0; p < cells; p++) {
+    const field = new Set<number>();
+    const diffs: number[] = [];
+    for (let q = 0; q < cells; q++) {
+      let diff = 0;
+      for (let k = 0; k < K; k++) diff = Math.max(diff, Math.abs(logits[((q + 1) * cells + p) * K + k]! - logits[p * K + k]!));
+      diffs.push(diff);
+      if (diff > 0) field.add(q);
+    }
+    fields.push(field);
+    maxOutside.push(Math.max(...diffs.filter((_, q) => q >= p)));
+  }
+  return { fields, maxOutside };
+}
+
+const cases: { name: string; config: Partial<PriorConfig> }[] = [
+  { name: 'mask A layer alone (layers 0, kernel 3)', config: { layers: 0 } },
+  { name: 'mask A + one mask B layer (kernel 3)', config: { layers: 1 } },
+  { name: 'mask A + two mask B layers, class-conditional (kernel 3)', config: { layers: 2, numClasses: 3 } },
+  { name: 'mask A + one mask B layer (kernel 5)', config: { layers: 1, kernelSize: 5 } },
+];
+
+describe('PixelCnn causality', () => {
+  for (const { name, config: overrides } of cases) {
+    it(`${name}: logits depend exactly on the positions of the receptive field before them`, () => {
+      const config = makePriorConfig({ codebookSize: 6, height: 6, width: 7, channels: 8, ...overrides });
+      const prior = new PixelCnn(config, 11);
+      const { fields, maxOutside } = measuredFields(prior, 5, config.numClasses > 0 ? 2 : undefined);
+      for (let p = 0; p < config.height * config.width; p++) {
+        const y = Math.floor(p / config.width);
+        const x = p % config.width;
+        // Nothing at or after p, not even a rounding difference.
+        assert.ok(maxOutside[p]! === 0, `position (${y}, ${x}): logits moved by ${maxOutside[p]} when a code at or after it changed`);
+        assert.deepEqual([...fields[p]!].sort((a, b) => a - b), [...expectedField(config, y, x)].sort((a, b) => a - b), `dependence set of (${y}, ${x})`);
+      }
+      prior.dispose();
+    });
+  }
+
+  it('the full default depth sees every earlier position of a 7x7 grid (no blind spot)', () => {
+    // 16 channels: with 8, this seed starts with every ReLU of the head off (logits = the last bias).
+    const config = makePriorConfig({ codebookSize: 5, height: 7, width: 7, channels: 16 });
+    const prior = new PixelCnn(config, 3);
+    const { fields } = measuredFields(prior, 9);
+    for (let p = 0; p < 49; p++) {
+      assert.deepEqual([...fields[p]!].sort((a, b) => a - b), Array.from({ length: p }, (_, q) => q), `position ${p}`);
+    }
+    prior.dispose();
+  });
+
+  it('logitsOfRows on the first r rows, and logitsOfRow of row r-1 with its rowContext, match the full logits (what sampling relies on)', () => {
+    const config = makePriorConfig({ codebookSize: 6, height: 5, width: 4, channels: 8, layers: 2, numClasses: 2 });
+    const prior = new PixelCnn(config, 8);
+    const grids = Int32Array.from({ length: 3 * 20 }, (_, i) => (i * 7 + 3) % 6);
+    const labels = tf.tensor1d([0, 1, 1], 'int32');
+    const full = prior.logits(tf.tensor3d(grids, [3, 5, 4], 'int32'), labels).arraySync() as number[][][][];
+    for (let r = 1; r <= 5; r++) {
+      const rows = Int32Array.from({ length: 3 * r * 4 }, (_, i) => grids[Math.floor(i / (r * 4)) * 20 + (i % (r * 4))]!);
+      const part = prior.logitsOfRows(tf.tensor3d(rows, [3, r, 4], 'int32'), labels).arraySync() as number[][][][];
+      for (let n = 0; n < 3; n++) {
+        for (let y = 0; y < r; y++) {
+          const diff = Math.max(...part[n]![y]!.flatMap((v, x) => v.map((value, k) => Math.abs(value - full[n]![y]![x]![k]!))));
+          assert.ok(diff < 1e-5, `rows ${r}, grid ${n}, row ${y}: ${diff}`);
+        }
+      }
+      // Sampling's fast path: the vertical context of row r-1, then that row alone through the horizontal stack.
+      const context = prior.rowContext(tf.tensor3d(rows, [3, r, 4], 'int32'), labels);
+      const lastRow = Int32Array.from({ length: 12 }, (_, i) => grids[Math.floor(i / 4) * 20 + (r - 1) * 4 + (i % 4)]!);
+      const row = prior.logitsOfRow(tf.tensor3d(lastRow, [3, 1, 4], 'int32'), context, labels).arraySync() as number[][][][];
+      for (let n = 0; n < 3; n++) {
+        const diff = Math.max(...row[n]![0]!.flatMap((v, x) => v.map((value, k) => Math.abs(value - full[n]![r - 1]![x]![k]!))));
+        assert.ok(diff < 1e-5, `logitsOfRow, row ${r - 1}, grid ${n}: ${diff}`);
+      }
+      tf.dispose(context);
+    }
+    labels.dispose();
+    prior.dispose();
+  });
+
+  it('the class changes the logits everywhere, even at the first position', () => {
+    const config = makePriorConfig({ codebookSize: 5, height: 3, width: 3, channels: 8, layers: 1, numClasses: 2 });
+    const prior = new PixelCnn(config, 1);
+    const codes = tf.zeros([2, 3, 3], 'int32') as tf.Tensor3D;
+    const labels = tf.tensor1d([0, 1], 'int32');
+    const logits = prior.logits(codes, labels).arraySync() as number[][][][];
+    for (let y = 0; y < 3; y++) {
+      for (let x = 0; x < 3; x++) {
+        const diff = Math.max(...logits[0]![y]![x]!.map((v, k) => Math.abs(v - logits[1]![y]![x]![k]!)));
+        assert.ok(diff > 1e-4, `(${y}, ${x}) does not depend on the class`);
+      }
+    }
+    tf.dispose([codes, labels]);
+    prior.dispose();
+  });
+});
