@@ -7,6 +7,7 @@ import type { AnyCommand } from './command.js';
 import { decodeCommand } from './decode.js';
 import { encodeCommand } from './encode.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { reconstructCommand } from './reconstruct.js';
 import { trainCommand } from './train.js';
 
@@ -16,4 +17,5 @@ export const commands: readonly AnyCommand[] = [
   encodeCommand,
   decodeCommand,
   reconstructCommand,
+  exportCommand,
 ];

@@ -16,6 +16,7 @@
  * atomically; a failed export leaves no partial file behind.
  */
 import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -52,6 +53,8 @@ export const PRIOR_EXPORT_UNSUPPORTED =
 export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnxResult> {
   if (options.priorDir !== undefined) throw new UserError(`${options.priorDir}: ${PRIOR_EXPORT_UNSUPPORTED}`);
   checkExportable(loadCheckpoint(options.modelDir).config, join(options.modelDir, CONFIG_FILE));
+  // Loading only creates and fills variables: whichever backend tfjs has ready does.
+  await tf.ready();
   const loaded = loadModel(options.modelDir);
   const weights: Weights = new Map(
     Object.entries(loaded.vqvae.state()).map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]),
