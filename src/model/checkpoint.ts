@@ -57,7 +57,8 @@ export interface LoadedModel extends ModelFile {
   extra: Record<string, { shape: number[]; data: Float32Array }>;
 }
 
-function toNamed(variables: Record<string, tf.Variable>): Record<string, NamedTensor> {
+/** Variables as float32 tensors for a safetensors file. */
+export function toNamed(variables: Record<string, tf.Variable>): Record<string, NamedTensor> {
   const out: Record<string, NamedTensor> = {};
   for (const [name, v] of Object.entries(variables)) {
     out[name] = { dtype: 'F32', shape: v.shape.slice(), data: v.dataSync() as Float32Array };

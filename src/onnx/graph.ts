@@ -107,18 +107,14 @@ export class GraphBuilder {
 
   /** Adds one node and returns the name of its (single) output. */
   node(opType: string, inputs: readonly string[], attributes: Record<string, AttributeValue> = {}, outputName?: string): string {
-    const output = outputName ?? this.fresh(opType.toLowerCase());
     if (outputName !== undefined) this.claim(outputName);
-    this.nodes.push(
-      create(NodeProtoSchema, {
-        opType,
-        input: [...inputs],
-        output: [output],
-        name: `${output}_node`,
-        attribute: Object.entries(attributes).map(([name, value]) => attribute(name, value)),
-      }),
-    );
-    return output;
+    return this.addNode(opType, inputs, attributes, [outputName ?? this.fresh(opType.toLowerCase())])[0]!;
+  }
+
+  /** Adds one node with `count` outputs (Split) and returns their names. */
+  nodeWithOutputs(opType: string, inputs: readonly string[], count: number, attributes: Record<string, AttributeValue> = {}): string[] {
+    const outputs = Array.from({ length: count }, () => this.fresh(opType.toLowerCase()));
+    return this.addNode(opType, inputs, attributes, outputs);
   }
 
   /** The serialised ModelProto: opset OPSET of the default domain, IR_VERSION. */
@@ -139,6 +135,19 @@ export class GraphBuilder {
       },
     });
     return toBinary(ModelProtoSchema, model);
+  }
+
+  private addNode(opType: string, inputs: readonly string[], attributes: Record<string, AttributeValue>, outputs: string[]): string[] {
+    this.nodes.push(
+      create(NodeProtoSchema, {
+        opType,
+        input: [...inputs],
+        output: outputs,
+        name: `${outputs[0]}_node`,
+        attribute: Object.entries(attributes).map(([name, value]) => attribute(name, value)),
+      }),
+    );
+    return outputs;
   }
 
   private addInitializer(name: string, dataType: DataType, shape: readonly number[], rawData: Uint8Array<ArrayBuffer>): string {

@@ -56,17 +56,32 @@ export interface ConvOptions {
   relu?: boolean;
 }
 
+/**
+ * A Conv node of a tfjs filter `hwio` [kh, kw, in, out] and `bias` [out];
+ * `pads` is [top, left, bottom, right] (ONNX's order), stride 1 unless given.
+ */
+export function convNode(
+  g: GraphBuilder,
+  x: string,
+  name: string,
+  hwio: WeightTensor,
+  bias: WeightTensor,
+  pads: readonly [number, number, number, number],
+  stride = 1,
+): string {
+  const [kh, kw] = hwio.shape as [number, number, number, number];
+  const oihw = transposeData(hwio.data, hwio.shape, [3, 2, 0, 1]);
+  return g.node('Conv', [x, g.constant(`${name}.weight`, oihw.data, oihw.shape), g.constant(`${name}.bias`, bias.data, bias.shape)], {
+    kernel_shape: [kh, kw],
+    strides: [stride, stride],
+    pads: [...pads],
+  });
+}
+
 /** Conv (+ Relu) with the weights `<name>.weight` (HWIO) and `<name>.bias`. */
 export function conv(g: GraphBuilder, x: string, weights: Weights, name: string, options: ConvOptions): string {
-  const w = weight(weights, `${name}.weight`);
-  const [kh, kw] = w.shape as [number, number, number, number];
-  const oihw = transposeData(w.data, w.shape, [3, 2, 0, 1]);
-  const b = weight(weights, `${name}.bias`);
-  const y = g.node('Conv', [x, g.constant(`${name}.weight`, oihw.data, oihw.shape), g.constant(`${name}.bias`, b.data, b.shape)], {
-    kernel_shape: [kh, kw],
-    strides: [options.stride, options.stride],
-    pads: [options.pad, options.pad, options.pad, options.pad],
-  });
+  const p = options.pad;
+  const y = convNode(g, x, name, weight(weights, `${name}.weight`), weight(weights, `${name}.bias`), [p, p, p, p], options.stride);
   return options.relu ? g.node('Relu', [y]) : y;
 }
 

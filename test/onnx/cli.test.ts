@@ -1,6 +1,6 @@
 /**
  * `vqvae export --onnx` end to end: the real command writes files that
- * onnxruntime-node loads, and every bad input is one line naming what is
+ * onnxruntime-node loads (prior.onnx too with --prior), and every bad input is one line naming what is
  * missing, with nothing written and the model directory untouched.
  */
 import assert from 'node:assert/strict';
@@ -12,8 +12,11 @@ import { before, describe, it } from 'node:test';
 import { selectBackend } from '../../src/backend/select.js';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { readSafetensorsFile } from '../../src/io/safetensors.js';
+import { savePrior } from '../../src/prior/checkpoint.js';
+import { makePriorConfig } from '../../src/prior/config.js';
+import { PixelCnn } from '../../src/prior/pixelcnn.js';
 import { assertFails, assertUnchanged, literal, MAIN_JS, snapshot, tempDir, vqvae } from '../e2e/helpers.js';
-import { ort, saveRandomModel } from './helpers.js';
+import { ort, saveRandomModel, SMALL } from './helpers.js';
 
 const root = tempDir('vqvae-onnx-cli-');
 const modelDir = path.join(root, 'model');
@@ -63,6 +66,18 @@ describe('vqvae export --onnx', () => {
     assertUnchanged(before, snapshot(modelDir));
   });
 
+  it('with --prior also writes prior.onnx', async () => {
+    const priorDir = path.join(root, 'prior');
+    const prior = new PixelCnn(makePriorConfig({ codebookSize: SMALL.codebookSize, height: 7, width: 7, channels: 8, layers: 1 }), 1);
+    await savePrior(priorDir, prior);
+    prior.dispose();
+    const out = path.join(root, 'with-prior');
+    const result = await vqvae('export', '--onnx', '--model', modelDir, '--prior', priorDir, '--out', out);
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(fs.readdirSync(out).sort(), ['decoder.onnx', 'encoder.onnx', 'prior.onnx']);
+    assert.match(result.stdout, literal(`wrote ${path.join(out, 'prior.onnx')}`));
+  });
+
   it('without --onnx is a usage error', async () => {
     assertFails(await vqvae('export', '--model', modelDir, '--out', path.join(root, 'no-format')), 2, /--onnx/);
     assert.equal(fs.existsSync(path.join(root, 'no-format')), false);
@@ -109,10 +124,6 @@ describe('vqvae export --onnx: bad input', () => {
   it('names a quantizer the ONNX graphs do not implement', async () => {
     const dir = modelWithConfig('fsq', (model) => (model.quantizer = 'fsq'));
     await assertExportFails(dir, [], /cannot export to ONNX/, /quantizer "fsq"/, /"vq" and "ema"/);
-  });
-
-  it('says that the prior cannot be exported yet', async () => {
-    await assertExportFails(modelDir, ['--prior', path.join(root, 'prior')], /prior/, /not supported yet/);
   });
 
   it('names an --out that is a file, and leaves it alone', async () => {
