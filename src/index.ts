@@ -33,6 +33,8 @@ export { BatchSampler, gatherImages, pixelVariance, sliceImages } from './train/
 export { evaluate, type EvalMetrics, type EvaluateOptions } from './train/evaluate.js';
 export { train, type StepInfo, type StopReason, type TrainOptions, type TrainResult } from './train/trainer.js';
 
+export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './onnx/export.js';
+
 export * from './data/index.js';
 export * from './io/index.js';
 export * from './backend/index.js';
