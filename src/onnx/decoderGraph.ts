@@ -43,10 +43,11 @@ export function decoderGraph(config: ModelConfig, weights: Weights): GraphBuilde
   }
   const reconstruction = toChannelsLast(g, y);
 
-  const wide = g.node('Add', [g.node('Cast', [reconstruction], { to: DataType.DOUBLE }), g.scalarDouble('half', 0.5)]);
+  const half = g.scalarDouble('half', 0.5);
+  const wide = g.node('Add', [g.node('Cast', [reconstruction], { to: DataType.DOUBLE }), half]);
   const clipped = g.node('Clip', [wide, g.scalarDouble('zero', 0), g.scalarDouble('one', 1)]);
   const scaled = g.node('Mul', [clipped, g.scalarDouble('255', 255)]);
-  const rounded = g.node('Floor', [g.node('Add', [scaled, 'half'])]);
+  const rounded = g.node('Floor', [g.node('Add', [scaled, half])]);
   const pixels = g.node('Cast', [rounded], { to: DataType.UINT8 });
 
   g.output(pixels, DECODER_OUTPUT, DataType.UINT8, ['batch', H, W, C]);
