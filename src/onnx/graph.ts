@@ -13,7 +13,8 @@
  * Values are named by the builder (`<op>_<n>`) unless given a name; the
  * graph's inputs and outputs keep the names they are given. Node attributes
  * are typed from their JS value: an integer → INT, a non-integer number →
- * FLOAT, an array of integers → INTS, a string → STRING.
+ * FLOAT, an array of integers → INTS, a string → STRING (so a FLOAT
+ * attribute with a whole value cannot be written; none of these graphs has one).
  */
 import { create, toBinary, type MessageInitShape } from '@bufbuild/protobuf';
 import {
@@ -37,8 +38,8 @@ export const DataType = {
 export type DataType = (typeof DataType)[keyof typeof DataType];
 
 /**
- * The operator set the graphs are written for. onnxruntime has run opset 17
- * since 1.14 (2023), and every operator used here exists in it unchanged.
+ * The operator set the graphs are written for: onnxruntime has run opset 17
+ * since 1.14 (2023), and ONNX 1.12's checker accepts it.
  */
 export const OPSET = 17;
 /** IR version 8 is the lowest that allows opset 17 (ONNX's versioning table). */
