@@ -53,6 +53,7 @@ export {
   type PriorFile,
   type PriorTrainingState,
 } from './prior/checkpoint.js';
+export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './onnx/export.js';
 
 export * from './data/index.js';
 export * from './io/index.js';

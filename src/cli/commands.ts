@@ -9,6 +9,7 @@ import { encodeCommand } from './encode.js';
 import { evalCommand } from './eval.js';
 import { importCommand } from './import.js';
 import { priorCommand } from './prior.js';
+import { exportCommand } from './export.js';
 import { reconstructCommand } from './reconstruct.js';
 import { sampleCommand } from './sample.js';
 import { trainCommand } from './train.js';
@@ -22,4 +23,5 @@ export const commands: readonly AnyCommand[] = [
   priorCommand,
   sampleCommand,
   importCommand,
+  exportCommand,
 ];

@@ -1,0 +1,145 @@
+/**
+ * Writes a trained model directory as ONNX files that onnxruntime (or any
+ * ONNX tool) runs without this project:
+ *
+ *   encoder.onnx   pixels uint8 [N, H, W, C] → indices int32 [N, h, w]
+ *   decoder.onnx   indices int32 [N, h, w] → pixels uint8 [N, H, W, C]
+ *                  (+ reconstruction float32 [N, H, W, C], model scale)
+ *   prior.onnx     with `priorDir`: codes int32 [N, h, w] (+ labels int32
+ *                  [N] if class-conditional) → logits float32 [N, h, w, K]
+ *
+ *   const { files } = await exportOnnx({ modelDir: 'runs/mnist', outDir: 'onnx' });
+ *   // files: ['onnx/encoder.onnx', 'onnx/decoder.onnx']
+ *
+ * Every setting of the model's config.json must be one the graphs implement:
+ * a setting this exporter does not know (from a newer version, say) is an
+ * error naming it, never a silently different graph; so is a prior whose
+ * code grid or K differs from the model's. Everything is loaded and checked
+ * before the first file is written, and each file is written atomically.
+ */
+import '@tensorflow/tfjs-backend-cpu';
+import * as tf from '@tensorflow/tfjs-core';
+import fs from 'node:fs';
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import { writeFileAtomicSync } from '../io/atomicWrite.js';
+import { CONFIG_FILE, loadCheckpoint } from '../io/checkpoint.js';
+import { loadModel } from '../model/checkpoint.js';
+import { codeGridSize, DEFAULT_MODEL_CONFIG, type ModelConfig } from '../model/config.js';
+import { loadPrior } from '../prior/checkpoint.js';
+import type { PriorConfig } from '../prior/config.js';
+import { decoderGraph } from './decoderGraph.js';
+import { encoderGraph } from './encoderGraph.js';
+import type { GraphBuilder } from './graph.js';
+import type { Weights } from './layers.js';
+import { priorGraph } from './priorGraph.js';
+
+export interface ExportOnnxOptions {
+  /** A model directory written by `vqvae train`. */
+  modelDir: string;
+  /** Where the .onnx files go; created if missing. */
+  outDir: string;
+  /** A prior directory written by `vqvae prior train`, for prior.onnx. */
+  priorDir?: string;
+}
+
+export interface ExportOnnxResult {
+  /** Paths of the files written: encoder, decoder, then prior if asked for. */
+  files: string[];
+}
+
+/** The model and prior settings the ONNX graphs implement, and the quantizers. */
+const EXPORTABLE_SETTINGS: readonly string[] = Object.keys(DEFAULT_MODEL_CONFIG);
+const EXPORTABLE_PRIOR_SETTINGS: readonly string[] = ['codebookSize', 'height', 'width', 'channels', 'layers', 'kernelSize', 'numClasses'];
+const EXPORTABLE_QUANTIZERS: readonly string[] = ['vq', 'ema'];
+
+export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnxResult> {
+  checkExportable(loadCheckpoint(options.modelDir).config, 'model', EXPORTABLE_SETTINGS, join(options.modelDir, CONFIG_FILE));
+  if (options.priorDir !== undefined) {
+    checkExportable(loadCheckpoint(options.priorDir).config, 'prior', EXPORTABLE_PRIOR_SETTINGS, join(options.priorDir, CONFIG_FILE));
+  }
+  // Loading only creates and fills variables: whichever backend tfjs has ready does.
+  await tf.ready();
+  const loaded = loadModel(options.modelDir);
+  const weights: Weights = new Map(
+    Object.entries(loaded.vqvae.state()).map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]),
+  );
+  loaded.vqvae.dispose();
+  const prior = options.priorDir === undefined ? undefined : await loadPriorFor(options.priorDir, loaded.model);
+
+  prepareOutDir(options.outDir);
+  const files: string[] = [];
+  const write = (name: string, graph: GraphBuilder, docString: string) => {
+    const path = join(options.outDir, name);
+    writeFileAtomicSync(path, graph.toModel({ docString, properties: modelProperties(loaded.model) }));
+    files.push(path);
+  };
+  write('encoder.onnx', encoderGraph(loaded.model, weights), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w]');
+  write('decoder.onnx', decoderGraph(loaded.model, weights), 'VQ-VAE decoder: code indices int32 [N, h, w] → pixels uint8 [N, H, W, C]');
+  if (prior) {
+    write('prior.onnx', priorGraph(prior.config, prior.weights), 'PixelCNN prior over the VQ-VAE codes: codes int32 [N, h, w] → logits float32 [N, h, w, K]');
+  }
+  return { files };
+}
+
+/**
+ * Throws unless the `section` ('model' or 'prior') of a raw config.json uses
+ * only settings the graphs implement, naming what is missing. Runs before
+ * the directory is loaded, so the message is about ONNX rather than about
+ * an unknown key.
+ */
+function checkExportable(config: unknown, section: 'model' | 'prior', settings: readonly string[], source: string): void {
+  const value = (config as Record<string, unknown>)[section];
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) return; // loading says what is wrong
+  const record = value as Record<string, unknown>;
+  for (const key of Object.keys(record)) {
+    if (!settings.includes(key)) {
+      throw new UserError(
+        `${source}: cannot export to ONNX: the ${section} setting "${key}" has no ONNX graph here; ` +
+          `the export implements ${settings.join(', ')}`,
+      );
+    }
+  }
+  if (section === 'model' && typeof record.quantizer === 'string' && !EXPORTABLE_QUANTIZERS.includes(record.quantizer)) {
+    throw new UserError(
+      `${source}: cannot export to ONNX: no ONNX graph for quantizer "${record.quantizer}"; ` +
+        `the export implements ${EXPORTABLE_QUANTIZERS.map((q) => `"${q}"`).join(' and ')}`,
+    );
+  }
+}
+
+/** The prior in `dir`, checked against the model whose codes it models. */
+async function loadPriorFor(dir: string, model: ModelConfig): Promise<{ config: PriorConfig; weights: Weights }> {
+  const pixelCnn = await loadPrior(dir);
+  const config = pixelCnn.config;
+  const weights: Weights = new Map([...pixelCnn.variables].map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]));
+  pixelCnn.dispose();
+  const [h, w] = codeGridSize(model);
+  if (config.codebookSize !== model.codebookSize || config.height !== h || config.width !== w) {
+    throw new UserError(
+      `${join(dir, CONFIG_FILE)}: the prior models ${config.height}x${config.width} grids of ${config.codebookSize} codes, ` +
+        `but the model makes ${h}x${w} grids of ${model.codebookSize} codes`,
+    );
+  }
+  return { config, weights };
+}
+
+function prepareOutDir(dir: string): void {
+  const stat = fs.statSync(dir, { throwIfNoEntry: false });
+  if (stat !== undefined && !stat.isDirectory()) throw new UserError(`${dir}: exists and is not a directory`);
+  try {
+    fs.mkdirSync(dir, { recursive: true });
+  } catch (error) {
+    throw new UserError(`${dir}: cannot create the directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+/** metadata_props of both files: what a user of the .onnx needs to know about the model. */
+function modelProperties(config: ModelConfig): Record<string, string> {
+  return {
+    image_size: `${config.imageHeight}x${config.imageWidth}x${config.inputChannels}`,
+    codebook_size: String(config.codebookSize),
+    code_dim: String(config.codeDim),
+    pixel_scale: 'x = pixels / 255 - 0.5',
+  };
+}
