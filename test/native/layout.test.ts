@@ -55,7 +55,9 @@ if (addon !== undefined) {
       await runsNatively([UnsortedSegmentSum], () =>
         matchesCpu('segment sum', () => {
           const ids = tf.tensor1d([2, 0, 2, 5, 2, 0], 'int32');
-          return [tf.unsortedSegmentSum(t([6, 5], 4), ids, 7), tf.unsortedSegmentSum(t([6], 5), ids, 6)];
+          // A float32 cast of int32 shares the int32 data on cpu (the codebook's usage counts do this).
+          const counts = tf.unsortedSegmentSum(tf.cast(tf.onesLike(ids), 'float32'), ids, 7);
+          return [tf.unsortedSegmentSum(t([6, 5], 4), ids, 7), tf.unsortedSegmentSum(t([6], 5), ids, 6), counts];
         }),
       );
     });

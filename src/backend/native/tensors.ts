@@ -18,11 +18,16 @@ export interface KernelArgs {
   attrs: NamedAttrMap;
 }
 
-/** The Float32Array of a float32 tensor, or undefined for any other. */
+/**
+ * The Float32Array of a float32 tensor, or undefined for any other. A
+ * float32 tensor made by casting int32 shares the int32 tensor's Int32Array
+ * (the cpu backend's Cast returns the same data); that one is converted.
+ */
 export function f32(backend: MathBackendCPU, t: TensorInfo): Float32Array | undefined {
   if (t.dtype !== 'float32') return undefined;
   const values = backend.data.get(t.dataId)?.values;
-  return values instanceof Float32Array ? values : undefined;
+  if (values instanceof Float32Array) return values;
+  return values instanceof Int32Array || values instanceof Uint8Array ? Float32Array.from(values) : undefined;
 }
 
 /** The Int32Array of an int32 tensor, or undefined for any other. */
