@@ -66,8 +66,8 @@ export function convKernels(addon: NativeAddon): KernelConfig[] {
     const fv = f32(backend, filter!);
     if (c === undefined || dyv === undefined || fv === undefined) return undefined;
     if (!sameShape(dy!.shape, c.outShape)) return undefined;
-    const [dx, dxv] = output(backend, c.inShape as number[], 'float32');
-    if (dxv.length > 0) native.conv2dBackpropInput(dyv, fv, dxv, geometry(c));
+    const [dx, dxv] = output(backend, c.inShape as number[], 'float32', dyv.length === 0);
+    if (dxv.length > 0 && dyv.length > 0) native.conv2dBackpropInput(dyv, fv, dxv, geometry(c));
     return dx;
   });
 
@@ -79,8 +79,8 @@ export function convKernels(addon: NativeAddon): KernelConfig[] {
     const dyv = f32(backend, dy!);
     if (c === undefined || xv === undefined || dyv === undefined) return undefined;
     if (!sameShape(dy!.shape, c.outShape)) return undefined;
-    const [dw, dwv] = output(backend, filterShape, 'float32');
-    if (dwv.length > 0) native.conv2dBackpropFilter(xv, dyv, dwv, geometry(c));
+    const [dw, dwv] = output(backend, filterShape, 'float32', dyv.length === 0);
+    if (dwv.length > 0 && dyv.length > 0) native.conv2dBackpropFilter(xv, dyv, dwv, geometry(c));
     return dw;
   });
 

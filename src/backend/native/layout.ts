@@ -55,7 +55,7 @@ export function layoutKernels(addon: NativeAddon): KernelConfig[] {
     if (segmentIds!.shape.some((d, i) => d !== x!.shape[i])) return undefined;
     const numSegments = Number(attrs['numSegments']);
     const rest = x!.shape.slice(idRank);
-    const [out, ov] = output(backend, [numSegments, ...rest], 'float32');
+    const [out, ov] = output(backend, [numSegments, ...rest], 'float32', true);
     if (ov.length > 0 && idv.length > 0) native.segmentSum(xv, idv, ov, sizeOf(rest), numSegments);
     return out;
   });

@@ -34,7 +34,7 @@ export function matMul(
   if (sizeOf(outer) !== Math.max(batchA, batchB)) return undefined;
   const [c, cv] = output(backend, [...outer, m, n], 'float32');
   if (cv.length > 0) {
-    if (k === 0) cv.fill(0);
+    if (k === 0) cv.fill(0); // nothing to sum: zeros, as on cpu
     else native.batchMatMul(av, bv, cv, batchA, batchB, m, n, k, transposeA, transposeB);
   }
   return [c, cv];

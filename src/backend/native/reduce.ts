@@ -53,7 +53,7 @@ function reduction(kernelName: string, op: number, axisAttr: 'axis' | 'reduction
     const axes = [...new Set(util.parseAxisParam(attrs[axisAttr] as number | number[], x.shape))].sort((a, b) => a - b);
     let outShape = x.shape.filter((_, d) => !axes.includes(d));
     if (attrs['keepDims']) outShape = backend_util.expandShapeToKeepDim(outShape, axes);
-    const [out, ov] = output(backend, outShape, 'float32');
+    const [out, ov] = output(backend, outShape, 'float32', xv.length === 0);
     if (xv.length === 0) {
       if (op === Reduction.Prod) ov.fill(1);
       else if (op !== Reduction.Sum) return undefined; // let the cpu kernel define max/mean of nothing

@@ -42,13 +42,26 @@ export function words(backend: MathBackendCPU, t: TensorInfo): Float32Array | In
   return f32(backend, t) ?? i32(backend, t);
 }
 
-/** A new output tensor and the array the addon fills. */
-export function output(backend: MathBackendCPU, shape: number[], dtype: 'float32'): [TensorInfo, Float32Array];
-export function output(backend: MathBackendCPU, shape: number[], dtype: 'int32'): [TensorInfo, Int32Array];
-export function output(backend: MathBackendCPU, shape: number[], dtype: DataType): [TensorInfo, Float32Array | Int32Array];
-export function output(backend: MathBackendCPU, shape: number[], dtype: DataType): [TensorInfo, Float32Array | Int32Array] {
+/** Outputs of at least this many elements are not zeroed first (see `output`). */
+const UNZEROED_MIN = 4096;
+
+/**
+ * A new output tensor and the array the addon fills. Unless `zeroed`, a large
+ * one comes from uninitialised memory (Buffer.allocUnsafeSlow, its own
+ * ArrayBuffer), saving a pass over it: only for kernels that write every
+ * element.
+ */
+export function output(backend: MathBackendCPU, shape: number[], dtype: 'float32', zeroed?: boolean): [TensorInfo, Float32Array];
+export function output(backend: MathBackendCPU, shape: number[], dtype: 'int32', zeroed?: boolean): [TensorInfo, Int32Array];
+export function output(
+  backend: MathBackendCPU, shape: number[], dtype: DataType, zeroed?: boolean,
+): [TensorInfo, Float32Array | Int32Array];
+export function output(
+  backend: MathBackendCPU, shape: number[], dtype: DataType, zeroed = false,
+): [TensorInfo, Float32Array | Int32Array] {
   const size = shape.reduce((a, b) => a * b, 1);
-  const values = dtype === 'int32' ? new Int32Array(size) : new Float32Array(size);
+  const Type = dtype === 'int32' ? Int32Array : Float32Array;
+  const values = zeroed || size < UNZEROED_MIN ? new Type(size) : new Type(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
   return [backend.makeTensorInfo(shape, dtype, values), values];
 }
 
