@@ -1,6 +1,7 @@
 // Entry point of the vqvae native addon: the oneDNN engine, the thread count
 // (VQVAE_THREADS, else every core OpenMP sees), typed-array helpers, and the
 // registration of every kernel family.
+#include <malloc.h>
 #include <omp.h>
 
 #include <cstdlib>
@@ -123,6 +124,16 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
 }
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
+  // Tensors are ArrayBuffers of up to a few MB, freed by V8's GC and made
+  // anew every step. Above glibc's default mmap threshold each would be a
+  // fresh mapping: page faults and kernel zeroing on every use. Serving them
+  // from the heap (and not trimming it) lets freed memory be reused as is.
+  // VQVAE_MALLOC=default keeps glibc's defaults.
+  const char* malloc = std::getenv("VQVAE_MALLOC");
+  if (malloc == nullptr || std::string(malloc) != "default") {
+    mallopt(M_MMAP_THRESHOLD, 32 << 20);
+    mallopt(M_TRIM_THRESHOLD, 1 << 30);
+  }
   const char* fromEnv = std::getenv("VQVAE_THREADS");
   int n = fromEnv != nullptr ? std::atoi(fromEnv) : 0;
   threads = n > 0 ? n : omp_get_max_threads();

@@ -1,25 +1,17 @@
 /**
- * Adam's update of one variable in a single native call, for src/train/adam.ts
- * when the native backend is active. The addon reads p, m, v and g and writes
- * the new values into three fresh arrays (the old ones may be shared with
- * other tensors, so they are not overwritten); the variables are then
- * assigned those.
+ * Adam's update of one variable in a single native pass, which
+ * registerNativeBackend() registers for src/train/adam.ts (fusedAdam.ts).
+ * The addon updates copies of p, m and v in place from g (the originals
+ * may be shared with other tensors, so they are not overwritten); the
+ * variables are then assigned the copies.
  */
+import type { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 
+import type { AdamStep } from '../../train/fusedAdam.js';
 import { loadAddon } from './addon.js';
-import { NativeBackend } from './backend.js';
-import { f32 } from './tensors.js';
+import { f32, NATIVE_BACKEND } from './tensors.js';
 
-export interface AdamStep {
-  learningRate: number;
-  beta1: number;
-  beta2: number;
-  epsilon: number;
-  /** 1 - beta1^t and 1 - beta2^t. */
-  correction1: number;
-  correction2: number;
-}
 
 /**
  * Updates p, m and v in one native call and returns true, or returns false
@@ -28,8 +20,8 @@ export interface AdamStep {
  */
 export function nativeAdamUpdate(p: tf.Variable, m: tf.Variable, v: tf.Variable, g: tf.Tensor, step: AdamStep): boolean {
   const addon = loadAddon().addon;
-  const backend = tf.getBackend() === 'native' ? tf.backend() : undefined;
-  if (addon === undefined || !(backend instanceof NativeBackend)) return false;
+  const backend = tf.getBackend() === NATIVE_BACKEND ? (tf.backend() as MathBackendCPU) : undefined;
+  if (addon === undefined || backend === undefined) return false;
   const [pv, mv, vv, gv] = [p, m, v, g].map((t) => f32(backend, t));
   if (pv === undefined || mv === undefined || vv === undefined || gv === undefined || gv.length !== pv.length) return false;
   if (mv.length !== pv.length || vv.length !== pv.length) return false;

@@ -13,6 +13,8 @@ import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { getKernelsForBackend, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
 import type { KernelConfig } from '@tensorflow/tfjs-core';
 
+import { registerFusedAdam } from '../../train/fusedAdam.js';
+import { nativeAdamUpdate } from './adam.js';
 import { loadAddon, type AddonLoad, type NativeAddon } from './addon.js';
 import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
@@ -40,6 +42,7 @@ export function registerNativeBackend(): AddonLoad {
   NATIVE_KERNELS = ours.map((k) => k.kernelName);
   // Priority below cpu and wasm: the backend is only used when chosen.
   registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
+  registerFusedAdam(NATIVE_BACKEND, nativeAdamUpdate);
   registered = true;
   return load;
 }
