@@ -87,7 +87,8 @@ function runBackend(backend: string): Row {
   const result = spawnSync(process.execPath, args, { env, encoding: 'utf8', maxBuffer: 1 << 26 });
   const json = result.status === 0 ? lastJsonLine(result.stdout) : undefined;
   if (json === undefined) return { name: backend, missing: failure(result) };
-  return { ...(json as unknown as Row), name: String(json['reason']) };
+  const name = String(json['reason']).replace(/,? ?chosen with --backend \w+/, '').replace(' ()', '');
+  return { ...(json as unknown as Row), name };
 }
 
 function runTorch(): Row {
