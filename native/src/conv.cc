@@ -4,11 +4,13 @@
 // filter is tfjs's [kh, kw, ci, co] (oneDNN's hwio), reordered to whatever
 // layout the primitive prefers into a cached buffer. Every primitive and
 // reorder is created once per geometry and cached, so a training step
-// creates none.
+// creates none. Input gradients with few filter taps (one input channel)
+// take an sgemm + col2im path instead (kCol2imMaxTaps).
 //
 // geometry (an array of 17 numbers), as tfjs's Conv2DInfo gives it:
 //   [n, ih, iw, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight]
 // with dilations dh, dw >= 1 (tfjs's convention; oneDNN's is one less).
+#include <algorithm>
 #include <memory>
 #include <unordered_map>
 
@@ -156,6 +158,43 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   });
 }
 
+// Up to this many filter taps (kh * kw * ci), the input gradient is one
+// sgemm and a scatter (col2im) instead of oneDNN's backward-data primitive,
+// which runs at a few GFLOP/s when ci is 1 (the decoder's last transposed
+// convolution, 4x4 to one channel, is such a pass in every forward step).
+constexpr int64_t kCol2imMaxTaps = 32;
+
+// dx = col2im(dy · Wᵀ): cols [n*oh*ow, kh*kw*ci] by sgemm against the
+// filter as [kh*kw*ci, co], then each column added where its tap lands.
+void BackpropInputCol2im(const Geometry& g, const float* dy, const float* w, float* dx) {
+  const int64_t taps = g.kh * g.kw * g.ci, pixels = g.oh * g.ow;
+  std::vector<float> cols(size_t(g.n * pixels * taps));
+  dnnl_status_t status = dnnl_sgemm('N', 'T', g.n * pixels, taps, g.co, 1.0f, dy, g.co, w, g.co, 0.0f, cols.data(), taps);
+  if (status != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(status));
+  const int64_t image = g.ih * g.iw * g.ci;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < g.n; b++) {
+    float* out = dx + b * image;
+    std::fill(out, out + image, 0.0f);
+    for (int64_t oy = 0; oy < g.oh; oy++) {
+      for (int64_t ox = 0; ox < g.ow; ox++) {
+        const float* col = cols.data() + ((b * g.oh + oy) * g.ow + ox) * taps;
+        for (int64_t r = 0; r < g.kh; r++) {
+          const int64_t y = oy * g.sh - g.pt + r * g.dh;
+          if (y < 0 || y >= g.ih) continue;
+          for (int64_t c = 0; c < g.kw; c++) {
+            const int64_t x = ox * g.sw - g.pl + c * g.dw;
+            if (x < 0 || x >= g.iw) continue;
+            float* target = out + (y * g.iw + x) * g.ci;
+            const float* source = col + (r * g.kw + c) * g.ci;
+            for (int64_t i = 0; i < g.ci; i++) target[i] += source[i];
+          }
+        }
+      }
+    }
+  }
+}
+
 // conv2dBackpropInput(dy, filter, dx, geometry): geometry of the forward conv
 // whose input gradient dx [n, ih, iw, ci] is computed from dy [n, oh, ow, co].
 Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
@@ -164,6 +203,10 @@ Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
     float* dy = F32(info, 0, g.n * g.oh * g.ow * g.co);
     float* w = F32(info, 1, g.kh * g.kw * g.ci * g.co);
     float* dx = F32(info, 2, g.n * g.ih * g.iw * g.ci);
+    if (g.kh * g.kw * g.ci <= kCol2imMaxTaps) {
+      BackpropInputCol2im(g, dy, w, dx);
+      return info.Env().Undefined();
+    }
     auto& entry = backwardDatas[g.Key()];
     if (!entry) {
       auto hint = ForwardDesc(g, false, false, dnnl::prop_kind::forward_training);
