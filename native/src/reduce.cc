@@ -16,68 +16,80 @@ namespace {
 
 enum Reduction { kSum, kMean, kMax, kMin, kProd };
 
+template <int Op>
+double Combine(double acc, double v) {
+  if constexpr (Op == kMax) return std::isnan(v) || v > acc ? v : acc;
+  if constexpr (Op == kMin) return std::isnan(v) || v < acc ? v : acc;
+  if constexpr (Op == kProd) return acc * v;
+  return acc + v;  // kSum, kMean
+}
+
+// One reduction, the op fixed at compile time so its loops vectorise.
+template <int Op>
+void ReduceImpl(const float* x, float* out, int64_t outer, int64_t r, int64_t inner) {
+  constexpr bool extreme = Op == kMax || Op == kMin;
+  constexpr double init = Op == kMax ? -INFINITY : Op == kMin ? INFINITY : Op == kProd ? 1.0 : 0.0;
+  auto finish = [r](double acc) { return static_cast<float>(Op == kMean ? acc / double(r) : acc); };
+  const int64_t work = outer * r * inner;
+  if (inner == 1) {
+#pragma omp parallel for if (work >= kParallelMin) schedule(static)
+    for (int64_t o = 0; o < outer; o++) {
+      const float* row = x + o * r;
+      double acc = init;
+      if (extreme) {
+        for (int64_t j = 0; j < r && !std::isnan(acc); j++) acc = Combine<Op>(acc, row[j]);
+      } else {
+        for (int64_t j = 0; j < r; j++) acc = Combine<Op>(acc, row[j]);
+      }
+      out[o] = finish(acc);
+    }
+  } else if (outer >= 2 * Threads() || work < kParallelMin) {
+#pragma omp parallel for if (work >= kParallelMin) schedule(static)
+    for (int64_t o = 0; o < outer; o++) {
+      std::vector<double> acc(inner, init);
+      const float* block = x + o * r * inner;
+      for (int64_t j = 0; j < r; j++)
+        for (int64_t i = 0; i < inner; i++) acc[i] = Combine<Op>(acc[i], block[j * inner + i]);
+      for (int64_t i = 0; i < inner; i++) out[o * inner + i] = finish(acc[i]);
+    }
+  } else {
+    // Few outer blocks (e.g. a bias gradient, [1, b*h*w, c]): the threads
+    // split r, each keeps partial results, combined at the end.
+    for (int64_t o = 0; o < outer; o++) {
+      const float* block = x + o * r * inner;
+      const int nt = Threads();
+      std::vector<double> partial(size_t(nt) * inner, init);
+#pragma omp parallel num_threads(nt)
+      {
+        const int t = omp_get_thread_num();
+        double* acc = partial.data() + size_t(t) * inner;
+#pragma omp for schedule(static)
+        for (int64_t j = 0; j < r; j++)
+          for (int64_t i = 0; i < inner; i++) acc[i] = Combine<Op>(acc[i], block[j * inner + i]);
+      }
+      for (int64_t i = 0; i < inner; i++) {
+        double acc = init;
+        for (int t = 0; t < nt; t++) acc = Combine<Op>(acc, partial[size_t(t) * inner + i]);
+        out[o * inner + i] = finish(acc);
+      }
+    }
+  }
+}
+
 // reduce(op, x, out, outer, r, inner)
 Napi::Value Reduce(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
     int op = static_cast<int>(Int(info, 0));
     int64_t outer = Int(info, 3), r = Int(info, 4), inner = Int(info, 5);
-    if (op < kSum || op > kProd) throw std::invalid_argument("unknown reduction " + std::to_string(op));
     const float* x = F32(info, 1, outer * r * inner);
     float* out = F32(info, 2, outer * inner);
-    const bool extreme = op == kMax || op == kMin;
-    const double init = op == kMax ? -INFINITY : op == kMin ? INFINITY : op == kProd ? 1.0 : 0.0;
-    auto combine = [op](double acc, double v) {
-      switch (op) {
-        case kMax: return std::isnan(v) || v > acc ? v : acc;
-        case kMin: return std::isnan(v) || v < acc ? v : acc;
-        case kProd: return acc * v;
-        default: return acc + v;
-      }
-    };
-    auto finish = [&](double acc) { return static_cast<float>(op == kMean ? acc / double(r) : acc); };
-    const int64_t work = outer * r * inner;
-    if (inner == 1) {
-#pragma omp parallel for if (work >= kParallelMin) schedule(static)
-      for (int64_t o = 0; o < outer; o++) {
-        const float* row = x + o * r;
-        double acc = init;
-        if (extreme) {
-          for (int64_t j = 0; j < r && !std::isnan(acc); j++) acc = combine(acc, row[j]);
-        } else {
-          for (int64_t j = 0; j < r; j++) acc = combine(acc, row[j]);
-        }
-        out[o] = finish(acc);
-      }
-    } else if (outer >= 2 * Threads() || work < kParallelMin) {
-#pragma omp parallel for if (work >= kParallelMin) schedule(static)
-      for (int64_t o = 0; o < outer; o++) {
-        std::vector<double> acc(inner, init);
-        const float* block = x + o * r * inner;
-        for (int64_t j = 0; j < r; j++)
-          for (int64_t i = 0; i < inner; i++) acc[i] = combine(acc[i], block[j * inner + i]);
-        for (int64_t i = 0; i < inner; i++) out[o * inner + i] = finish(acc[i]);
-      }
-    } else {
-      // Few outer blocks (e.g. a bias gradient, [1, b*h*w, c]): the threads
-      // split r, each keeps partial results, combined at the end.
-      for (int64_t o = 0; o < outer; o++) {
-        const float* block = x + o * r * inner;
-        const int nt = Threads();
-        std::vector<double> partial(size_t(nt) * inner, init);
-#pragma omp parallel num_threads(nt)
-        {
-          const int t = omp_get_thread_num();
-          double* acc = partial.data() + size_t(t) * inner;
-#pragma omp for schedule(static)
-          for (int64_t j = 0; j < r; j++)
-            for (int64_t i = 0; i < inner; i++) acc[i] = combine(acc[i], block[j * inner + i]);
-        }
-        for (int64_t i = 0; i < inner; i++) {
-          double acc = init;
-          for (int t = 0; t < nt; t++) acc = combine(acc, partial[size_t(t) * inner + i]);
-          out[o * inner + i] = finish(acc);
-        }
-      }
+    switch (op) {
+      case kSum: ReduceImpl<kSum>(x, out, outer, r, inner); break;
+      case kMean: ReduceImpl<kMean>(x, out, outer, r, inner); break;
+      case kMax: ReduceImpl<kMax>(x, out, outer, r, inner); break;
+      case kMin: ReduceImpl<kMin>(x, out, outer, r, inner); break;
+      case kProd: ReduceImpl<kProd>(x, out, outer, r, inner); break;
+      default: throw std::invalid_argument("unknown reduction " + std::to_string(op));
     }
     return info.Env().Undefined();
   });
