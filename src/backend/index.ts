@@ -1,4 +1,4 @@
-/** Backend selection and the kernels that let the wasm backend train. */
+/** Backend selection, the kernels that let the wasm backend train, and the native oneDNN backend. */
 export { BACKEND_CHOICES, nativeUnavailable, selectBackend } from './select.js';
 export type { BackendChoice, SelectedBackend } from './select.js';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './register.js';
