@@ -2,15 +2,17 @@
  * Picks and readies the tfjs backend that training and inference run on, and
  * says in one line which one it is and why (DESIGN.md, "Engine").
  *
- *   auto   - native if built (not yet), else wasm with our training kernels,
- *            else cpu
- *   native - the oneDNN addon: not part of this build yet, so a UserError
+ *   auto   - native if the addon loads, else wasm with our training kernels
+ *            (saying in one line why native is unavailable), else cpu
+ *   native - the oneDNN addon (native/, src/backend/native/); a UserError
+ *            saying why when it is not built or does not load
  *   wasm   - XNNPACK in WebAssembly, single-threaded in Node, with the
  *            kernels from register.ts
  *   cpu    - tfjs's pure-JS backend, about 1 GFLOP/s on convolutions
  *
- * e.g. `await selectBackend('auto')` gives
- * `{name: 'wasm', reason: 'wasm (native backend not built)'}`.
+ * e.g. `await selectBackend('auto')` gives `{name: 'native', reason:
+ * 'native (oneDNN 2.6.3, 2 threads)'}`, or without libdnnl-dev `{name: 'wasm',
+ * reason: 'wasm (native backend unavailable: libdnnl-dev not installed: ...)'}`.
  * Safe to call any number of times; calls run one after another.
  */
 import '@tensorflow/tfjs-backend-cpu';
@@ -19,6 +21,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import '../engine.js';
 import { UserError } from '../errors.js';
+import { registerNativeBackend } from './native/backend.js';
 import { registerWasmTrainingKernels } from './register.js';
 
 export type BackendChoice = 'auto' | 'native' | 'wasm' | 'cpu';
@@ -33,9 +36,10 @@ export interface SelectedBackend {
   reason: string;
 }
 
-export const NATIVE_UNAVAILABLE =
-  'backend "native" is not available: the native oneDNN backend is not part of this build yet; ' +
-  'use --backend auto, wasm or cpu';
+/** The UserError message of `--backend native` when the addon is unavailable, given why. */
+export function nativeUnavailable(why: string): string {
+  return `backend "native" is not available (${why}); use --backend auto, wasm or cpu`;
+}
 
 // tf.setBackend is global state; chaining the calls keeps two overlapping
 // selections from interleaving their awaits.
@@ -49,8 +53,11 @@ export function selectBackend(choice: BackendChoice): Promise<SelectedBackend> {
 
 async function select(choice: BackendChoice): Promise<SelectedBackend> {
   switch (choice) {
-    case 'native':
-      throw new UserError(NATIVE_UNAVAILABLE);
+    case 'native': {
+      const native = await tryNative();
+      if (native.failure !== undefined) throw new UserError(nativeUnavailable(native.failure));
+      return { name: 'native', reason: `native (${native.detail}, chosen with --backend native)` };
+    }
     case 'cpu':
       await activate('cpu');
       return { name: 'cpu', reason: 'cpu (chosen with --backend cpu)' };
@@ -62,12 +69,17 @@ async function select(choice: BackendChoice): Promise<SelectedBackend> {
       return { name: 'wasm', reason: 'wasm (chosen with --backend wasm)' };
     }
     case 'auto': {
+      const native = await tryNative();
+      if (native.failure === undefined) return { name: 'native', reason: `native (${native.detail})` };
       const failure = await tryWasm();
       if (failure === undefined) {
-        return { name: 'wasm', reason: 'wasm (native backend not built)' };
+        return { name: 'wasm', reason: `wasm (native backend unavailable: ${native.failure})` };
       }
       await activate('cpu');
-      return { name: 'cpu', reason: `cpu (native backend not built; wasm failed to initialise: ${failure})` };
+      return {
+        name: 'cpu',
+        reason: `cpu (native backend unavailable: ${native.failure}; wasm failed to initialise: ${failure})`,
+      };
     }
     default: {
       // Reached only from untyped callers; the CLI validates against BACKEND_CHOICES.
@@ -93,6 +105,20 @@ export async function usableBackends(): Promise<SelectedBackend['name'][]> {
     }
   }
   return usable;
+}
+
+/** Makes native the active backend; returns why it failed, or what runs. */
+async function tryNative(): Promise<{ failure: string; detail?: undefined } | { failure?: undefined; detail: string }> {
+  const load = registerNativeBackend();
+  if (load.addon === undefined) return { failure: load.reason };
+  try {
+    if (!(await tf.setBackend('native'))) return { failure: 'the backend failed to initialise' };
+    await tf.ready();
+  } catch (error) {
+    return { failure: error instanceof Error ? error.message : String(error) };
+  }
+  const info = load.addon.info();
+  return { detail: `oneDNN ${info.onednn}, ${info.threads} thread${info.threads === 1 ? '' : 's'}` };
 }
 
 /** Makes wasm the active backend; returns why it failed, or undefined. */

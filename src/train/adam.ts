@@ -7,9 +7,13 @@
  *   p <- p - lr * (m / (1 - b1^t)) / (sqrt(v / (1 - b2^t)) + eps)
  *
  * tfjs's own AdamOptimizer uses the backend's epsilon (1e-7) and keeps its
- * state under generated names, which is why this exists.
+ * state under generated names, which is why this exists. On the native
+ * backend each variable's update is one fused native call (same rule), via
+ * fusedAdam.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
+
+import { fusedAdamFor } from './fusedAdam.js';
 
 export interface AdamOptions {
   learningRate: number;
@@ -43,11 +47,14 @@ export class Adam {
     const { beta1: b1, beta2: b2, epsilon } = this;
     const correction1 = 1 - b1 ** this.step;
     const correction2 = 1 - b2 ** this.step;
+    const fusedUpdate = fusedAdamFor(tf.getBackend());
     tf.tidy(() => {
       for (const [name, p] of Object.entries(params)) {
         const g = grads[name];
         if (!g) continue;
         const state = this.momentsOf(name, p);
+        const fused = { learningRate: this.learningRate, beta1: b1, beta2: b2, epsilon, correction1, correction2 };
+        if (fusedUpdate?.(p, state.m, state.v, g, fused)) continue;
         const m = tf.add(tf.mul(state.m, b1), tf.mul(g, 1 - b1));
         const v = tf.add(tf.mul(state.v, b2), tf.mul(tf.square(g), 1 - b2));
         const denom = tf.add(tf.sqrt(tf.div(v, correction2)), epsilon);

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 
+import { loadAddon } from '../../src/backend/native/addon.js';
 import { selectBackend } from '../../src/backend/select.js';
 import type { ImageDataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/load.js';
@@ -33,6 +34,9 @@ import {
   vqvae,
   type CliResult,
 } from './helpers.js';
+
+/** What `--backend auto` gives here: native where the addon loads, else wasm. */
+const AUTO_BACKEND = loadAddon().addon !== undefined ? 'native' : 'wasm';
 
 const root = tempDir();
 const modelDir = path.join(root, 'model');
@@ -76,7 +80,7 @@ describe('vqvae train', () => {
     const summary = lastJson(trained);
     assert.deepEqual(Object.keys(summary).sort(), ['backend', 'final_loss', 'images_per_s', 'steps']);
     assert.equal(summary['steps'], 4);
-    assert.equal(summary['backend'], 'wasm');
+    assert.equal(summary['backend'], AUTO_BACKEND);
     assert.equal(typeof summary['images_per_s'], 'number');
     assert.ok((summary['images_per_s'] as number) > 0 && Number.isFinite(summary['images_per_s']));
     assert.equal(typeof summary['final_loss'], 'number');
@@ -88,10 +92,10 @@ describe('vqvae train', () => {
   });
 
   it('says which backend runs (stderr under --json, stdout without)', async () => {
-    assert.match(trained.stderr, /^backend: wasm\b/m);
+    assert.match(trained.stderr, new RegExp(`^backend: ${AUTO_BACKEND}\\b`, 'm'));
     const plain = await vqvae('eval', '--model', modelDir, '--limit', '8');
     assertOk(plain);
-    assert.match(plain.stdout, /^backend: wasm\b/m);
+    assert.match(plain.stdout, new RegExp(`^backend: ${AUTO_BACKEND}\\b`, 'm'));
   });
 
   it('writes config.json and weights.safetensors and nothing else (no temp files)', () => {

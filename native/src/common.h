@@ -1,0 +1,64 @@
+// Shared helpers of the addon: typed-array pointers (no copies), argument
+// checks, the oneDNN engine and stream, and a wrapper that turns C++
+// exceptions into JavaScript errors.
+#pragma once
+
+#include <napi.h>
+
+#include <cstdint>
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+#include "oneapi/dnnl/dnnl.hpp"
+
+namespace vq {
+
+// The engine and stream every primitive runs on (CPU, in-order).
+dnnl::engine& Engine();
+dnnl::stream& Stream();
+
+// Thread count used by OpenMP loops and oneDNN.
+int Threads();
+
+// Pointer to the first element of a typed array argument (its byteOffset
+// included, so subarray views work), checked for type and minimum length.
+float* F32(const Napi::CallbackInfo& info, size_t index, size_t minLength = 0);
+int32_t* I32(const Napi::CallbackInfo& info, size_t index, size_t minLength = 0);
+// Same for any 4-byte element typed array (float32 or int32), as raw words.
+uint32_t* Words(const Napi::CallbackInfo& info, size_t index, size_t minLength = 0);
+// Same, or nullptr when the argument is null/undefined.
+float* F32OrNull(const Napi::CallbackInfo& info, size_t index, size_t minLength = 0);
+// Length (elements) of a typed array argument.
+size_t Length(const Napi::CallbackInfo& info, size_t index);
+
+int64_t Int(const Napi::CallbackInfo& info, size_t index);
+double Num(const Napi::CallbackInfo& info, size_t index);
+std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t index);
+
+// Runs body, rethrowing any C++ exception (oneDNN's included) as a JS Error.
+template <typename F>
+Napi::Value Guard(const Napi::CallbackInfo& info, F body) {
+  try {
+    return body();
+  } catch (const Napi::Error&) {
+    throw;
+  } catch (const dnnl::error& e) {
+    throw Napi::Error::New(info.Env(), std::string("oneDNN: ") + e.what() + " (status " + std::to_string(int(e.status)) + ")");
+  } catch (const std::exception& e) {
+    throw Napi::Error::New(info.Env(), e.what());
+  }
+}
+
+// Registration of each kernel family's functions on the exports object.
+void InitConv(Napi::Env env, Napi::Object exports);
+void InitMatmul(Napi::Env env, Napi::Object exports);
+void InitElementwise(Napi::Env env, Napi::Object exports);
+void InitReduce(Napi::Env env, Napi::Object exports);
+void InitLayout(Napi::Env env, Napi::Object exports);
+void InitAdam(Napi::Env env, Napi::Object exports);
+
+// Parallel for over [0, n) when n is large enough to pay for the threads.
+constexpr int64_t kParallelMin = 1 << 15;
+
+}  // namespace vq

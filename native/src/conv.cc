@@ -1,0 +1,267 @@
+// 2-D convolutions in NHWC over oneDNN: forward (optionally with bias and
+// ReLU fused as a post-op), backward data (also the transposed convolution)
+// and backward weights. Activations stay in the caller's NHWC memory; the
+// filter is tfjs's [kh, kw, ci, co] (oneDNN's hwio), reordered to whatever
+// layout the primitive prefers into a cached buffer. Every primitive and
+// reorder is created once per geometry and cached, so a training step
+// creates none. Input gradients with few filter taps (one input channel)
+// take an sgemm + col2im path instead (kCol2imMaxTaps).
+//
+// geometry (an array of 17 numbers), as tfjs's Conv2DInfo gives it:
+//   [n, ih, iw, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight]
+// with dilations dh, dw >= 1 (tfjs's convention; oneDNN's is one less).
+#include <algorithm>
+#include <memory>
+#include <unordered_map>
+
+#include "common.h"
+
+namespace vq {
+namespace {
+
+using dnnl::memory;
+using tag = memory::format_tag;
+using dt = memory::data_type;
+
+struct Geometry {
+  int64_t n, ih, iw, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr;
+
+  std::string Key() const {
+    std::string key;
+    for (int64_t v : {n, ih, iw, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, pt, pl, pb, pr}) key += std::to_string(v) + ",";
+    return key;
+  }
+  memory::desc Src() const { return {{n, ci, ih, iw}, dt::f32, tag::nhwc}; }
+  memory::desc Dst() const { return {{n, co, oh, ow}, dt::f32, tag::nhwc}; }
+  memory::desc UserWeights() const { return {{co, ci, kh, kw}, dt::f32, tag::hwio}; }
+  memory::desc AnyWeights() const { return {{co, ci, kh, kw}, dt::f32, tag::any}; }
+  memory::dims Strides() const { return {sh, sw}; }
+  memory::dims Dilates() const { return {dh - 1, dw - 1}; }
+  memory::dims PadL() const { return {pt, pl}; }
+  memory::dims PadR() const { return {pb, pr}; }
+};
+
+// oneDNN requires out = (in - keff + padL + padR) / stride + 1 exactly;
+// tfjs's 'valid' and ceil-rounded shapes may leave padR off by the
+// remainder, so it is recomputed from the output size where needed.
+int64_t FitPadR(int64_t in, int64_t k, int64_t dil, int64_t stride, int64_t padL, int64_t padR, int64_t out) {
+  int64_t keff = (k - 1) * dil + 1;
+  if ((in - keff + padL + padR) / stride + 1 == out && in - keff + padL + padR >= 0) return padR;
+  return (out - 1) * stride + keff - in - padL;
+}
+
+Geometry ReadGeometry(const Napi::CallbackInfo& info, size_t index) {
+  std::vector<int64_t> g = Ints(info, index);
+  if (g.size() != 17) throw std::invalid_argument("conv geometry must have 17 numbers");
+  Geometry geo{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15], g[16]};
+  geo.pb = FitPadR(geo.ih, geo.kh, geo.dh, geo.sh, geo.pt, geo.pb, geo.oh);
+  geo.pr = FitPadR(geo.iw, geo.kw, geo.dw, geo.sw, geo.pl, geo.pr, geo.ow);
+  return geo;
+}
+
+dnnl::convolution_forward::primitive_desc ForwardDesc(const Geometry& g, bool bias, bool relu, dnnl::prop_kind kind) {
+  dnnl::primitive_attr attr;
+  if (relu) {
+    dnnl::post_ops ops;
+    ops.append_eltwise(1.0f, dnnl::algorithm::eltwise_relu, 0.0f, 0.0f);
+    attr.set_post_ops(ops);
+  }
+  if (bias) {
+    memory::desc biasDesc({g.co}, dt::f32, tag::x);
+    dnnl::convolution_forward::desc d(kind, dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), biasDesc,
+                                      g.Dst(), g.Strides(), g.Dilates(), g.PadL(), g.PadR());
+    return {d, attr, Engine()};
+  }
+  dnnl::convolution_forward::desc d(kind, dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), g.Dst(),
+                                    g.Strides(), g.Dilates(), g.PadL(), g.PadR());
+  return {d, attr, Engine()};
+}
+
+// A filter in tfjs layout, reordered into a primitive's preferred layout.
+struct WeightsIn {
+  memory::desc user, wanted;
+  std::unique_ptr<dnnl::reorder> reorder;
+  std::unique_ptr<memory> buffer;
+
+  WeightsIn(const memory::desc& userDesc, const memory::desc& wantedDesc) : user(userDesc), wanted(wantedDesc) {
+    if (user != wanted) {
+      buffer = std::make_unique<memory>(wanted, Engine());
+      reorder = std::make_unique<dnnl::reorder>(memory(user, Engine(), nullptr), *buffer);
+    }
+  }
+  memory Get(float* data) {
+    memory userMem(user, Engine(), data);
+    if (!reorder) return userMem;
+    reorder->execute(Stream(), userMem, *buffer);
+    return *buffer;
+  }
+};
+
+struct Forward {
+  dnnl::convolution_forward prim;
+  WeightsIn weights;
+  Forward(const dnnl::convolution_forward::primitive_desc& pd, const Geometry& g)
+      : prim(pd), weights(g.UserWeights(), pd.weights_desc()) {}
+};
+
+struct BackwardData {
+  dnnl::convolution_backward_data prim;
+  WeightsIn weights;
+  BackwardData(const dnnl::convolution_backward_data::primitive_desc& pd, const Geometry& g)
+      : prim(pd), weights(g.UserWeights(), pd.weights_desc()) {}
+};
+
+struct BackwardWeights {
+  dnnl::convolution_backward_weights prim;
+  memory::desc wanted, user;
+  std::unique_ptr<dnnl::reorder> reorder;
+  std::unique_ptr<memory> buffer;
+  BackwardWeights(const dnnl::convolution_backward_weights::primitive_desc& pd, const Geometry& g)
+      : prim(pd), wanted(pd.diff_weights_desc()), user(g.UserWeights()) {
+    if (wanted != user) {
+      buffer = std::make_unique<memory>(wanted, Engine());
+      reorder = std::make_unique<dnnl::reorder>(*buffer, memory(user, Engine(), nullptr));
+    }
+  }
+};
+
+template <typename T>
+using Cache = std::unordered_map<std::string, std::unique_ptr<T>>;
+Cache<Forward> forwards;
+Cache<BackwardData> backwardDatas;
+Cache<BackwardWeights> backwardWeights;
+size_t created = 0;
+
+// conv2d(x, filter, bias | null, y, geometry, relu)
+Napi::Value Conv2d(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Geometry g = ReadGeometry(info, 4);
+    float* x = F32(info, 0, g.n * g.ih * g.iw * g.ci);
+    float* w = F32(info, 1, g.kh * g.kw * g.ci * g.co);
+    float* bias = F32OrNull(info, 2, g.co);
+    float* y = F32(info, 3, g.n * g.oh * g.ow * g.co);
+    bool relu = info[5].ToBoolean();
+    std::string key = g.Key() + (bias ? "b" : "") + (relu ? "r" : "");
+    auto& entry = forwards[key];
+    if (!entry) {
+      entry = std::make_unique<Forward>(ForwardDesc(g, bias != nullptr, relu, dnnl::prop_kind::forward_training), g);
+      created++;
+    }
+    memory wm = entry->weights.Get(w);
+    std::unordered_map<int, memory> args{{DNNL_ARG_SRC, memory(g.Src(), Engine(), x)},
+                                         {DNNL_ARG_WEIGHTS, wm},
+                                         {DNNL_ARG_DST, memory(g.Dst(), Engine(), y)}};
+    if (bias) args.emplace(DNNL_ARG_BIAS, memory({{g.co}, dt::f32, tag::x}, Engine(), bias));
+    entry->prim.execute(Stream(), args);
+    Stream().wait();
+    return info.Env().Undefined();
+  });
+}
+
+// Up to this many filter taps (kh * kw * ci), the input gradient is one
+// sgemm and a scatter (col2im) instead of oneDNN's backward-data primitive,
+// which runs at a few GFLOP/s when ci is 1 (the decoder's last transposed
+// convolution, 4x4 to one channel, is such a pass in every forward step).
+constexpr int64_t kCol2imMaxTaps = 32;
+
+// dx = col2im(dy · Wᵀ): cols [n*oh*ow, kh*kw*ci] by sgemm against the
+// filter as [kh*kw*ci, co], then each column added where its tap lands.
+void BackpropInputCol2im(const Geometry& g, const float* dy, const float* w, float* dx) {
+  const int64_t taps = g.kh * g.kw * g.ci, pixels = g.oh * g.ow;
+  std::vector<float> cols(size_t(g.n * pixels * taps));
+  dnnl_status_t status = dnnl_sgemm('N', 'T', g.n * pixels, taps, g.co, 1.0f, dy, g.co, w, g.co, 0.0f, cols.data(), taps);
+  if (status != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(status));
+  const int64_t image = g.ih * g.iw * g.ci;
+#pragma omp parallel for schedule(static)
+  for (int64_t b = 0; b < g.n; b++) {
+    float* out = dx + b * image;
+    std::fill(out, out + image, 0.0f);
+    for (int64_t oy = 0; oy < g.oh; oy++) {
+      for (int64_t ox = 0; ox < g.ow; ox++) {
+        const float* col = cols.data() + ((b * g.oh + oy) * g.ow + ox) * taps;
+        for (int64_t r = 0; r < g.kh; r++) {
+          const int64_t y = oy * g.sh - g.pt + r * g.dh;
+          if (y < 0 || y >= g.ih) continue;
+          for (int64_t c = 0; c < g.kw; c++) {
+            const int64_t x = ox * g.sw - g.pl + c * g.dw;
+            if (x < 0 || x >= g.iw) continue;
+            float* target = out + (y * g.iw + x) * g.ci;
+            const float* source = col + (r * g.kw + c) * g.ci;
+            for (int64_t i = 0; i < g.ci; i++) target[i] += source[i];
+          }
+        }
+      }
+    }
+  }
+}
+
+// conv2dBackpropInput(dy, filter, dx, geometry): geometry of the forward conv
+// whose input gradient dx [n, ih, iw, ci] is computed from dy [n, oh, ow, co].
+Napi::Value Conv2dBackpropInput(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Geometry g = ReadGeometry(info, 3);
+    float* dy = F32(info, 0, g.n * g.oh * g.ow * g.co);
+    float* w = F32(info, 1, g.kh * g.kw * g.ci * g.co);
+    float* dx = F32(info, 2, g.n * g.ih * g.iw * g.ci);
+    if (g.kh * g.kw * g.ci <= kCol2imMaxTaps) {
+      BackpropInputCol2im(g, dy, w, dx);
+      return info.Env().Undefined();
+    }
+    auto& entry = backwardDatas[g.Key()];
+    if (!entry) {
+      auto hint = ForwardDesc(g, false, false, dnnl::prop_kind::forward_training);
+      dnnl::convolution_backward_data::desc d(dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), g.Dst(),
+                                              g.Strides(), g.Dilates(), g.PadL(), g.PadR());
+      entry = std::make_unique<BackwardData>(dnnl::convolution_backward_data::primitive_desc(d, Engine(), hint), g);
+      created++;
+    }
+    memory wm = entry->weights.Get(w);
+    entry->prim.execute(Stream(), {{DNNL_ARG_DIFF_DST, memory(g.Dst(), Engine(), dy)},
+                                   {DNNL_ARG_WEIGHTS, wm},
+                                   {DNNL_ARG_DIFF_SRC, memory(g.Src(), Engine(), dx)}});
+    Stream().wait();
+    return info.Env().Undefined();
+  });
+}
+
+// conv2dBackpropFilter(x, dy, dw, geometry): dw [kh, kw, ci, co].
+Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    Geometry g = ReadGeometry(info, 3);
+    float* x = F32(info, 0, g.n * g.ih * g.iw * g.ci);
+    float* dy = F32(info, 1, g.n * g.oh * g.ow * g.co);
+    float* dw = F32(info, 2, g.kh * g.kw * g.ci * g.co);
+    auto& entry = backwardWeights[g.Key()];
+    if (!entry) {
+      auto hint = ForwardDesc(g, false, false, dnnl::prop_kind::forward_training);
+      dnnl::convolution_backward_weights::desc d(dnnl::algorithm::convolution_direct, g.Src(), g.AnyWeights(), g.Dst(),
+                                                 g.Strides(), g.Dilates(), g.PadL(), g.PadR());
+      entry =
+          std::make_unique<BackwardWeights>(dnnl::convolution_backward_weights::primitive_desc(d, Engine(), hint), g);
+      created++;
+    }
+    memory user(entry->user, Engine(), dw);
+    memory target = entry->reorder ? *entry->buffer : user;
+    entry->prim.execute(Stream(), {{DNNL_ARG_SRC, memory(g.Src(), Engine(), x)},
+                                   {DNNL_ARG_DIFF_DST, memory(g.Dst(), Engine(), dy)},
+                                   {DNNL_ARG_DIFF_WEIGHTS, target}});
+    if (entry->reorder) entry->reorder->execute(Stream(), *entry->buffer, user);
+    Stream().wait();
+    return info.Env().Undefined();
+  });
+}
+
+// How many primitives this module has created so far (tests check that a
+// repeated step creates none).
+Napi::Value PrimitivesCreated(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(created)); }
+
+}  // namespace
+
+void InitConv(Napi::Env env, Napi::Object exports) {
+  exports.Set("conv2d", Napi::Function::New(env, Conv2d));
+  exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
+  exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
+  exports.Set("primitivesCreated", Napi::Function::New(env, PrimitivesCreated));
+}
+
+}  // namespace vq

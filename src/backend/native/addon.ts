@@ -1,0 +1,67 @@
+/**
+ * Loads the native addon (native/build/Release/vqvae_native.node, built by
+ * scripts/build-native.mjs during `npm ci`) and types its functions. When it
+ * is not there or does not load, `loadAddon()` says why in one line, e.g.
+ * 'libdnnl-dev not installed: apt-get install libdnnl-dev'.
+ *
+ * Every function works on the typed arrays it is given (their own memory,
+ * byteOffset included): inputs are read, outputs written in place.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import { fileURLToPath } from 'node:url';
+
+/** [n, ih, iw, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight] */
+export type ConvGeometry = number[];
+
+export interface NativeAddon {
+  info(): { onednn: string; threads: number; isa: number };
+  setThreads(n: number): number;
+  /** Primitives created so far; a repeated training step adds none. */
+  primitivesCreated(): number;
+  conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array, g: ConvGeometry, relu: boolean): void;
+  conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, g: ConvGeometry): void;
+  conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void;
+  batchMatMul(
+    a: Float32Array, b: Float32Array, c: Float32Array,
+    batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean,
+  ): void;
+  /** GFLOP/s of a size^3 sgemm, best of `repeats`. */
+  sgemmRate(size: number, repeats: number): number;
+  unary(op: number, x: Float32Array, y: Float32Array, alpha?: number): void;
+  binary(op: number, a: Float32Array, b: Float32Array, out: Float32Array, shape: number[], stridesA: number[], stridesB: number[]): void;
+  reduce(op: number, x: Float32Array, out: Float32Array, outer: number, r: number, inner: number): void;
+  argReduce(isMax: boolean, x: Float32Array, out: Int32Array, outer: number, r: number, inner: number): void;
+  softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
+  transpose(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: number[], perm: number[]): void;
+  /** Position of the first index out of range, or -1. */
+  gather(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array, outer: number, axisSize: number, inner: number): number;
+  segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, inner: number, numSegments: number): void;
+  adam(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void;
+}
+
+export type AddonLoad = { addon: NativeAddon; reason?: undefined } | { addon?: undefined; reason: string };
+
+const buildDir = fileURLToPath(new URL('../../../../native/build/', import.meta.url));
+let loaded: AddonLoad | undefined;
+
+/** The addon, or why it is unavailable; loaded once. */
+export function loadAddon(): AddonLoad {
+  loaded ??= load();
+  return loaded;
+}
+
+function load(): AddonLoad {
+  const file = `${buildDir}Release/vqvae_native.node`;
+  if (!existsSync(file)) {
+    const status = `${buildDir}status.txt`;
+    const why = existsSync(status) ? readFileSync(status, 'utf8').trim() : '';
+    return { reason: why !== '' && why !== 'built' ? why : 'addon not built: run `npm run build:native`' };
+  }
+  try {
+    return { addon: createRequire(import.meta.url)(file) as NativeAddon };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    return { reason: `addon failed to load: ${message.split('\n')[0]}` };
+  }
+}
