@@ -7,7 +7,9 @@ import type { AnyCommand } from './command.js';
 import { decodeCommand } from './decode.js';
 import { encodeCommand } from './encode.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { reconstructCommand } from './reconstruct.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 
 export const commands: readonly AnyCommand[] = [
@@ -16,4 +18,6 @@ export const commands: readonly AnyCommand[] = [
   encodeCommand,
   decodeCommand,
   reconstructCommand,
+  exportCommand,
+  serveCommand,
 ];

@@ -24,7 +24,7 @@ export interface ConvSpec {
   padding: Padding;
 }
 
-function uniform(shape: number[], bound: number, rng: Rng): tf.Tensor {
+export function uniform(shape: number[], bound: number, rng: Rng): tf.Tensor {
   return tf.randomUniform(shape, -bound, bound, 'float32', nextSeed(rng));
 }
 
@@ -34,7 +34,7 @@ function tfPadding(padding: Padding): 'same' | 'valid' | [[0, 0], [number, numbe
     : padding;
 }
 
-function addVariable(vars: VariableMap, name: string, init: tf.Tensor): tf.Variable {
+export function addVariable(vars: VariableMap, name: string, init: tf.Tensor): tf.Variable {
   if (vars.has(name)) throw new Error(`duplicate variable name ${name}`);
   const v = tf.variable(init, true);
   init.dispose();

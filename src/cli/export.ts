@@ -1,0 +1,82 @@
+/**
+ * `vqvae export`: a trained model (and its prior) as the web page loads it:
+ * config.json + weights.safetensors without optimizer state, a batch of
+ * example images for the codebook's usage view, and prior/ (web/exportModel.ts).
+ * Other export targets plug in as a flag that switches the mode.
+ */
+import { selectBackend } from '../backend/select.js';
+import { join } from 'node:path';
+import { isUserError } from '../errors.js';
+import { loadModel } from '../model/checkpoint.js';
+import { checkExportTarget, exportExamples, exportModelFiles, exportPrior, listFiles } from '../web/exportModel.js';
+import { defineCommand, type CommandContext } from './command.js';
+import { checkDataFitsModel, checkDataFlag, DATA_HELP, info, loadData } from './common.js';
+import { jsonFlag } from './flags.js';
+
+export const exportCommand = defineCommand({
+  name: 'export',
+  summary: 'write a trained model (and prior) for the web page',
+  description:
+    'Writes a model directory the web page (`vqvae serve`) loads: config.json and weights.safetensors ' +
+    'without the optimizer state, examples.safetensors (test images the page counts code usage on) and, ' +
+    'with --prior, prior/. The format is the one `vqvae train` writes, so every command reads it too.',
+  usage: '--model DIR --out DIR [flags]',
+  flags: [
+    { name: 'model', type: 'string', required: true, metavar: 'DIR', help: 'model directory written by `vqvae train`' },
+    { name: 'prior', type: 'string', metavar: 'DIR', help: 'prior directory written by `vqvae prior train`, for sampling in the page' },
+    { name: 'out', type: 'string', required: true, metavar: 'DIR', help: 'directory to write (created if needed)' },
+    { name: 'data', type: 'string', metavar: 'SPEC', help: `${DATA_HELP}, for the example images (default: what the model was trained on)` },
+    { name: 'examples', type: 'int', min: 0, max: 10000, default: 256, metavar: 'N', help: 'test images to include (0: none)' },
+    jsonFlag,
+  ],
+  examples: ['vqvae export --model runs/mnist --out web-model', 'vqvae export --model runs/mnist --prior runs/mnist-prior --out web-model'],
+  async run(flags, ctx) {
+    await exportWeb(flags, ctx);
+  },
+});
+
+interface WebExportFlags {
+  model: string;
+  prior: string | undefined;
+  out: string;
+  data: string | undefined;
+  examples: number;
+}
+
+async function exportWeb(flags: WebExportFlags, ctx: CommandContext): Promise<void> {
+  checkDataFlag(flags.data);
+  checkExportTarget(flags.out, flags.prior ? [flags.model, flags.prior] : [flags.model]);
+  await selectBackend('cpu'); // only to hold the weights: export does no math
+  const loaded = loadModel(flags.model);
+  try {
+    exportModelFiles(loaded, flags.out);
+    let examples = 0;
+    const spec = flags.data ?? loaded.training?.data;
+    if (flags.examples > 0 && spec) {
+      try {
+        const data = await loadData(spec, { split: 'test', limit: flags.examples, resize: loaded.training?.resize }, ctx);
+        checkDataFitsModel(data, loaded.model, flags.model);
+        examples = exportExamples(data, flags.examples, flags.out);
+      } catch (error) {
+        // The training data may be gone; examples are a nicety unless asked for by name.
+        if (flags.data !== undefined || !isUserError(error)) throw error;
+        ctx.warn(`no example images: ${error.message}`);
+      }
+    }
+    const prior = flags.prior ? exportPrior(flags.prior, loaded, flags.out) : undefined;
+    const files = listFiles(flags.out);
+    const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    for (const f of files) info(ctx, `  ${join(flags.out, f.path)}  ${(f.bytes / 1024).toFixed(0)} KiB`);
+    info(ctx, `wrote ${flags.out} (${(bytes / 1024 / 1024).toFixed(2)} MiB): open it with \`vqvae serve --model ${flags.out}\``);
+    ctx.printJson({
+      out: flags.out,
+      files: files.map((f) => f.path),
+      bytes,
+      examples,
+      prior: prior !== undefined,
+      ...(prior ? { prior_classes: prior.numClasses } : {}),
+    });
+  } finally {
+    loaded.vqvae.dispose();
+  }
+}

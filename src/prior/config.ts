@@ -1,0 +1,70 @@
+/**
+ * The PixelCNN prior's configuration: typed data with defaults in one place,
+ * validated field by field (an unknown key or a wrong type is an error, as in
+ * the VQ-VAE's model/config.ts).
+ *
+ * The prior models a grid of code indices [h, w] with values in 0..K-1:
+ * 7x7 for 28x28 images, 8x8 for 32x32. `layers` counts the gated layers after
+ * the first one, whose masks exclude the current position (mask A), so the
+ * network has layers + 1 gated layers in all.
+ */
+import { UserError } from '../errors.js';
+
+export interface PriorConfig {
+  /** K of the VQ-VAE: the number of values a code takes. */
+  codebookSize: number;
+  /** Code grid height h (7 for 28x28 images). */
+  height: number;
+  /** Code grid width w. */
+  width: number;
+  /** Feature width of the vertical and horizontal stacks. */
+  channels: number;
+  /** Gated layers after the first (mask A) one. */
+  layers: number;
+  /** Odd: the vertical stack's kernel is (k//2+1) x k, the horizontal stack's 1 x (k//2+1). */
+  kernelSize: number;
+  /** 0: unconditional; N > 0: conditioned on a class label in 0..N-1. */
+  numClasses: number;
+}
+
+export const DEFAULT_PRIOR_CONFIG = Object.freeze({ channels: 64, layers: 8, kernelSize: 3, numClasses: 0 });
+
+type Check = (value: unknown) => string | undefined;
+const positiveInt: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? undefined : 'an integer >= 1');
+const nonNegativeInt: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? undefined : 'an integer >= 0');
+
+const CHECKS: Record<keyof PriorConfig, Check> = {
+  codebookSize: (v) => positiveInt(v) ?? ((v as number) >= 2 ? undefined : 'an integer >= 2'),
+  height: positiveInt,
+  width: positiveInt,
+  channels: positiveInt,
+  layers: nonNegativeInt,
+  kernelSize: (v) => positiveInt(v) ?? ((v as number) % 2 === 1 && (v as number) >= 3 ? undefined : 'an odd integer >= 3'),
+  numClasses: nonNegativeInt,
+};
+
+/** Checks a complete config (from flags or config.json) and returns a typed copy. */
+export function validatePriorConfig(value: unknown, source = 'prior config'): PriorConfig {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new UserError(`${source}: expected an object, found ${JSON.stringify(value)}`);
+  }
+  const record = value as Record<string, unknown>;
+  const known = Object.keys(CHECKS);
+  for (const key of Object.keys(record)) {
+    if (!known.includes(key)) throw new UserError(`${source}: unknown key "${key}"; valid keys are ${known.join(', ')}`);
+  }
+  for (const key of known as (keyof PriorConfig)[]) {
+    if (!(key in record)) throw new UserError(`${source}: missing key "${key}"`);
+    const problem = CHECKS[key](record[key]);
+    if (problem) throw new UserError(`${source}: "${key}" must be ${problem}, found ${JSON.stringify(record[key])}`);
+  }
+  return { ...(record as unknown as PriorConfig) };
+}
+
+/** The defaults overridden by `config` (grid and K are required), validated. */
+export function makePriorConfig(
+  config: Pick<PriorConfig, 'codebookSize' | 'height' | 'width'> & Partial<PriorConfig>,
+): PriorConfig {
+  const defined = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
+  return validatePriorConfig({ ...DEFAULT_PRIOR_CONFIG, ...defined });
+}

@@ -1,0 +1,244 @@
+/**
+ * A Gated PixelCNN (van den Oord et al. 2016, "Conditional Image Generation
+ * with PixelCNN Decoders") over a grid of code indices: the prior p(z) of the
+ * VQ-VAE (van den Oord et al. 2017, section 3.2), factorised in raster order,
+ *
+ *   p(z) = prod_i p(z_i | z_<i),   each factor a K-way softmax.
+ *
+ * Axes: n - batch, y, x - code grid rows and columns (h x w), c - channels
+ * (C = config.channels), k - code values (K). Codes [n, h, w] int32 become
+ * logits [n, h, w, K]; a batch of 64 Fashion-MNIST grids is [64, 7, 7] →
+ * [64, 7, 7, 512].
+ *
+ * The network: a code embedding [K, C] feeds two stacks of gated layers.
+ * - The vertical stack sees rows above: its kernel is (k//2+1) x k over rows
+ *   y-k//2 .. y (zero padding above, none below). In the first layer the
+ *   kernel's last row is masked (mask A), so from then on the vertical
+ *   features at row y depend on rows < y only: the stack is down-shifted.
+ * - The horizontal stack sees the current row up to x: kernel 1 x (k//2+1)
+ *   over columns x-k//2 .. x; the first layer masks its last column (mask A:
+ *   the current code itself is excluded), later layers keep it (mask B: the
+ *   features at x hold only what came before x). It also receives the
+ *   vertical stack's pre-activation through a 1x1 convolution, which is safe
+ *   because that holds rows above only. Together there is no blind spot.
+ * - Each layer's gate is tanh(a + c_a) * sigmoid(b + c_b) (equation 4), where
+ *   c is a learned per-class bias (V^T h with h one-hot, equation 5) when
+ *   numClasses > 0. The horizontal stack has a 1x1 convolution and a residual
+ *   connection (not in the first layer, whose input holds the current code);
+ *   every layer adds a 1x1 convolution of its horizontal gate to a skip sum.
+ * - Head: ReLU, 1x1 conv C → C, ReLU, 1x1 conv C → K: the logits.
+ *
+ * Masks are constants (not variables, not saved); the masked weights stay in
+ * the variables, always multiplied by zero. Initialisation is PyTorch's
+ * default (uniform in ±1/sqrt(fan_in)); the class biases take the bound of a
+ * linear layer on a one-hot class vector, the embedding N(0, 1) as
+ * nn.Embedding does.
+ */
+import '../engine.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.js';
+import { addVariable, uniform, type VariableMap } from '../model/layers.js';
+import { mulberry32, nextSeed, type Rng } from '../random.js';
+import { validatePriorConfig, type PriorConfig } from './config.js';
+
+/** A convolution's variables, with an optional constant mask on the weight. */
+interface MaskedConv {
+  weight: tf.Variable;
+  bias: tf.Variable;
+  mask?: tf.Tensor4D;
+}
+
+function makeConv(vars: VariableMap, name: string, shape: [number, number, number, number], rng: Rng): MaskedConv {
+  const [kh, kw, cin, cout] = shape;
+  const bound = 1 / Math.sqrt(kh * kw * cin);
+  return {
+    weight: addVariable(vars, `${name}.weight`, uniform(shape, bound, rng)),
+    bias: addVariable(vars, `${name}.bias`, uniform([cout], bound, rng)),
+  };
+}
+
+/** x [n, y, x, c] padded as `pad` (top, bottom, left, right), then a valid convolution. */
+function applyConv(conv: MaskedConv, x: tf.Tensor4D, pad: [number, number, number, number] = [0, 0, 0, 0]): tf.Tensor4D {
+  const [top, bottom, left, right] = pad;
+  const padded = top + bottom + left + right > 0 ? tf.pad(x, [[0, 0], [top, bottom], [left, right], [0, 0]]) : x;
+  const filter = (conv.mask ? tf.mul(conv.weight, conv.mask) : conv.weight) as tf.Tensor4D;
+  return tf.add(tf.conv2d(padded, filter, 1, 'valid'), conv.bias) as tf.Tensor4D;
+}
+
+/** tanh(first half) * sigmoid(second half) along the channels. */
+function gate(x: tf.Tensor4D): tf.Tensor4D {
+  const [a, b] = tf.split(x, 2, 3);
+  return tf.mul(tf.tanh(a!), tf.sigmoid(b!));
+}
+
+/** A mask of `shape` that is 1 everywhere except 0 where `zero(row, column)`. */
+function kernelMask(shape: [number, number, number, number], zero: (row: number, column: number) => boolean): tf.Tensor4D {
+  const [kh, kw, cin, cout] = shape;
+  const values = new Float32Array(kh * kw * cin * cout).fill(1);
+  for (let r = 0; r < kh; r++) {
+    for (let c = 0; c < kw; c++) {
+      if (zero(r, c)) values.fill(0, (r * kw + c) * cin * cout, (r * kw + c + 1) * cin * cout);
+    }
+  }
+  return tf.tensor4d(values, shape);
+}
+
+/** One gated layer: vertical and horizontal stacks, their link, the residual and the skip output. */
+class GatedLayer {
+  private readonly v: MaskedConv;
+  private readonly h: MaskedConv;
+  private readonly v2h: MaskedConv;
+  private readonly hOut: MaskedConv;
+  private readonly skip: MaskedConv;
+  private readonly vClass?: tf.Variable;
+  private readonly hClass?: tf.Variable;
+  private readonly half: number;
+
+  constructor(readonly index: number, readonly last: boolean, config: PriorConfig, vars: VariableMap, rng: Rng) {
+    const { channels: c, kernelSize: k, numClasses } = config;
+    this.half = Math.floor(k / 2);
+    const vShape: [number, number, number, number] = [this.half + 1, k, c, 2 * c];
+    const hShape: [number, number, number, number] = [1, this.half + 1, c, 2 * c];
+    this.v = makeConv(vars, `prior.v.${index}`, vShape, rng);
+    this.h = makeConv(vars, `prior.h.${index}`, hShape, rng);
+    this.v2h = makeConv(vars, `prior.v2h.${index}`, [1, 1, 2 * c, 2 * c], rng);
+    this.hOut = makeConv(vars, `prior.hout.${index}`, [1, 1, c, c], rng);
+    this.skip = makeConv(vars, `prior.skip.${index}`, [1, 1, c, c], rng);
+    if (numClasses > 0) {
+      const bound = 1 / Math.sqrt(numClasses);
+      // The last layer's vertical gate feeds nothing, so it has no class bias.
+      if (!last) this.vClass = addVariable(vars, `prior.v.${index}.class`, uniform([numClasses, 2 * c], bound, rng));
+      this.hClass = addVariable(vars, `prior.h.${index}.class`, uniform([numClasses, 2 * c], bound, rng));
+    }
+    if (index === 0) {
+      // Mask A: the vertical kernel's last row (the current row) and the horizontal kernel's last column (the current code).
+      this.v.mask = kernelMask(vShape, (r) => r === this.half);
+      this.h.mask = kernelMask(hShape, (_, col) => col === this.half);
+    }
+  }
+
+  /** xv, xh [n, y, x, c]; labels [n] int32 when conditional. */
+  apply(xv: tf.Tensor4D, xh: tf.Tensor4D, labels?: tf.Tensor1D): { v?: tf.Tensor4D; h: tf.Tensor4D; skip: tf.Tensor4D } {
+    const p = this.half;
+    const classBias = (table: tf.Variable | undefined): tf.Tensor | undefined => {
+      if (!table || !labels) return undefined;
+      const rows = tf.gather(table, labels);
+      return tf.reshape(rows, [labels.shape[0], 1, 1, rows.shape[1]!]);
+    };
+    const vPre = applyConv(this.v, xv, [p, 0, p, p]);
+    let v: tf.Tensor4D | undefined;
+    if (!this.last) {
+      const cv = classBias(this.vClass);
+      v = gate(cv ? tf.add(vPre, cv) : vPre);
+    }
+    let hPre = tf.add(applyConv(this.h, xh, [0, 0, p, 0]), applyConv(this.v2h, vPre)) as tf.Tensor4D;
+    const ch = classBias(this.hClass);
+    if (ch) hPre = tf.add(hPre, ch);
+    const gated = gate(hPre);
+    const out = applyConv(this.hOut, gated);
+    return { v, h: this.index === 0 ? out : tf.add(out, xh), skip: applyConv(this.skip, gated) };
+  }
+
+  masks(): tf.Tensor[] {
+    return [this.v.mask, this.h.mask].filter((m): m is tf.Tensor4D => m !== undefined);
+  }
+}
+
+export class PixelCnn {
+  readonly config: PriorConfig;
+  /** Every variable by name: `prior.embedding` [K, C], `prior.v.0.weight` [2, 3, C, 2C], ... */
+  readonly variables: ReadonlyMap<string, tf.Variable>;
+  private readonly embedding: tf.Variable;
+  private readonly layers: GatedLayer[] = [];
+  private readonly head: [MaskedConv, MaskedConv];
+
+  /** A freshly initialised prior; the same seed gives the same weights on every backend. */
+  constructor(config: PriorConfig, seed = 0) {
+    this.config = validatePriorConfig(config);
+    const { codebookSize: K, channels: c, layers } = this.config;
+    const rng = mulberry32(seed);
+    const vars: VariableMap = new Map();
+    this.embedding = addVariable(vars, 'prior.embedding', tf.randomNormal([K, c], 0, 1, 'float32', nextSeed(rng)));
+    for (let i = 0; i <= layers; i++) this.layers.push(new GatedLayer(i, i === layers, this.config, vars, rng));
+    this.head = [makeConv(vars, 'prior.out.0', [1, 1, c, c], rng), makeConv(vars, 'prior.out.1', [1, 1, c, K], rng)];
+    this.variables = vars;
+  }
+
+  /**
+   * A prior with the given weights, e.g. from a safetensors file read in the
+   * browser. Every variable must be there with its shape; names starting with
+   * `adam.` (optimizer state) are ignored, any other extra name is an error.
+   */
+  static fromTensors(config: PriorConfig, tensors: ReadonlyMap<string, tf.Tensor>): PixelCnn {
+    const prior = new PixelCnn(config);
+    try {
+      const problems: string[] = [];
+      for (const [name, v] of prior.variables) {
+        const t = tensors.get(name);
+        if (!t) problems.push(`missing ${name}`);
+        else if (t.shape.join(',') !== v.shape.join(',')) problems.push(`${name} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
+      }
+      for (const name of tensors.keys()) if (!name.startsWith('adam.') && !prior.variables.has(name)) problems.push(`unexpected ${name}`);
+      if (problems.length > 0) throw new PriorMismatchError(`the weights do not match the prior config: ${problems.join('; ')}`);
+      for (const [name, v] of prior.variables) tf.tidy(() => v.assign(tf.cast(tensors.get(name)!, 'float32')));
+    } catch (error) {
+      prior.dispose();
+      throw error;
+    }
+    return prior;
+  }
+
+  /** codes int32 [n, h, w] in 0..K-1, labels int32 [n] (iff numClasses > 0) → logits float32 [n, h, w, K]. */
+  logits(codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Tensor4D {
+    const { height, width } = this.config;
+    if (codes.rank !== 3 || codes.shape[1] !== height || codes.shape[2] !== width) {
+      throw new Error(`codes must be [batch, ${height}, ${width}] for this prior, found [${codes.shape.join(', ')}]`);
+    }
+    return this.logitsOfRows(codes, labels);
+  }
+
+  /**
+   * Logits for a grid of the prior's width and any number of rows: the
+   * network is causal, so the first r rows of the logits depend only on the
+   * first r rows of the codes. Sampling uses this to skip the rows below.
+   */
+  logitsOfRows(codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Tensor4D {
+    const { width, numClasses } = this.config;
+    if (codes.rank !== 3 || codes.shape[2] !== width) {
+      throw new Error(`codes must be [batch, rows, ${width}] for this prior, found [${codes.shape.join(', ')}]`);
+    }
+    if (codes.dtype !== 'int32') throw new Error(`codes must be int32, found ${codes.dtype}`);
+    if (numClasses > 0) {
+      if (!labels) throw new Error(`this prior is conditioned on ${numClasses} classes: labels [batch] are required`);
+      if (labels.rank !== 1 || labels.shape[0] !== codes.shape[0] || labels.dtype !== 'int32') {
+        throw new Error(`labels must be int32 [${codes.shape[0]}], found ${labels.dtype} [${labels.shape.join(', ')}]`);
+      }
+    } else if (labels) {
+      throw new Error('this prior is unconditional: it takes no labels');
+    }
+    return tf.tidy(() => {
+      const [n, rows, cols] = codes.shape;
+      const c = this.config.channels;
+      const embedded = tf.reshape(tf.gather(this.embedding, tf.reshape(codes, [-1])), [n, rows, cols, c]) as tf.Tensor4D;
+      let xv = embedded;
+      let xh = embedded;
+      let skip: tf.Tensor4D | undefined;
+      for (const layer of this.layers) {
+        const out = layer.apply(xv, xh, labels);
+        skip = skip ? (tf.add(skip, out.skip) as tf.Tensor4D) : out.skip;
+        if (out.v) xv = out.v;
+        xh = out.h;
+      }
+      const [hidden, output] = this.head;
+      return applyConv(output, tf.relu(applyConv(hidden, tf.relu(skip!))));
+    });
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    for (const layer of this.layers) tf.dispose(layer.masks());
+  }
+}
+
+/** Weights that do not fit the prior's config. */
+export class PriorMismatchError extends UserError {}
