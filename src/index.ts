@@ -27,6 +27,7 @@ export {
 } from './model/config.js';
 export { VqVae, ModelMismatchError, outputToPixels, pixelsToInput, type ForwardOutput } from './model/vqvae.js';
 export { loadModel, saveModel, type LoadedModel, type ModelFile, type TrainingState } from './model/checkpoint.js';
+export { modelFromBytes, modelFromTensors, type ModelSources } from './model/modelFile.js';
 
 export { Adam, type AdamOptions } from './train/adam.js';
 export { BatchSampler, gatherImages, pixelVariance, sliceImages } from './train/batches.js';
@@ -36,3 +37,4 @@ export { train, type StepInfo, type StopReason, type TrainOptions, type TrainRes
 export * from './data/index.js';
 export * from './io/index.js';
 export * from './backend/index.js';
+export { DEMO_MODEL_DIR, PAGE_DIR, startPageServer, type PageServer, type PageServerOptions } from './web/pageServer.js';

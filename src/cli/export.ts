@@ -6,9 +6,10 @@
  */
 import { selectBackend } from '../backend/select.js';
 import { join } from 'node:path';
+import type { ImageDataset } from '../data/dataset.js';
 import { isUserError } from '../errors.js';
 import { loadModel } from '../model/checkpoint.js';
-import { checkExportTarget, exportExamples, exportModelFiles, exportPrior, listFiles } from '../web/exportModel.js';
+import { checkExportTarget, checkPrior, exportExamples, exportModelFiles, exportPrior, listFiles, removeStale } from '../web/exportModel.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { checkDataFitsModel, checkDataFlag, DATA_HELP, info, loadData } from './common.js';
 import { jsonFlag } from './flags.js';
@@ -49,21 +50,25 @@ async function exportWeb(flags: WebExportFlags, ctx: CommandContext): Promise<vo
   await selectBackend('cpu'); // only to hold the weights: export does no math
   const loaded = loadModel(flags.model);
   try {
-    exportModelFiles(loaded, flags.out);
-    let examples = 0;
+    // Everything is read and checked before the first file is written.
+    const prior = flags.prior ? checkPrior(flags.prior, loaded) : undefined;
     const spec = flags.data ?? loaded.training?.data;
+    let data: ImageDataset | undefined;
     if (flags.examples > 0 && spec) {
       try {
-        const data = await loadData(spec, { split: 'test', limit: flags.examples, resize: loaded.training?.resize }, ctx);
+        data = await loadData(spec, { split: 'test', limit: flags.examples, resize: loaded.training?.resize }, ctx);
         checkDataFitsModel(data, loaded.model, flags.model);
-        examples = exportExamples(data, flags.examples, flags.out);
       } catch (error) {
         // The training data may be gone; examples are a nicety unless asked for by name.
         if (flags.data !== undefined || !isUserError(error)) throw error;
         ctx.warn(`no example images: ${error.message}`);
+        data = undefined;
       }
     }
-    const prior = flags.prior ? exportPrior(flags.prior, loaded, flags.out) : undefined;
+    exportModelFiles(loaded, flags.out);
+    const examples = data ? exportExamples(data, flags.examples, flags.out) : 0;
+    if (prior) exportPrior(prior, flags.out);
+    removeStale(flags.out, { examples: examples > 0, prior: prior !== undefined });
     const files = listFiles(flags.out);
     const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
     for (const f of files) info(ctx, `  ${join(flags.out, f.path)}  ${(f.bytes / 1024).toFixed(0)} KiB`);

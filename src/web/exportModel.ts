@@ -39,11 +39,18 @@ export function exportExamples(data: ImageDataset, count: number, out: string): 
   return n;
 }
 
+/** A prior checked against the model it goes with, ready to write. */
+export interface CheckedPrior {
+  config: Record<string, unknown>;
+  tensors: Record<string, NamedTensor>;
+  numClasses: number;
+}
+
 /**
- * Copies the prior in `priorDir` into `out/prior/` without its optimizer
- * state, after checking that it is a prior for this model (same K and code grid).
+ * Reads the prior in `priorDir` and checks that it is a prior for this model
+ * (same K and code grid); drops its optimizer state.
  */
-export function exportPrior(priorDir: string, loaded: LoadedModel, out: string): { numClasses: number } {
+export function checkPrior(priorDir: string, loaded: LoadedModel): CheckedPrior {
   const checkpoint = loadCheckpoint(priorDir);
   const source = join(priorDir, 'config.json');
   const config = checkpoint.config as Record<string, unknown>;
@@ -61,8 +68,24 @@ export function exportPrior(priorDir: string, loaded: LoadedModel, out: string):
   const tensors: Record<string, NamedTensor> = Object.fromEntries(
     Object.entries(checkpoint.tensors).filter(([name]) => !name.startsWith('adam.')),
   );
-  saveCheckpoint(join(out, PRIOR_SUBDIR), config, tensors, { format: 'vqvae-prior' });
-  return { numClasses: typeof prior.numClasses === 'number' ? prior.numClasses : 0 };
+  return { config, tensors, numClasses: typeof prior.numClasses === 'number' ? prior.numClasses : 0 };
+}
+
+/** Writes a checked prior into `out/prior/`, crash-safe as every checkpoint. */
+export function exportPrior(prior: CheckedPrior, out: string): void {
+  saveCheckpoint(join(out, PRIOR_SUBDIR), prior.config, prior.tensors, { format: 'vqvae-prior' });
+}
+
+/**
+ * After a re-export into the same directory: removes the examples and the
+ * prior an earlier export left there, if this one did not write them, so the
+ * page does not show a prior that no longer belongs to the model.
+ */
+export function removeStale(out: string, written: { examples: boolean; prior: boolean }): void {
+  if (!written.examples) fs.rmSync(join(out, EXAMPLES_FILE), { force: true });
+  if (!written.prior) {
+    for (const name of ['config.json', 'weights.safetensors']) fs.rmSync(join(out, PRIOR_SUBDIR, name), { force: true });
+  }
 }
 
 /** Refuses to export a directory onto itself (that would drop its optimizer state in place). */
