@@ -22,6 +22,7 @@ export default defineConfig({
     emptyOutDir: true,
     target: 'es2022',
     chunkSizeWarningLimit: 4000,
+    reportCompressedSize: false,
     assetsInlineLimit: 0,
   },
   plugins: [

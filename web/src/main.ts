@@ -8,7 +8,8 @@
  * data-status (loading | ready | error), data-backend, data-codes (the grid
  * shown, comma-separated), data-reconstructions (a counter) and
  * data-first-reconstruction-ms (from the first stroke to its reconstruction
- * on screen).
+ * on screen), data-last-reconstruction-ms (encode + decode + drawing, the
+ * latest one).
  */
 import { isUserError } from '../../src/errors.js';
 import { pickBackend } from './backend.js';
@@ -95,6 +96,7 @@ async function reconstruct(): Promise<void> {
   busy = true;
   try {
     const s = session;
+    const started = performance.now();
     const pixels = pad.pixels(s.height, s.width, s.channels);
     const preview = $<HTMLCanvasElement>('input-preview');
     drawPixels(preview.getContext('2d')!, pixels, s.imageSize, [0, 0, preview.width, preview.height]);
@@ -106,6 +108,7 @@ async function reconstruct(): Promise<void> {
     codebook.markCurrent(undefined);
     drawView();
     reconstructions++;
+    body.dataset.lastReconstructionMs = (performance.now() - started).toFixed(2);
     body.dataset.reconstructions = String(reconstructions);
     if (strokeStart !== undefined && body.dataset.firstReconstructionMs === undefined) {
       body.dataset.firstReconstructionMs = (performance.now() - strokeStart).toFixed(1);
