@@ -24,7 +24,8 @@
  * - Each layer's gate is tanh(a + c_a) * sigmoid(b + c_b) (equation 4), where
  *   c is a learned per-class bias (V^T h with h one-hot, equation 5) when
  *   numClasses > 0. The horizontal stack has a 1x1 convolution and a residual
- *   connection (not in the first layer, whose input holds the current code);
+ *   connection (not in the first layer, whose input holds the current code;
+ *   the last layer needs neither, nor a vertical gate: only its skip is used);
  *   every layer adds a 1x1 convolution of its horizontal gate to a skip sum.
  * - Head: ReLU, 1x1 conv C → C, ReLU, 1x1 conv C → K: the logits.
  *
@@ -88,7 +89,7 @@ class GatedLayer {
   private readonly v: MaskedConv;
   private readonly h: MaskedConv;
   private readonly v2h: MaskedConv;
-  private readonly hOut: MaskedConv;
+  private readonly hOut?: MaskedConv;
   private readonly skip: MaskedConv;
   private readonly vClass?: tf.Variable;
   private readonly hClass?: tf.Variable;
@@ -102,11 +103,11 @@ class GatedLayer {
     this.v = makeConv(vars, `prior.v.${index}`, vShape, rng);
     this.h = makeConv(vars, `prior.h.${index}`, hShape, rng);
     this.v2h = makeConv(vars, `prior.v2h.${index}`, [1, 1, 2 * c, 2 * c], rng);
-    this.hOut = makeConv(vars, `prior.hout.${index}`, [1, 1, c, c], rng);
+    // The last layer's stacks feed nothing but its skip output: no vertical class bias, no horizontal 1x1.
+    if (!last) this.hOut = makeConv(vars, `prior.hout.${index}`, [1, 1, c, c], rng);
     this.skip = makeConv(vars, `prior.skip.${index}`, [1, 1, c, c], rng);
     if (numClasses > 0) {
       const bound = 1 / Math.sqrt(numClasses);
-      // The last layer's vertical gate feeds nothing, so it has no class bias.
       if (!last) this.vClass = addVariable(vars, `prior.v.${index}.class`, uniform([numClasses, 2 * c], bound, rng));
       this.hClass = addVariable(vars, `prior.h.${index}.class`, uniform([numClasses, 2 * c], bound, rng));
     }
@@ -118,7 +119,7 @@ class GatedLayer {
   }
 
   /** xv, xh [n, y, x, c]; labels [n] int32 when conditional. */
-  apply(xv: tf.Tensor4D, xh: tf.Tensor4D, labels?: tf.Tensor1D): { v?: tf.Tensor4D; h: tf.Tensor4D; skip: tf.Tensor4D } {
+  apply(xv: tf.Tensor4D, xh: tf.Tensor4D, labels?: tf.Tensor1D): { v?: tf.Tensor4D; h?: tf.Tensor4D; skip: tf.Tensor4D } {
     const p = this.half;
     const classBias = (table: tf.Variable | undefined): tf.Tensor | undefined => {
       if (!table || !labels) return undefined;
@@ -135,8 +136,10 @@ class GatedLayer {
     const ch = classBias(this.hClass);
     if (ch) hPre = tf.add(hPre, ch);
     const gated = gate(hPre);
+    const skip = applyConv(this.skip, gated);
+    if (!this.hOut) return { v, skip };
     const out = applyConv(this.hOut, gated);
-    return { v, h: this.index === 0 ? out : tf.add(out, xh), skip: applyConv(this.skip, gated) };
+    return { v, h: this.index === 0 ? out : (tf.add(out, xh) as tf.Tensor4D), skip };
   }
 
   masks(): tf.Tensor[] {
@@ -227,7 +230,7 @@ export class PixelCnn {
         const out = layer.apply(xv, xh, labels);
         skip = skip ? (tf.add(skip, out.skip) as tf.Tensor4D) : out.skip;
         if (out.v) xv = out.v;
-        xh = out.h;
+        if (out.h) xh = out.h;
       }
       const [hidden, output] = this.head;
       return applyConv(output, tf.relu(applyConv(hidden, tf.relu(skip!))));

@@ -100,9 +100,12 @@ async function reconstruct(): Promise<void> {
     const pixels = pad.pixels(s.height, s.width, s.channels);
     const preview = $<HTMLCanvasElement>('input-preview');
     drawPixels(preview.getContext('2d')!, pixels, s.imageSize, [0, 0, preview.width, preview.height]);
-    codes = await s.encode(pixels);
-    decoded = await s.decode(codes);
+    const newCodes = await s.encode(pixels);
+    if (s !== session) return; // another model was opened meanwhile
+    const newDecoded = await s.decode(newCodes);
     if (s !== session) return;
+    codes = newCodes;
+    decoded = newDecoded;
     edited.clear();
     selected = undefined;
     codebook.markCurrent(undefined);
@@ -155,24 +158,34 @@ async function idle(): Promise<void> {
   while (busy || pending || pad.isDrawing);
 }
 
+/** Thrown to abandon background work for a model that has been replaced. */
+const REPLACED = new Error('model replaced');
+
 /** Usage bars and the tile of every code, in small steps that give way to drawing. */
 async function fillCodebook(s: ModelSession, model: OpenedModel): Promise<void> {
-  codebook.resetTiles(s.codebookSize);
-  if (model.examples) {
-    const counts = await s.usage(model.examples.images, model.examples.count, 16, idle);
-    if (s !== session) return;
-    codebook.showUsage(counts, `${model.examples.count} example images`);
-  }
-  const chunk = 8;
-  for (let first = 0; first < s.codebookSize; first += chunk) {
+  const step = async (): Promise<void> => {
     await idle();
-    if (s !== session) return;
-    const n = Math.min(chunk, s.codebookSize - first);
-    const pixels = await s.codeImages(first, n);
-    if (s !== session) return;
-    codebook.drawTiles(first, pixels, n, s.imageSize);
+    if (s !== session) throw REPLACED;
+  };
+  try {
+    await step();
+    codebook.resetTiles(s.codebookSize);
+    if (model.examples) {
+      const counts = await s.usage(model.examples.images, model.examples.count, 16, step);
+      codebook.showUsage(counts, `${model.examples.count} example images`);
+    }
+    const chunk = 8;
+    for (let first = 0; first < s.codebookSize; first += chunk) {
+      await step();
+      const n = Math.min(chunk, s.codebookSize - first);
+      const pixels = await s.codeImages(first, n);
+      if (s !== session) throw REPLACED;
+      codebook.drawTiles(first, pixels, n, s.imageSize);
+    }
+    body.dataset.codebook = 'ready';
+  } catch (error) {
+    if (error !== REPLACED) throw error;
   }
-  body.dataset.codebook = 'ready';
 }
 
 function use(model: OpenedModel): void {
@@ -192,7 +205,10 @@ function use(model: OpenedModel): void {
   delete body.dataset.codebook;
   samples.setModel(session, model.prior);
   pad.clear();
-  void reconstruct().then(() => fillCodebook(session!, model));
+  const s = session;
+  void reconstruct()
+    .then(() => fillCodebook(s, model))
+    .catch(showMessage);
 }
 
 async function openAndUse(bundle: Promise<Bundle | undefined>, what: string): Promise<boolean> {
