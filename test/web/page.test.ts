@@ -15,6 +15,8 @@ import { after, before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Browser, Page } from 'playwright-core';
 import { selectBackend } from '../../src/backend/select.js';
+import { loadDataset } from '../../src/data/load.js';
+import { encodeImageGrid } from '../../src/io/pngGrid.js';
 import { readSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { loadModel, type LoadedModel } from '../../src/model/checkpoint.js';
 import { outputToPixels, pixelsToInput } from '../../src/model/vqvae.js';
@@ -194,6 +196,25 @@ describe('the page in headless Chromium', () => {
     assert.equal(codes.length, 49);
     assert.ok(codes.every((c) => Number.isInteger(c) && c >= 0 && c < demo.model.codebookSize));
     await page.locator('#sample-panel').screenshot({ path: path.join(shots, 'sample.png') });
+  });
+
+  it('an image file (dark ink on white) is inverted, fitted to the model\'s size and reconstructed', async () => {
+    const test = await loadDataset('mnist', { split: 'test', limit: 1 });
+    const digit = test.images.subarray(0, 784);
+    const inverted = digit.map((v) => 255 - v);
+    const file = path.join(root, 'digit.png');
+    fs.writeFileSync(file, encodeImageGrid(inverted, 1, 28, 28, 1, { padding: 0, upscale: 4 }));
+    const before = Number(await body('reconstructions'));
+    await page.setInputFiles('#image-file', file);
+    await page.waitForFunction((n) => Number(document.body.dataset.reconstructions) > n, before);
+    await settled();
+    const input = await page.evaluate(() => {
+      const c = document.getElementById('input-preview') as HTMLCanvasElement;
+      return Array.from(c.getContext('2d')!.getImageData(0, 0, 28, 28).data.filter((_, i) => i % 4 === 0));
+    });
+    const meanError = input.reduce((sum, v, i) => sum + Math.abs(v - digit[i]!), 0) / 784;
+    assert.ok(meanError < 8, `the model sees the digit itself, light on dark: mean error ${meanError.toFixed(1)} grey levels`);
+    assert.deepEqual(await codesShown(), Array.from(await encodeHere(Uint8Array.from(input))));
   });
 
   it('files that are not a model, or a model of another configuration, give a readable message and keep the model', async () => {
