@@ -20,7 +20,7 @@ export interface PartBytes {
 }
 
 export interface Bundle {
-  /** Where it came from, in words. */
+  /** Where it came from, in words ('' for the page's own model). */
   label: string;
   model: PartBytes;
   prior?: PartBytes;
@@ -68,7 +68,7 @@ export async function fetchBundle(base: string): Promise<Bundle | undefined> {
   const prior = await fetchPart(`${base}prior/`);
   const examples = await fetchOptional(`${base}examples.safetensors`);
   return {
-    label: base,
+    label: '',
     model,
     ...(prior ? { prior } : {}),
     ...(examples ? { examples: { bytes: new Uint8Array(await examples.arrayBuffer()), source: `${base}examples.safetensors` } } : {}),

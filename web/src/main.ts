@@ -196,7 +196,7 @@ function use(model: OpenedModel): void {
   const [gh, gw] = model.loaded.vqvae.codeGrid;
   const trained = model.loaded.training ? `, trained ${model.loaded.training.step} steps on ${model.loaded.training.data}` : '';
   status.textContent =
-    `Model ${model.label}: ${c.imageHeight}×${c.imageWidth}×${c.inputChannels} images → ${gh}×${gw} codes from a codebook of ` +
+    `Model${model.label ? ` ${model.label}` : ''}: ${c.imageHeight}×${c.imageWidth}×${c.inputChannels} images → ${gh}×${gw} codes from a codebook of ` +
     `${c.codebookSize} (D ${c.codeDim}, ${c.quantizer.toUpperCase()}, hidden ${c.hidden})${trained}.`;
   $('input-size').textContent = `${c.imageHeight}×${c.imageWidth}`;
   const preview = $<HTMLCanvasElement>('input-preview');
