@@ -84,6 +84,12 @@ function kernelMask(shape: [number, number, number, number], zero: (row: number,
   return tf.tensor4d(values, shape);
 }
 
+/** The per-class bias [n, 1, 1, 2C] of each grid's label, or undefined without classes. */
+function classBias(table: tf.Variable | undefined, labels: tf.Tensor1D | undefined): tf.Tensor4D | undefined {
+  if (!table || !labels) return undefined;
+  return tf.reshape(tf.gather(table, labels), [labels.shape[0], 1, 1, table.shape[1]!]);
+}
+
 /** One gated layer: vertical and horizontal stacks, their link, the residual and the skip output. */
 class GatedLayer {
   private readonly v: MaskedConv;
@@ -120,26 +126,32 @@ class GatedLayer {
 
   /** xv, xh [n, y, x, c]; labels [n] int32 when conditional. */
   apply(xv: tf.Tensor4D, xh: tf.Tensor4D, labels?: tf.Tensor1D): { v?: tf.Tensor4D; h?: tf.Tensor4D; skip: tf.Tensor4D } {
+    const { v, link } = this.vertical(xv, labels);
+    return { v, ...this.horizontal(xh, link, labels) };
+  }
+
+  /** The vertical stack: its gated output (for the next layer) and its link to the horizontal stack, v2h(vPre). */
+  vertical(xv: tf.Tensor4D, labels?: tf.Tensor1D): { v?: tf.Tensor4D; link: tf.Tensor4D } {
     const p = this.half;
-    const classBias = (table: tf.Variable | undefined): tf.Tensor | undefined => {
-      if (!table || !labels) return undefined;
-      const rows = tf.gather(table, labels);
-      return tf.reshape(rows, [labels.shape[0], 1, 1, rows.shape[1]!]);
-    };
     const vPre = applyConv(this.v, xv, [p, 0, p, p]);
     let v: tf.Tensor4D | undefined;
     if (!this.last) {
-      const cv = classBias(this.vClass);
+      const cv = classBias(this.vClass, labels);
       v = gate(cv ? tf.add(vPre, cv) : vPre);
     }
-    let hPre = tf.add(applyConv(this.h, xh, [0, 0, p, 0]), applyConv(this.v2h, vPre)) as tf.Tensor4D;
-    const ch = classBias(this.hClass);
+    return { v, link: applyConv(this.v2h, vPre) };
+  }
+
+  /** The horizontal stack, given the vertical link of the same rows. */
+  horizontal(xh: tf.Tensor4D, link: tf.Tensor4D, labels?: tf.Tensor1D): { h?: tf.Tensor4D; skip: tf.Tensor4D } {
+    let hPre = tf.add(applyConv(this.h, xh, [0, 0, this.half, 0]), link) as tf.Tensor4D;
+    const ch = classBias(this.hClass, labels);
     if (ch) hPre = tf.add(hPre, ch);
     const gated = gate(hPre);
     const skip = applyConv(this.skip, gated);
-    if (!this.hOut) return { v, skip };
+    if (!this.hOut) return { skip };
     const out = applyConv(this.hOut, gated);
-    return { v, h: this.index === 0 ? out : (tf.add(out, xh) as tf.Tensor4D), skip };
+    return { h: this.index === 0 ? out : (tf.add(out, xh) as tf.Tensor4D), skip };
   }
 
   masks(): tf.Tensor[] {
@@ -153,7 +165,7 @@ export class PixelCnn {
   readonly variables: ReadonlyMap<string, tf.Variable>;
   private readonly embedding: tf.Variable;
   private readonly layers: GatedLayer[] = [];
-  private readonly head: [MaskedConv, MaskedConv];
+  private readonly output: [MaskedConv, MaskedConv];
 
   /** A freshly initialised prior; the same seed gives the same weights on every backend. */
   constructor(config: PriorConfig, seed = 0) {
@@ -163,7 +175,7 @@ export class PixelCnn {
     const vars: VariableMap = new Map();
     this.embedding = addVariable(vars, 'prior.embedding', tf.randomNormal([K, c], 0, 1, 'float32', nextSeed(rng)));
     for (let i = 0; i <= layers; i++) this.layers.push(new GatedLayer(i, i === layers, this.config, vars, rng));
-    this.head = [makeConv(vars, 'prior.out.0', [1, 1, c, c], rng), makeConv(vars, 'prior.out.1', [1, 1, c, K], rng)];
+    this.output = [makeConv(vars, 'prior.out.0', [1, 1, c, c], rng), makeConv(vars, 'prior.out.1', [1, 1, c, K], rng)];
     this.variables = vars;
   }
 
@@ -203,9 +215,36 @@ export class PixelCnn {
   /**
    * Logits for a grid of the prior's width and any number of rows: the
    * network is causal, so the first r rows of the logits depend only on the
-   * first r rows of the codes. Sampling uses this to skip the rows below.
+   * first r rows of the codes.
    */
   logitsOfRows(codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Tensor4D {
+    this.checkInputs(codes, labels);
+    return tf.tidy(() => {
+      let xv = this.embed(codes);
+      let xh = xv;
+      let skip: tf.Tensor4D | undefined;
+      for (const layer of this.layers) {
+        const out = layer.apply(xv, xh, labels);
+        skip = skip ? (tf.add(skip, out.skip) as tf.Tensor4D) : out.skip;
+        if (out.v) xv = out.v;
+        if (out.h) xh = out.h;
+      }
+      return this.head(skip!);
+    });
+  }
+
+  private embed(codes: tf.Tensor3D): tf.Tensor4D {
+    const [n, rows, cols] = codes.shape;
+    return tf.reshape(tf.gather(this.embedding, tf.reshape(codes, [-1])), [n, rows, cols, this.config.channels]);
+  }
+
+  /** ReLU, 1x1 conv, ReLU, 1x1 conv: the skip sum → logits. */
+  private head(skip: tf.Tensor4D): tf.Tensor4D {
+    const [hidden, output] = this.output;
+    return applyConv(output, tf.relu(applyConv(hidden, tf.relu(skip))));
+  }
+
+  private checkInputs(codes: tf.Tensor3D, labels?: tf.Tensor1D): void {
     const { width, numClasses } = this.config;
     if (codes.rank !== 3 || codes.shape[2] !== width) {
       throw new Error(`codes must be [batch, rows, ${width}] for this prior, found [${codes.shape.join(', ')}]`);
@@ -219,21 +258,45 @@ export class PixelCnn {
     } else if (labels) {
       throw new Error('this prior is unconditional: it takes no labels');
     }
+  }
+
+  /**
+   * For sampling row y fast: the vertical stack's links to the horizontal
+   * stack at row y, one [n, 1, w, 2C] tensor per layer, from the codes of
+   * rows 0..y ([n, y+1, w]; row y itself is not read, the masks see to it).
+   * They stay fixed while row y fills, so each position then costs only the
+   * horizontal stack over one row (`logitsOfRow`). The caller disposes them.
+   */
+  rowContext(codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Tensor4D[] {
+    this.checkInputs(codes, labels);
     return tf.tidy(() => {
       const [n, rows, cols] = codes.shape;
-      const c = this.config.channels;
-      const embedded = tf.reshape(tf.gather(this.embedding, tf.reshape(codes, [-1])), [n, rows, cols, c]) as tf.Tensor4D;
-      let xv = embedded;
-      let xh = embedded;
-      let skip: tf.Tensor4D | undefined;
+      let xv = this.embed(codes);
+      const links: tf.Tensor4D[] = [];
       for (const layer of this.layers) {
-        const out = layer.apply(xv, xh, labels);
-        skip = skip ? (tf.add(skip, out.skip) as tf.Tensor4D) : out.skip;
-        if (out.v) xv = out.v;
-        if (out.h) xh = out.h;
+        const { v, link } = layer.vertical(xv, labels);
+        links.push(tf.slice(link, [0, rows - 1, 0, 0], [n, 1, cols, link.shape[3]]));
+        if (v) xv = v;
       }
-      const [hidden, output] = this.head;
-      return applyConv(output, tf.relu(applyConv(hidden, tf.relu(skip!))));
+      return links;
+    });
+  }
+
+  /** Logits [n, 1, w, K] of one row, from its codes [n, 1, w] (filled up to the position wanted) and its `rowContext`. */
+  logitsOfRow(row: tf.Tensor3D, context: readonly tf.Tensor4D[], labels?: tf.Tensor1D): tf.Tensor4D {
+    this.checkInputs(row, labels);
+    if (row.shape[1] !== 1 || context.length !== this.layers.length) {
+      throw new Error(`logitsOfRow takes one row [n, 1, w] and ${this.layers.length} context tensors, found [${row.shape.join(', ')}] and ${context.length}`);
+    }
+    return tf.tidy(() => {
+      let xh = this.embed(row);
+      let skip: tf.Tensor4D | undefined;
+      this.layers.forEach((layer, i) => {
+        const out = layer.horizontal(xh, context[i]!, labels);
+        skip = skip ? (tf.add(skip, out.skip) as tf.Tensor4D) : out.skip;
+        if (out.h) xh = out.h;
+      });
+      return this.head(skip!);
     });
   }
 
