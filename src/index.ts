@@ -30,6 +30,7 @@ export { categoricalMean, pixelBytes, pixelLogits, pixelNll } from './model/like
 export { VqVae, ModelMismatchError, outputToPixels, pixelsToInput, type ForwardOutput } from './model/vqvae.js';
 export { loadModel, saveModel, type LoadedModel, type ModelFile, type TrainingState } from './model/checkpoint.js';
 export { fromPytorchState, loadPytorchModel, pytorchNames, type PytorchName } from './model/pytorch.js';
+export { modelFromBytes, modelFromTensors, type ModelSources } from './model/modelFile.js';
 
 export { Adam, type AdamOptions } from './train/adam.js';
 export { BatchSampler, EpochOrder, gatherImages, pixelVariance, sliceImages } from './train/batches.js';
@@ -58,3 +59,4 @@ export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './onn
 export * from './data/index.js';
 export * from './io/index.js';
 export * from './backend/index.js';
+export { DEMO_MODEL_DIR, PAGE_DIR, startPageServer, type PageServer, type PageServerOptions } from './web/pageServer.js';

@@ -7,11 +7,12 @@ import type { AnyCommand } from './command.js';
 import { decodeCommand } from './decode.js';
 import { encodeCommand } from './encode.js';
 import { evalCommand } from './eval.js';
+import { exportCommand } from './export.js';
 import { importCommand } from './import.js';
 import { priorCommand } from './prior.js';
-import { exportCommand } from './export.js';
 import { reconstructCommand } from './reconstruct.js';
 import { sampleCommand } from './sample.js';
+import { serveCommand } from './serve.js';
 import { trainCommand } from './train.js';
 
 export const commands: readonly AnyCommand[] = [
@@ -22,6 +23,7 @@ export const commands: readonly AnyCommand[] = [
   reconstructCommand,
   priorCommand,
   sampleCommand,
-  importCommand,
   exportCommand,
+  importCommand,
+  serveCommand,
 ];

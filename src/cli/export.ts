@@ -1,38 +1,106 @@
 /**
- * `vqvae export --onnx --model DIR [--prior DIR] --out DIR`: a trained model
- * (and its prior) as ONNX files (encoder.onnx, decoder.onnx, prior.onnx; see
- * onnx/export.ts) for onnxruntime and other ONNX tools.
+ * `vqvae export`: a trained model (and its prior) as the web page loads it:
+ * config.json + weights.safetensors without optimizer state, a batch of
+ * example images for the codebook's usage view, and prior/ (web/exportModel.ts).
+ * With --onnx: encoder.onnx, decoder.onnx (and prior.onnx) for onnxruntime
+ * and other ONNX tools instead (onnx/export.ts).
  */
+import { selectBackend } from '../backend/select.js';
+import { join } from 'node:path';
+import type { ImageDataset } from '../data/dataset.js';
+import { isUserError } from '../errors.js';
+import { loadModel } from '../model/checkpoint.js';
 import { exportOnnx } from '../onnx/export.js';
-import { defineCommand } from './command.js';
-import { info } from './common.js';
+import { checkExportTarget, checkPrior, exportExamples, exportModelFiles, exportPrior, listFiles, removeStale } from '../web/exportModel.js';
+import { defineCommand, type CommandContext } from './command.js';
+import { checkDataFitsModel, checkDataFlag, DATA_HELP, info, loadData } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 
 export const exportCommand = defineCommand({
   name: 'export',
-  summary: 'write a trained model in a format other tools run (ONNX)',
+  summary: 'write a trained model (and prior) for the web page, or as ONNX',
   description:
-    'With --onnx, writes encoder.onnx (raw uint8 pixels [N, H, W, C] to int32 code indices [N, h, w], ' +
+    'Writes a model directory the web page (`vqvae serve`) loads: config.json and weights.safetensors ' +
+    'without the optimizer state, examples.safetensors (test images the page counts code usage on) and, ' +
+    'with --prior, prior/. The format is the one `vqvae train` writes, so every command reads it too.\n\n' +
+    'With --onnx, writes instead encoder.onnx (raw uint8 pixels [N, H, W, C] to int32 code indices [N, h, w], ' +
     'the pixel scaling inside the graph) and decoder.onnx (int32 indices to uint8 pixels [N, H, W, C], ' +
-    'plus a float32 output `reconstruction` in the model scale pixels/255 - 0.5) into --out, opset 17, ' +
-    'for onnxruntime and other ONNX tools. With --prior, also prior.onnx: int32 codes [N, h, w] ' +
+    'plus a float32 output `reconstruction` in the model scale pixels/255 - 0.5), opset 17, ' +
+    'for onnxruntime and other ONNX tools; with --prior also prior.onnx: int32 codes [N, h, w] ' +
     '(and int32 labels [N] for a class-conditional prior) to float32 logits [N, h, w, K].',
-  usage: '--onnx --model DIR [--prior DIR] --out DIR [flags]',
+  usage: '--model DIR --out DIR [--onnx] [flags]',
   flags: [
-    { name: 'onnx', type: 'boolean', help: 'write ONNX files (encoder.onnx, decoder.onnx, prior.onnx with --prior)' },
+    { name: 'onnx', type: 'boolean', help: 'write ONNX files (encoder.onnx, decoder.onnx, prior.onnx with --prior) instead of the web model' },
     { name: 'model', type: 'string', required: true, metavar: 'DIR', help: 'model directory written by `vqvae train`' },
-    { name: 'prior', type: 'string', metavar: 'DIR', help: 'prior directory written by `vqvae prior train`: also write prior.onnx' },
-    { name: 'out', type: 'string', required: true, metavar: 'DIR', help: 'directory for the exported files (created if missing)' },
+    { name: 'prior', type: 'string', metavar: 'DIR', help: 'prior directory written by `vqvae prior train`, for sampling in the page' },
+    { name: 'out', type: 'string', required: true, metavar: 'DIR', help: 'directory to write (created if needed)' },
+    { name: 'data', type: 'string', metavar: 'SPEC', help: `${DATA_HELP}, for the example images (default: what the model was trained on; not with --onnx)` },
+    { name: 'examples', type: 'int', min: 0, max: 10000, default: 256, metavar: 'N', help: 'test images to include (0: none; not with --onnx)' },
     jsonFlag,
   ],
   examples: [
+    'vqvae export --model runs/mnist --out web-model',
+    'vqvae export --model runs/mnist --prior runs/mnist-prior --out web-model',
     'vqvae export --onnx --model runs/mnist --out runs/mnist/onnx',
-    'vqvae export --onnx --model runs/mnist --prior runs/mnist-prior --out runs/mnist/onnx',
   ],
   async run(flags, ctx) {
-    if (!flags.onnx) throw new UsageError('choose the export format: --onnx');
+    if (!flags.onnx) {
+      await exportWeb(flags, ctx);
+      return;
+    }
+    if (flags.data !== undefined) throw new UsageError('--data is for the web export; --onnx writes no example images');
     const { files } = await exportOnnx({ modelDir: flags.model, outDir: flags.out, priorDir: flags.prior });
     for (const file of files) info(ctx, `wrote ${file}`);
     ctx.printJson({ files });
   },
 });
+
+interface WebExportFlags {
+  model: string;
+  prior: string | undefined;
+  out: string;
+  data: string | undefined;
+  examples: number;
+}
+
+async function exportWeb(flags: WebExportFlags, ctx: CommandContext): Promise<void> {
+  checkDataFlag(flags.data);
+  checkExportTarget(flags.out, flags.prior ? [flags.model, flags.prior] : [flags.model]);
+  await selectBackend('cpu'); // only to hold the weights: export does no math
+  const loaded = loadModel(flags.model);
+  try {
+    // Everything is read and checked before the first file is written.
+    const prior = flags.prior ? checkPrior(flags.prior, loaded) : undefined;
+    const spec = flags.data ?? loaded.training?.data;
+    let data: ImageDataset | undefined;
+    if (flags.examples > 0 && spec) {
+      try {
+        data = await loadData(spec, { split: 'test', limit: flags.examples, resize: loaded.training?.resize }, ctx);
+        checkDataFitsModel(data, loaded.model, flags.model);
+      } catch (error) {
+        // The training data may be gone; examples are a nicety unless asked for by name.
+        if (flags.data !== undefined || !isUserError(error)) throw error;
+        ctx.warn(`no example images: ${error.message}`);
+        data = undefined;
+      }
+    }
+    exportModelFiles(loaded, flags.out);
+    const examples = data ? exportExamples(data, flags.examples, flags.out) : 0;
+    if (prior) exportPrior(prior, flags.out);
+    removeStale(flags.out, { examples: examples > 0, prior: prior !== undefined });
+    const files = listFiles(flags.out);
+    const bytes = files.reduce((sum, f) => sum + f.bytes, 0);
+    for (const f of files) info(ctx, `  ${join(flags.out, f.path)}  ${(f.bytes / 1024).toFixed(0)} KiB`);
+    info(ctx, `wrote ${flags.out} (${(bytes / 1024 / 1024).toFixed(2)} MiB): open it with \`vqvae serve --model ${flags.out}\``);
+    ctx.printJson({
+      out: flags.out,
+      files: files.map((f) => f.path),
+      bytes,
+      examples,
+      prior: prior !== undefined,
+      ...(prior ? { prior_classes: prior.numClasses } : {}),
+    });
+  } finally {
+    loaded.vqvae.dispose();
+  }
+}

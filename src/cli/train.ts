@@ -5,6 +5,7 @@
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChoice } from '../backend/select.js';
+import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { checkpointExists } from '../io/checkpoint.js';
 import { loadModel, saveModel, type TrainingState } from '../model/checkpoint.js';
@@ -14,6 +15,8 @@ import { Adam } from '../train/adam.js';
 import { pixelVariance } from '../train/batches.js';
 import { evaluate } from '../train/evaluate.js';
 import { train } from '../train/trainer.js';
+import { takeSnapshot } from '../report/snapshot.js';
+import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { defineCommand } from './command.js';
 import { backendFlag, checkDataFitsModel, checkDataFlag, DATA_HELP, defaultRunDir, info, limitFlag, loadData, parseResize, resizeFlag, useBackend } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
@@ -129,7 +132,7 @@ export const trainCommand = defineCommand({
     if (state && state.data !== flags.data) ctx.warn(`resuming on ${flags.data}; the run began on ${state.data}`);
 
     const data = await loadData(flags.data, { split: 'train', limit: flags.limit, resize }, ctx);
-    let testData;
+    let testData: ImageDataset | undefined;
     try {
       testData = await loadData(flags.data, { split: 'test', limit: flags.evalLimit, resize }, ctx);
     } catch (error) {
@@ -197,10 +200,17 @@ export const trainCommand = defineCommand({
       ...(resize ? { resize } : {}),
       ...(lastLoss !== undefined ? { loss: lastLoss } : {}),
     });
+    // report.html: curves, reconstructions and code usage, rewritten at each evaluation and save.
+    const report = TrainingReport.open(out, `vqvae train: ${out}`, {
+      data: `${data.spec} (${data.count} training images, ${data.height}x${data.width}x${data.channels})`,
+      model: `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, K ${c.codebookSize}, D ${c.codeDim}, ${c.quantizer.toUpperCase()}, codes ${model.codeGrid.join('x')}`,
+      training: `batch ${batch}, lr ${lr}, seed ${seed}, ${totalSteps} steps, backend ${backend}`,
+    }, flags.resume);
     let savedStep: number | undefined = flags.resume ? startStep : undefined;
     const save = (step: number) => {
       saveModel(out, model, trainingState(step), optimizer);
       savedStep = step;
+      report.write(out);
     };
 
     // Fail on an unusable --out now, not at the first save a minute into training.
@@ -226,6 +236,7 @@ export const trainCommand = defineCommand({
       signal: ctx.interruptSignal(),
       onStep(s) {
         lastLoss = s.loss;
+        report.addStep({ step: s.step, loss: s.loss, recon: s.reconstructionLoss, perplexity: s.perplexity });
         runSeconds = ((s.step - startStep) * batch) / s.imagesPerSecond;
         progress.update(s.step, {
           loss: s.loss,
@@ -238,6 +249,8 @@ export const trainCommand = defineCommand({
         progress.log(
           `step ${step}: test mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}`,
         );
+        if (testData) report.addSnapshot(takeSnapshot(model, testData, step, m));
+        report.write(out);
       },
     });
     progress.stop();
@@ -249,6 +262,11 @@ export const trainCommand = defineCommand({
     if (testData && result.stopReason !== 'interrupted') {
       const m = evaluate(model, testData);
       info(ctx, `test (${m.images} images): mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}`);
+      report.addSnapshot(takeSnapshot(model, testData, result.steps, m));
+    }
+    if (result.stepsRun > 0) {
+      report.write(out);
+      info(ctx, `report: ${join(out, REPORT_FILE)} (open it in a browser)`);
     }
     const rate = Math.round(result.imagesPerSecond);
     if (result.stopReason === 'interrupted') {

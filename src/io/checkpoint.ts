@@ -34,6 +34,7 @@ import fs from 'node:fs';
 import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
+import { CHECKPOINT_ID_KEY } from './checkpointId.js';
 import { fsyncDirectorySync, removeStaleTempFiles, tempPathFor, writeFileAtomicSync } from './atomicWrite.js';
 import { decodeSafetensors, encodeSafetensors, type DecodedSafetensors, type NamedTensor } from './safetensors.js';
 
@@ -41,7 +42,7 @@ export const CONFIG_FILE = 'config.json';
 export const WEIGHTS_FILE = 'weights.safetensors';
 export const PREVIOUS_WEIGHTS_FILE = 'weights.previous.safetensors';
 /** The key that carries the id, in config.json and in the weights' `__metadata__`. */
-export const CHECKPOINT_ID_KEY = 'checkpoint_id';
+export { CHECKPOINT_ID_KEY };
 
 export interface Checkpoint {
   /** config.json as parsed, without `checkpoint_id`: the caller validates it. */

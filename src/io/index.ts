@@ -14,13 +14,12 @@ export {
   SAFETENSORS_DTYPES,
   decodeSafetensors,
   encodeSafetensors,
-  readSafetensorsFile,
-  writeSafetensorsFile,
   type DecodedSafetensors,
   type NamedTensor,
   type SafetensorsDtype,
   type TensorData,
 } from './safetensors.js';
+export { readSafetensorsFile, writeSafetensorsFile } from './safetensorsFile.js';
 export {
   decodeNpy,
   encodeNpy,

@@ -26,10 +26,11 @@
  * size and, for the same tensors and at most one metadata key, the bytes are
  * identical to Python's `save_file`. The reader copies each tensor into its own
  * buffer, because a Float32Array cannot be created at an odd byte offset.
+ *
+ * Bytes only, no file system: the browser page imports this file; reading and
+ * writing files is in safetensorsFile.ts.
  */
-import fs from 'node:fs';
 import { UserError } from '../errors.js';
-import { writeFileAtomicSync } from './atomicWrite.js';
 
 /** The dtypes this library reads and writes (a subset of the format's). */
 export type SafetensorsDtype = 'F32' | 'I32' | 'U8' | 'I64' | 'F64';
@@ -133,8 +134,14 @@ function product(shape: readonly number[]): number {
 
 /** Orders strings by their UTF-8 bytes, as Rust's `String::cmp` does. */
 function compareUtf8(a: string, b: string): number {
-  return Buffer.compare(Buffer.from(a, 'utf8'), Buffer.from(b, 'utf8'));
+  const x = utf8.encode(a);
+  const y = utf8.encode(b);
+  for (let i = 0; i < Math.min(x.length, y.length); i++) if (x[i] !== y[i]) return x[i]! - y[i]!;
+  return x.length - y.length;
 }
+
+// TextEncoder rather than Buffer: this file also runs in the browser.
+const utf8 = new TextEncoder();
 
 function isPlainObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -218,7 +225,7 @@ export function encodeSafetensors(
 ): Uint8Array {
   for (const [name, tensor] of Object.entries(tensors)) checkTensorToWrite(name, tensor);
   const names = writeOrder(tensors);
-  const json = Buffer.from(headerJson(names, tensors, metadata), 'utf8');
+  const json = utf8.encode(headerJson(names, tensors, metadata));
   // Spaces up to a multiple of 8, so the data section starts 8-byte aligned.
   const headerLength = Math.ceil(json.length / 8) * 8;
   const dataLength = names.reduce((sum, name) => sum + tensors[name]!.data.byteLength, 0);
@@ -376,25 +383,4 @@ export function decodeSafetensors(bytes: Uint8Array, file = 'safetensors data'):
     ]),
   );
   return { tensors, metadata: { ...metadata } };
-}
-
-/** Reads and decodes a safetensors file; a missing file is a `UserError`. */
-export function readSafetensorsFile(path: string): DecodedSafetensors {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code === 'ENOENT') throw new UserError(`${path}: file not found`);
-    throw error;
-  }
-  return decodeSafetensors(bytes, path);
-}
-
-/** Encodes and writes a safetensors file atomically (see atomicWrite.ts). */
-export function writeSafetensorsFile(
-  path: string,
-  tensors: Record<string, NamedTensor>,
-  metadata?: Record<string, string>,
-): void {
-  writeFileAtomicSync(path, encodeSafetensors(tensors, metadata));
 }

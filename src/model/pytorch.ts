@@ -21,7 +21,8 @@
  * permutation (2, 3, 1, 0): OIHW → HWIO for convolutions and, for transposed
  * convolutions (PyTorch [in, out, kh, kw], tfjs [kh, kw, out, in]), IOHW → HWOI.
  */
-import { readSafetensorsFile, type NamedTensor } from '../io/safetensors.js';
+import type { NamedTensor } from '../io/safetensors.js';
+import { readSafetensorsFile } from '../io/safetensorsFile.js';
 import type { ModelConfig } from './config.js';
 import { ModelMismatchError, VqVae } from './vqvae.js';
 

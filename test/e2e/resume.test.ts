@@ -56,7 +56,7 @@ describe('vqvae train --resume', () => {
     assert.match(result.stderr, new RegExp(`^resuming ${literal(dir).source} from step 4\\b`, 'm'));
     assert.equal(lastJson(result)['steps'], 6);
     assert.equal(readConfig(dir).training.step, 6);
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['config.json', 'weights.safetensors']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['config.json', 'report.html', 'weights.safetensors']);
   });
 
   it('keeps the saved run\'s batch, learning rate and seed unless they are given again', async () => {
@@ -147,7 +147,7 @@ describe('signals', () => {
     assert.match(resumed.stdout, new RegExp(`^resuming ${literal(dir).source} from step ${step}\\b`, 'm'));
     assert.equal(readConfig(dir).training.step, step + 2);
     // The resumed run's save cleans up whatever the killed one left half-done.
-    assert.deepEqual(fs.readdirSync(dir).sort(), ['config.json', 'weights.safetensors']);
+    assert.deepEqual(fs.readdirSync(dir).sort(), ['config.json', 'report.html', 'weights.safetensors']);
   });
 
   it('SIGKILL while saving after nearly every step, three times over, never leaves a half model', { timeout: 120_000 }, async () => {

@@ -98,8 +98,8 @@ describe('vqvae train', () => {
     assert.match(plain.stdout, new RegExp(`^backend: ${AUTO_BACKEND}\\b`, 'm'));
   });
 
-  it('writes config.json and weights.safetensors and nothing else (no temp files)', () => {
-    assert.deepEqual(fs.readdirSync(modelDir).sort(), ['config.json', 'weights.safetensors']);
+  it('writes config.json, weights.safetensors and report.html and nothing else (no temp files)', () => {
+    assert.deepEqual(fs.readdirSync(modelDir).sort(), ['config.json', 'report.html', 'weights.safetensors']);
     const config = readConfig(modelDir);
     assert.equal(config.training.step, 4);
     assert.deepEqual(

@@ -9,13 +9,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
 import { UserError } from '../../src/errors.js';
-import {
-  decodeSafetensors,
-  encodeSafetensors,
-  readSafetensorsFile,
-  writeSafetensorsFile,
-  type NamedTensor,
-} from '../../src/io/safetensors.js';
+import { decodeSafetensors, encodeSafetensors, type NamedTensor } from '../../src/io/safetensors.js';
+import { readSafetensorsFile, writeSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { assertUserError, literal, tempDir } from './helpers.js';
 
 /** A file from a header string and data bytes, padded as the spec says. */

@@ -11,7 +11,7 @@ import { before, describe, it } from 'node:test';
 
 import { selectBackend } from '../../src/backend/select.js';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
-import { readSafetensorsFile } from '../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { savePrior } from '../../src/prior/checkpoint.js';
 import { makePriorConfig } from '../../src/prior/config.js';
 import { PixelCnn } from '../../src/prior/pixelcnn.js';

@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 
 import { selectBackend } from '../../src/backend/select.js';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
-import { readSafetensorsFile } from '../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { exportOnnx } from '../../src/onnx/export.js';
 import { savePrior } from '../../src/prior/checkpoint.js';
 import { makePriorConfig, type PriorConfig } from '../../src/prior/config.js';

@@ -9,7 +9,8 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
-import { readSafetensorsFile, type NamedTensor } from '../../src/io/safetensors.js';
+import type { NamedTensor } from '../../src/io/safetensors.js';
+import { readSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { parseModelFile } from '../../src/model/checkpoint.js';
 import type { ModelConfig } from '../../src/model/config.js';
 

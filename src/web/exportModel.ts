@@ -1,0 +1,111 @@
+/**
+ * What `vqvae export` writes for the web page: a model directory in the same
+ * format as `vqvae train` writes (config.json + weights.safetensors), minus
+ * the optimizer's state, plus optionally
+ *
+ *   examples.safetensors   "images" U8 [N, H, W, C] and "labels" I32 [N], a batch of
+ *                          test images the page counts code usage on;
+ *   prior/                 a PixelCNN prior's config.json + weights.safetensors
+ *                          (format "vqvae-prior"), also without optimizer state.
+ *
+ * No second model format: the page reads these files with the library's own
+ * safetensors and config code. Each file is written atomically.
+ */
+import fs from 'node:fs';
+import { join, resolve } from 'node:path';
+import type { ImageDataset } from '../data/dataset.js';
+import { UserError } from '../errors.js';
+import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import type { NamedTensor } from '../io/safetensors.js';
+import { writeSafetensorsFile } from '../io/safetensorsFile.js';
+import { saveModel, type LoadedModel } from '../model/checkpoint.js';
+
+export const EXAMPLES_FILE = 'examples.safetensors';
+export const PRIOR_SUBDIR = 'prior';
+
+/** Writes the model's weights and config (no Adam state) into `out`. */
+export function exportModelFiles(loaded: LoadedModel, out: string): void {
+  saveModel(out, loaded.vqvae, loaded.training);
+}
+
+/** Writes the first `count` images of `data` (and their labels) as examples.safetensors. */
+export function exportExamples(data: ImageDataset, count: number, out: string): number {
+  const n = Math.min(count, data.count);
+  const size = data.height * data.width * data.channels;
+  writeSafetensorsFile(join(out, EXAMPLES_FILE), {
+    images: { dtype: 'U8', shape: [n, data.height, data.width, data.channels], data: data.images.slice(0, n * size) },
+    labels: { dtype: 'I32', shape: [n], data: data.labels.slice(0, n) },
+  }, { source: `${data.spec} (${data.split})` });
+  return n;
+}
+
+/** A prior checked against the model it goes with, ready to write. */
+export interface CheckedPrior {
+  config: Record<string, unknown>;
+  tensors: Record<string, NamedTensor>;
+  numClasses: number;
+}
+
+/**
+ * Reads the prior in `priorDir` and checks that it is a prior for this model
+ * (same K and code grid); drops its optimizer state.
+ */
+export function checkPrior(priorDir: string, loaded: LoadedModel): CheckedPrior {
+  const checkpoint = loadCheckpoint(priorDir);
+  const source = join(priorDir, 'config.json');
+  const config = checkpoint.config as Record<string, unknown>;
+  if (config.format !== 'vqvae-prior') {
+    throw new UserError(`${source}: not a vqvae prior (format ${JSON.stringify(config.format)}, expected "vqvae-prior")`);
+  }
+  const prior = config.prior as Record<string, unknown> | undefined;
+  const [h, w] = loaded.vqvae.codeGrid;
+  const k = loaded.model.codebookSize;
+  if (!prior || prior.codebookSize !== k || prior.height !== h || prior.width !== w) {
+    throw new UserError(
+      `${source}: this prior is for ${prior?.height}x${prior?.width} grids of ${prior?.codebookSize} codes, but the model makes ${h}x${w} grids of ${k} codes`,
+    );
+  }
+  const tensors: Record<string, NamedTensor> = Object.fromEntries(
+    Object.entries(checkpoint.tensors).filter(([name]) => !name.startsWith('adam.')),
+  );
+  return { config, tensors, numClasses: typeof prior.numClasses === 'number' ? prior.numClasses : 0 };
+}
+
+/** Writes a checked prior into `out/prior/`, crash-safe as every checkpoint. */
+export function exportPrior(prior: CheckedPrior, out: string): void {
+  saveCheckpoint(join(out, PRIOR_SUBDIR), prior.config, prior.tensors, { format: 'vqvae-prior' });
+}
+
+/**
+ * After a re-export into the same directory: removes the examples and the
+ * prior an earlier export left there, if this one did not write them, so the
+ * page does not show a prior that no longer belongs to the model.
+ */
+export function removeStale(out: string, written: { examples: boolean; prior: boolean }): void {
+  if (!written.examples) fs.rmSync(join(out, EXAMPLES_FILE), { force: true });
+  if (!written.prior) {
+    for (const name of ['config.json', 'weights.safetensors']) fs.rmSync(join(out, PRIOR_SUBDIR, name), { force: true });
+  }
+}
+
+/** Refuses to export a directory onto itself (that would drop its optimizer state in place). */
+export function checkExportTarget(out: string, sources: readonly string[]): void {
+  for (const dir of sources) {
+    if (resolve(out) === resolve(dir)) throw new UserError(`--out ${out} is the directory being exported; pick another one`);
+  }
+  if (fs.existsSync(out) && !fs.statSync(out).isDirectory()) throw new UserError(`--out ${out} exists and is not a directory`);
+}
+
+/** Every file under `dir` with its size, relative paths sorted. */
+export function listFiles(dir: string): { path: string; bytes: number }[] {
+  const out: { path: string; bytes: number }[] = [];
+  const walk = (sub: string): void => {
+    for (const entry of fs.readdirSync(join(dir, sub), { withFileTypes: true })) {
+      const rel = sub ? `${sub}/${entry.name}` : entry.name;
+      if (entry.isDirectory()) walk(rel);
+      else out.push({ path: rel, bytes: fs.statSync(join(dir, rel)).size });
+    }
+  };
+  walk('');
+  return out.sort((a, b) => a.path.localeCompare(b.path));
+}

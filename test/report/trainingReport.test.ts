@@ -1,0 +1,68 @@
+/**
+ * `vqvae train` writes DIR/report.html: one file with no outside references
+ * (inline SVG, PNGs as data: URLs), holding every step's loss, a snapshot at
+ * each evaluation and at the end whose code usage matches the model's own
+ * codes, and continued, not restarted, by --resume.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import * as tf from '@tensorflow/tfjs-core';
+import { selectBackend } from '../../src/backend/select.js';
+import { loadDataset } from '../../src/data/load.js';
+import { decodePng } from '../../src/io/pngGrid.js';
+import { loadModel } from '../../src/model/checkpoint.js';
+import { codeCounts } from '../../src/quantize/ops.js';
+import { readReportData } from '../../src/report/trainingReport.js';
+import { sliceImages } from '../../src/train/batches.js';
+import { assertOk, lastJson, TINY, tempDir, vqvae } from '../e2e/helpers.js';
+
+const root = tempDir();
+const out = path.join(root, 'run');
+const report = path.join(out, 'report.html');
+
+before(async () => {
+  await selectBackend('auto');
+});
+
+describe('report.html of vqvae train', () => {
+  it('holds every step, a snapshot per evaluation, and needs nothing outside the file', async () => {
+    const result = await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '6', '--eval-every', '3', '--json');
+    assertOk(result);
+    const data = readReportData(report);
+    assert.ok(data, 'report.html carries its data');
+    assert.deepEqual(data.curve.map((p) => p.step), [1, 2, 3, 4, 5, 6]);
+    assert.equal(data.curve.at(-1)!.loss, lastJson(result).final_loss);
+    assert.deepEqual(data.snapshots.map((s) => s.step), [3, 6]);
+
+    const html = fs.readFileSync(report, 'utf8');
+    assert.match(html, /<svg /);
+    const sources = [...html.matchAll(/\b(?:src|href)="([^"]*)"/g)].map((m) => m[1]!);
+    assert.equal(sources.length, 2, 'one image per snapshot, and no other reference');
+    for (const src of sources) assert.ok(src.startsWith('data:image/png;base64,'), `not inline: ${src.slice(0, 40)}`);
+    assert.doesNotMatch(html, /https?:\/\//);
+    const png = decodePng(Buffer.from(sources[0]!.slice('data:image/png;base64,'.length), 'base64'));
+    assert.ok(png.width >= 8 * 56 && png.height >= 4 * 56, `a 2x(8 over 8) grid of 2x images: ${png.width}x${png.height}`);
+  });
+
+  it('the last snapshot\'s code usage is what the saved model picks on the test images', async () => {
+    const data = readReportData(report)!;
+    const last = data.snapshots.at(-1)!;
+    const loaded = loadModel(out);
+    const test = await loadDataset('mnist', { split: 'test', limit: 64 });
+    assert.equal(last.usageImages, 64);
+    const counts = tf.tidy(() => codeCounts(loaded.vqvae.encodeIndices(sliceImages(test, 0, 64)), loaded.model.codebookSize));
+    assert.deepEqual(last.usage, Array.from(counts.dataSync()));
+    assert.equal(last.usage.reduce((a, b) => a + b, 0), 64 * 49);
+    counts.dispose();
+    loaded.vqvae.dispose();
+  });
+
+  it('--resume continues the curves and snapshots of the earlier run', async () => {
+    assertOk(await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '9', '--eval-every', '3', '--resume'));
+    const data = readReportData(report)!;
+    assert.deepEqual(data.curve.map((p) => p.step), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
+    assert.deepEqual(data.snapshots.map((s) => s.step), [3, 6, 9]);
+  });
+});

@@ -1,0 +1,86 @@
+/**
+ * Shared by the web tests: small models with seeded random weights written as
+ * `vqvae train` writes them, a random PixelCNN prior written as `vqvae prior
+ * train` does (format "vqvae-prior", Adam state included), and headless
+ * Chromium for the page tests.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { chromium, type Browser } from 'playwright-core';
+import type * as tf from '@tensorflow/tfjs-core';
+import { saveCheckpoint } from '../../src/io/checkpoint.js';
+import type { NamedTensor } from '../../src/io/safetensors.js';
+import { saveModel } from '../../src/model/checkpoint.js';
+import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
+import { VqVae } from '../../src/model/vqvae.js';
+import { makePriorConfig, type PriorConfig } from '../../src/prior/config.js';
+import { PixelCnn } from '../../src/prior/pixelcnn.js';
+
+export { literal } from '../shared/assertions.js';
+
+/** A fresh directory under the OS temp dir, removed when the process exits. */
+export function tempDir(prefix = 'vqvae-web-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+export const SMALL: Partial<ModelConfig> = { hidden: 16, resHidden: 8, codebookSize: 16, codeDim: 8 };
+
+/** Saves a seeded random model with `overrides` into `dir`; returns its config. */
+export function writeRandomModel(dir: string, overrides: Partial<ModelConfig> = SMALL, seed = 1): ModelConfig {
+  const model = new VqVae(makeModelConfig(overrides), seed);
+  saveModel(dir, model);
+  const config = model.config;
+  model.dispose();
+  return config;
+}
+
+function named(variables: ReadonlyMap<string, tf.Variable>): Record<string, NamedTensor> {
+  const out: Record<string, NamedTensor> = {};
+  for (const [name, v] of variables) out[name] = { dtype: 'F32', shape: v.shape.slice(), data: v.dataSync() as Float32Array };
+  return out;
+}
+
+/** Saves a seeded random prior for grids of `codebookSize` codes, with fake Adam moments as a trained one has. */
+export function writeRandomPrior(
+  dir: string,
+  config: Pick<PriorConfig, 'codebookSize' | 'height' | 'width'> & Partial<PriorConfig>,
+  seed = 2,
+): PriorConfig {
+  const prior = new PixelCnn(makePriorConfig({ channels: 16, layers: 2, ...config }), seed);
+  const tensors = named(prior.variables);
+  const first = Object.keys(tensors)[0]!;
+  tensors[`adam.m.${first}`] = { ...tensors[first]!, data: new Float32Array(tensors[first]!.data.length).fill(0.5) };
+  saveCheckpoint(dir, { format: 'vqvae-prior', version: 1, prior: prior.config, training: { step: 0 } }, tensors, { format: 'vqvae-prior' });
+  const result = prior.config;
+  prior.dispose();
+  return result;
+}
+
+/**
+ * Debian's chromium (`apt-get install chromium`; .ci/run installs it), or
+ * CHROMIUM_PATH. Missing, the page tests fail saying so rather than skip.
+ */
+export function chromiumPath(): string {
+  const candidates = [process.env.CHROMIUM_PATH, '/usr/bin/chromium', '/usr/bin/chromium-browser'].filter((p): p is string => !!p);
+  const found = candidates.find((p) => fs.existsSync(p));
+  assert.ok(
+    found,
+    `the browser tests need Chromium and found none at ${candidates.join(', ')}: install it (apt-get install chromium; .ci/run does) or set CHROMIUM_PATH`,
+  );
+  return found;
+}
+
+export async function launchChromium(): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true });
+}
+
+/** test-output/web under the repository root (gitignored), for screenshots. */
+export function screenshotDir(): string {
+  const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../test-output/web');
+  fs.mkdirSync(dir, { recursive: true });
+  return dir;
+}
