@@ -21,6 +21,7 @@ import { elementwiseKernels } from './elementwise.js';
 import { layoutKernels } from './layout.js';
 import { matMulKernels } from './matmul.js';
 import { reduceKernels } from './reduce.js';
+import { sliceKernels } from './slice.js';
 import { NATIVE_BACKEND } from './tensors.js';
 
 /** The backend object: the cpu backend's storage, under its own class. */
@@ -54,5 +55,6 @@ function nativeKernelConfigs(addon: NativeAddon): KernelConfig[] {
     ...elementwiseKernels(addon),
     ...reduceKernels(addon),
     ...layoutKernels(addon),
+    ...sliceKernels(addon),
   ];
 }
