@@ -34,7 +34,7 @@ export function takeSnapshot(model: VqVae, data: ImageDataset, step: number, met
   const m = Math.min(USAGE_IMAGES, data.count);
   for (let start = 0; start < m; start += CHUNK) {
     const counts = tf.tidy(() => {
-      const batch = sliceImages(data, start, Math.min(CHUNK, m - start));
+      const batch = sliceImages(data, start, Math.min(start + CHUNK, m));
       return codeCounts(model.encodeIndices(batch), k);
     });
     counts.dataSync().forEach((c, i) => (usage[i]! += c));

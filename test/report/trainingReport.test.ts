@@ -13,7 +13,10 @@ import { selectBackend } from '../../src/backend/select.js';
 import { loadDataset } from '../../src/data/load.js';
 import { decodePng } from '../../src/io/pngGrid.js';
 import { loadModel } from '../../src/model/checkpoint.js';
+import { makeModelConfig } from '../../src/model/config.js';
+import { VqVae } from '../../src/model/vqvae.js';
 import { codeCounts } from '../../src/quantize/ops.js';
+import { takeSnapshot } from '../../src/report/snapshot.js';
 import { readReportData } from '../../src/report/trainingReport.js';
 import { sliceImages } from '../../src/train/batches.js';
 import { assertOk, lastJson, TINY, tempDir, vqvae } from '../e2e/helpers.js';
@@ -57,6 +60,19 @@ describe('report.html of vqvae train', () => {
     assert.equal(last.usage.reduce((a, b) => a + b, 0), 64 * 49);
     counts.dispose();
     loaded.vqvae.dispose();
+  });
+
+  it('counts code usage over more test images than one chunk (300: chunks of 128, 128, 44)', async () => {
+    const test = await loadDataset('mnist', { split: 'test', limit: 300 });
+    const model = new VqVae(makeModelConfig({ hidden: 16, resHidden: 8, codebookSize: 32, codeDim: 8 }), 3);
+    const metrics = { mse: 0, psnrDb: 0, perplexity: 0, codesUsed: 0, images: 300 };
+    const snapshot = takeSnapshot(model, test, 1, metrics);
+    const counts = tf.tidy(() => codeCounts(model.encodeIndices(sliceImages(test, 0, 300)), 32));
+    assert.equal(snapshot.usageImages, 300);
+    assert.deepEqual(snapshot.usage, Array.from(counts.dataSync()));
+    assert.equal(snapshot.usage.reduce((a, b) => a + b, 0), 300 * 49);
+    counts.dispose();
+    model.dispose();
   });
 
   it('--resume continues the curves and snapshots of the earlier run', async () => {
