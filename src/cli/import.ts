@@ -22,6 +22,7 @@ import { loadPytorchModel } from '../model/pytorch.js';
 import { defineCommand } from './command.js';
 import { backendFlag, info, useBackend } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
+import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 
 const d = DEFAULT_MODEL_CONFIG;
 
@@ -46,15 +47,9 @@ export const importCommand = defineCommand({
     },
     { name: 'channels', type: 'int', min: 1, max: 3, metavar: 'C', help: `image channels, 1 or 3 (default ${d.inputChannels})` },
     { name: 'image-size', type: 'string', metavar: 'HxW', help: `image height and width (default ${d.imageHeight}x${d.imageWidth})` },
-    { name: 'hidden', type: 'int', min: 2, metavar: 'N', help: `channels of encoder and decoder (default ${d.hidden}; even)` },
-    { name: 'res-hidden', type: 'int', min: 1, metavar: 'N', help: `channels inside a residual block (default ${d.resHidden})` },
-    { name: 'res-blocks', type: 'int', min: 0, metavar: 'N', help: `residual blocks in encoder and decoder (default ${d.resBlocks})` },
-    { name: 'codebook-size', type: 'int', min: 1, metavar: 'K', help: `number of codes K (default ${d.codebookSize})` },
-    { name: 'code-dim', type: 'int', min: 1, metavar: 'D', help: `dimension D of each code (default ${d.codeDim})` },
-    { name: 'downsamples', type: 'int', min: 1, max: 5, metavar: 'N', help: `stride-2 stages (default ${d.downsamples})` },
-    { name: 'beta', type: 'number', min: 0, metavar: 'B', help: `commitment cost beta (default ${d.beta})` },
+    ...MODEL_SIZE_FLAGS,
     { name: 'ema', type: 'boolean', help: 'EMA quantizer: the file must hold vq.ema_cluster_size and vq.ema_w' },
-    { name: 'decay', type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, metavar: 'G', help: `EMA decay gamma (default ${d.decay})` },
+    decayFlag,
     backendFlag,
     jsonFlag,
   ],
@@ -78,14 +73,7 @@ export const importCommand = defineCommand({
         inputChannels: flags.channels,
         imageHeight: size?.[0],
         imageWidth: size?.[1],
-        hidden: flags.hidden,
-        resHidden: flags.resHidden,
-        resBlocks: flags.resBlocks,
-        codebookSize: flags.codebookSize,
-        codeDim: flags.codeDim,
-        downsamples: flags.downsamples,
-        beta: flags.beta,
-        decay: flags.decay,
+        ...modelSizeOverrides(flags),
         quantizer: flags.ema ? 'ema' : undefined,
       }),
     };

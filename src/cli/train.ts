@@ -9,7 +9,7 @@ import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { checkpointExists } from '../io/checkpoint.js';
 import { loadModel, saveModel, type TrainingState } from '../model/checkpoint.js';
-import { DEFAULT_MODEL_CONFIG, makeModelConfig, type ModelConfig } from '../model/config.js';
+import { makeModelConfig, type ModelConfig } from '../model/config.js';
 import { VqVae } from '../model/vqvae.js';
 import { Adam } from '../train/adam.js';
 import { pixelVariance } from '../train/batches.js';
@@ -20,8 +20,8 @@ import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { defineCommand } from './command.js';
 import { backendFlag, checkDataFitsModel, checkDataFlag, DATA_HELP, defaultRunDir, info, limitFlag, loadData, parseResize, resizeFlag, useBackend } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
+import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 
-const d = DEFAULT_MODEL_CONFIG;
 /** Training defaults of the reference configuration (DESIGN.md). */
 export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
 
@@ -55,16 +55,10 @@ export const trainCommand = defineCommand({
     { name: 'batch', type: 'int', min: 1, metavar: 'N', help: `images per step (default ${DEFAULTS.batch}, or the saved run's with --resume)` },
     { name: 'lr', type: 'number', min: 0, exclusiveMin: true, help: `Adam learning rate (default ${DEFAULTS.lr}, or the saved run's)` },
     { name: 'seed', type: 'int', min: 0, help: `seed of weights and data order: the same seed repeats a run on one backend (default ${DEFAULTS.seed}, or the saved run's)` },
-    { name: 'hidden', type: 'int', min: 2, metavar: 'N', help: `channels of encoder and decoder (default ${d.hidden}; even)` },
-    { name: 'res-hidden', type: 'int', min: 1, metavar: 'N', help: `channels inside a residual block (default ${d.resHidden})` },
-    { name: 'res-blocks', type: 'int', min: 0, metavar: 'N', help: `residual blocks in encoder and decoder (default ${d.resBlocks})` },
-    { name: 'codebook-size', type: 'int', min: 1, metavar: 'K', help: `number of codes K (default ${d.codebookSize})` },
-    { name: 'code-dim', type: 'int', min: 1, metavar: 'D', help: `dimension D of each code (default ${d.codeDim})` },
-    { name: 'downsamples', type: 'int', min: 1, max: 5, metavar: 'N', help: `stride-2 stages: 28x28 → 7x7 codes with 2 (default ${d.downsamples})` },
-    { name: 'beta', type: 'number', min: 0, metavar: 'B', help: `commitment cost beta (default ${d.beta})` },
+    ...MODEL_SIZE_FLAGS,
     { name: 'likelihood', type: 'choice', choices: ['mse', 'categorical'], help: "decoder output: mse (squared error, the default) or categorical (256-way softmax per pixel value, for bits per dimension)" },
     { name: 'ema', type: 'boolean', help: 'learn the codebook by exponential moving averages instead of its loss' },
-    { name: 'decay', type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, metavar: 'G', help: `EMA decay gamma (default ${d.decay})` },
+    decayFlag,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
     { name: 'checkpoint-every', type: 'number', min: 0, default: 60, metavar: 'SECONDS', help: 'save at least this often (0: only at the end and on Ctrl-C)' },
@@ -87,17 +81,7 @@ export const trainCommand = defineCommand({
       throw new UsageError('give either --steps or --epochs, not both');
     }
     const resize = parseResize(flags.resize);
-    const modelOverrides: Partial<ModelConfig> = {
-      hidden: flags.hidden,
-      resHidden: flags.resHidden,
-      resBlocks: flags.resBlocks,
-      codebookSize: flags.codebookSize,
-      codeDim: flags.codeDim,
-      downsamples: flags.downsamples,
-      beta: flags.beta,
-      decay: flags.decay,
-      likelihood: flags.likelihood,
-    };
+    const modelOverrides: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
     if (flags.resume && !checkpointExists(out)) {
       throw new UserError(`--resume: no model to resume in ${out} (config.json not found)`);
     }
