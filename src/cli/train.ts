@@ -9,7 +9,7 @@ import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { checkpointExists } from '../io/checkpoint.js';
 import { loadModel, saveModel, type TrainingState } from '../model/checkpoint.js';
-import { makeModelConfig, type ModelConfig } from '../model/config.js';
+import { DEFAULT_MODEL_CONFIG, makeModelConfig, type ModelConfig } from '../model/config.js';
 import { VqVae } from '../model/vqvae.js';
 import { Adam } from '../train/adam.js';
 import { pixelVariance } from '../train/batches.js';
@@ -21,6 +21,7 @@ import { defineCommand } from './command.js';
 import { backendFlag, checkDataFitsModel, checkDataFlag, DATA_HELP, defaultRunDir, info, limitFlag, loadData, parseResize, resizeFlag, useBackend } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
+import { checkResumeQuantizer, describeQuantizer, QUANTIZER_FLAGS, quantizerSettings, withTrainDefaults } from './quantizerFlags.js';
 
 /** Training defaults of the reference configuration (DESIGN.md). */
 export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
@@ -57,7 +58,7 @@ export const trainCommand = defineCommand({
     { name: 'seed', type: 'int', min: 0, help: `seed of weights and data order: the same seed repeats a run on one backend (default ${DEFAULTS.seed}, or the saved run's)` },
     ...MODEL_SIZE_FLAGS,
     { name: 'likelihood', type: 'choice', choices: ['mse', 'categorical'], help: "decoder output: mse (squared error, the default) or categorical (256-way softmax per pixel value, for bits per dimension)" },
-    { name: 'ema', type: 'boolean', help: 'learn the codebook by exponential moving averages instead of its loss' },
+    ...QUANTIZER_FLAGS,
     decayFlag,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
@@ -82,6 +83,7 @@ export const trainCommand = defineCommand({
     }
     const resize = parseResize(flags.resize);
     const modelOverrides: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
+    const quantizerGiven = quantizerSettings(flags, flags.codeDim ?? DEFAULT_MODEL_CONFIG.codeDim);
     if (flags.resume && !checkpointExists(out)) {
       throw new UserError(`--resume: no model to resume in ${out} (config.json not found)`);
     }
@@ -103,9 +105,7 @@ export const trainCommand = defineCommand({
           throw new UserError(`--${flag} ${given} does not match the model in ${out} (${flag} ${saved.model[key]}); leave it out to resume`);
         }
       }
-      if (flags.ema && saved.model.quantizer !== 'ema') {
-        throw new UserError(`--ema does not match the model in ${out}, whose quantizer is "${saved.model.quantizer}"`);
-      }
+      checkResumeQuantizer(quantizerGiven, saved.model, out);
     }
     const batch = flags.batch ?? state?.batch ?? DEFAULTS.batch;
     const lr = flags.lr ?? state?.learningRate ?? DEFAULTS.lr;
@@ -145,7 +145,7 @@ export const trainCommand = defineCommand({
     } else {
       const config = makeModelConfig({
         ...modelOverrides,
-        quantizer: flags.ema ? 'ema' : 'vq',
+        ...withTrainDefaults(quantizerGiven),
         inputChannels: data.channels,
         imageHeight: data.height,
         imageWidth: data.width,
@@ -160,7 +160,7 @@ export const trainCommand = defineCommand({
     info(
       ctx,
       `data: ${data.spec}, ${data.count} images ${data.height}x${data.width}x${data.channels}; ` +
-        `model: hidden ${c.hidden}, K ${c.codebookSize}, D ${c.codeDim}, ${c.quantizer === 'ema' ? 'EMA codebook' : 'VQ codebook'}, ` +
+        `model: hidden ${c.hidden}, K ${c.codebookSize}, D ${c.codeDim}, ${describeQuantizer(c)}, ` +
         `codes ${model.codeGrid.join('x')}; batch ${batch}, lr ${lr}`,
     );
     if (startStep >= totalSteps) {
@@ -187,7 +187,7 @@ export const trainCommand = defineCommand({
     // report.html: curves, reconstructions and code usage, rewritten at each evaluation and save.
     const report = TrainingReport.open(out, `vqvae train: ${out}`, {
       data: `${data.spec} (${data.count} training images, ${data.height}x${data.width}x${data.channels})`,
-      model: `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, K ${c.codebookSize}, D ${c.codeDim}, ${c.quantizer.toUpperCase()}, codes ${model.codeGrid.join('x')}`,
+      model: `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, K ${c.codebookSize}, D ${c.codeDim}, ${describeQuantizer(c)}, codes ${model.codeGrid.join('x')}`,
       training: `batch ${batch}, lr ${lr}, seed ${seed}, ${totalSteps} steps, backend ${backend}`,
     }, flags.resume);
     let savedStep: number | undefined = flags.resume ? startStep : undefined;
@@ -231,7 +231,7 @@ export const trainCommand = defineCommand({
       },
       onEval(step, m) {
         progress.log(
-          `step ${step}: test mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}`,
+          `step ${step}: test mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}${restartNote(model)}`,
         );
         if (testData) report.addSnapshot(takeSnapshot(model, testData, step, m));
         report.write(out);
@@ -269,6 +269,12 @@ export const trainCommand = defineCommand({
     return result.stopReason === 'interrupted' ? 130 : 0;
   },
 });
+
+/** ", restarted N dead codes" since the last call, when the model restarts codes. */
+function restartNote(model: VqVae): string {
+  if (!(model.config.restartDead > 0)) return '';
+  return `, restarted ${model.quantizer.takeRestarted?.() ?? 0} dead codes since the last evaluation`;
+}
 
 function epochsToSteps(epochs: number, count: number, batch: number): number {
   // The sampler takes floor(count / batch) full batches per epoch.

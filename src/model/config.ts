@@ -9,7 +9,43 @@
  */
 import { UserError } from '../errors.js';
 
-export type QuantizerKind = 'vq' | 'ema';
+/**
+ * How the code of a vector is found: 'vq' (the paper's codebook loss), 'ema'
+ * (the paper's appendix), 'simvq' (a frozen random codebook times a learned
+ * linear map), 'fsq' (finite scalar quantization, `levels`) and 'rvq'
+ * (residual VQ, `depth` codebooks). quantize/factory.ts builds each.
+ */
+export const QUANTIZER_KINDS = ['vq', 'ema', 'simvq', 'fsq', 'rvq'] as const;
+export type QuantizerKind = (typeof QUANTIZER_KINDS)[number];
+
+/** How a codebook starts: Sonnet's uniform draw, or k-means on the encoder's first outputs (quantize/kmeans.ts). */
+export const CODEBOOK_INITS = ['uniform', 'kmeans'] as const;
+export type CodebookInit = (typeof CODEBOOK_INITS)[number];
+
+/** The config fields of the options of the quantizers, each with the value that means "off". */
+export const QUANTIZER_OPTION_DEFAULTS = {
+  codebookInit: 'uniform',
+  restartDead: 0,
+  lookupDim: 0,
+  cosine: false,
+  gradient: 'ste',
+  levels: [] as number[],
+  depth: 1,
+} as const;
+export type QuantizerOption = keyof typeof QUANTIZER_OPTION_DEFAULTS;
+
+/** Which options each quantizer implements; any other option must keep its "off" value. */
+export const QUANTIZER_OPTIONS: Record<QuantizerKind, readonly QuantizerOption[]> = {
+  vq: ['codebookInit', 'restartDead', 'lookupDim', 'cosine', 'gradient'],
+  ema: ['codebookInit', 'restartDead', 'lookupDim', 'cosine', 'gradient'],
+  simvq: ['gradient'],
+  fsq: ['levels'],
+  rvq: ['depth', 'codebookInit', 'restartDead', 'gradient'],
+};
+
+/** The gradient that passes the snap to a code: straight-through, or the rotation trick (quantize/rotation.ts). */
+export const GRADIENTS = ['ste', 'rotation'] as const;
+export type GradientEstimator = (typeof GRADIENTS)[number];
 
 /**
  * The decoder's output distribution. 'mse': one value per pixel value, trained
@@ -47,6 +83,20 @@ export interface ModelConfig {
   epsilon: number;
   /** The decoder's output distribution; 'mse' for models saved before it existed. */
   likelihood: Likelihood;
+  /** How the codebook starts ('uniform' for models saved before it existed). */
+  codebookInit: CodebookInit;
+  /** Restart a code whose running usage (1 = a fair share) falls below this; 0: never. */
+  restartDead: number;
+  /** Dimension d of the nearest-code search, through learned projections D → d → D; 0: search in D itself. */
+  lookupDim: number;
+  /** l2-normalise vectors and codes before the search (cosine similarity). */
+  cosine: boolean;
+  /** How the gradient passes the snap to a code. */
+  gradient: GradientEstimator;
+  /** FSQ only: levels per scalar, e.g. [8, 5, 5, 5]; K is their product. Empty for other quantizers. */
+  levels: number[];
+  /** RVQ only: the number of codebooks applied to the running residual; 1 for other quantizers. */
+  depth: number;
 }
 
 export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
@@ -64,9 +114,14 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   decay: 0.99,
   epsilon: 1e-5,
   likelihood: 'mse',
+  ...QUANTIZER_OPTION_DEFAULTS,
+  levels: [],
 });
 
 type Check = (value: unknown) => string | undefined;
+
+const oneOf = (values: readonly string[]): Check => (v) =>
+  typeof v === 'string' && values.includes(v) ? undefined : `one of ${values.map((x) => `'${x}'`).join(', ')}`;
 
 const positiveInt: Check = (v) =>
   typeof v === 'number' && Number.isInteger(v) && v >= 1 ? undefined : 'an integer >= 1';
@@ -87,15 +142,23 @@ const CHECKS: Record<keyof ModelConfig, Check> = {
   codebookSize: positiveInt,
   codeDim: positiveInt,
   downsamples: positiveInt,
-  quantizer: (v) => (v === 'vq' || v === 'ema' ? undefined : "one of 'vq', 'ema'"),
+  quantizer: oneOf(QUANTIZER_KINDS),
   beta: nonNegativeNumber,
   decay: (v) => (typeof v === 'number' && v > 0 && v < 1 ? undefined : 'a number in (0, 1)'),
   epsilon: positiveNumber,
-  likelihood: (v) => (v === 'mse' || v === 'categorical' ? undefined : "one of 'mse', 'categorical'"),
+  likelihood: oneOf(['mse', 'categorical']),
+  codebookInit: oneOf(CODEBOOK_INITS),
+  restartDead: (v) => (typeof v === 'number' && v >= 0 && v < 1 ? undefined : 'a number in [0, 1) (0: no restarts)'),
+  lookupDim: nonNegativeInt,
+  cosine: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
+  gradient: oneOf(GRADIENTS),
+  levels: (v) =>
+    Array.isArray(v) && v.every((l) => typeof l === 'number' && Number.isInteger(l) && l >= 2) ? undefined : 'a list of integers >= 2',
+  depth: positiveInt,
 };
 
 /** Keys that configs written before they existed may lack, with the value those configs meant. */
-const ADDED_LATER: Partial<ModelConfig> = { likelihood: 'mse' };
+const ADDED_LATER: Partial<ModelConfig> = { likelihood: 'mse', ...QUANTIZER_OPTION_DEFAULTS, levels: [] };
 
 /** The spatial size of the code grid for a config. */
 export function codeGridSize(config: ModelConfig): [number, number] {
@@ -133,7 +196,36 @@ export function validateModelConfig(value: unknown, source = 'model config'): Mo
       `${source}: image size ${config.imageHeight}x${config.imageWidth} must divide by 2^downsamples = ${f}`,
     );
   }
-  return { ...config };
+  checkQuantizerConfig(config, source);
+  return { ...config, levels: [...config.levels] };
+}
+
+/** The quantizers that implement an option, for messages: "vq, ema". */
+export function quantizersWith(option: QuantizerOption): string {
+  return QUANTIZER_KINDS.filter((q) => QUANTIZER_OPTIONS[q].includes(option)).join(', ');
+}
+
+/** The quantizer settings that only make sense together, checked across fields. */
+function checkQuantizerConfig(config: ModelConfig, source: string): void {
+  if (config.lookupDim > config.codeDim) {
+    throw new UserError(`${source}: "lookupDim" ${config.lookupDim} must be at most the code dimension ${config.codeDim}`);
+  }
+  const allowed = QUANTIZER_OPTIONS[config.quantizer];
+  for (const key of Object.keys(QUANTIZER_OPTION_DEFAULTS) as QuantizerOption[]) {
+    const off = QUANTIZER_OPTION_DEFAULTS[key];
+    const value = config[key];
+    const isOff = Array.isArray(off) ? (value as number[]).length === 0 : value === off;
+    if (!allowed.includes(key) && !isOff) {
+      throw new UserError(`${source}: "${key}" does not apply to the ${config.quantizer} quantizer (it applies to ${quantizersWith(key)})`);
+    }
+  }
+  if (config.quantizer === 'fsq') {
+    if (config.levels.length === 0) throw new UserError(`${source}: "levels" must be given for the fsq quantizer`);
+    const product = config.levels.reduce((a, b) => a * b, 1);
+    if (config.codebookSize !== product) {
+      throw new UserError(`${source}: "codebookSize" ${config.codebookSize} must be the product of the levels ${config.levels.join(',')} (${product})`);
+    }
+  }
 }
 
 /** Defaults overridden by `overrides`, then validated. */

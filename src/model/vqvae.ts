@@ -10,8 +10,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { Quantizer, QuantizerOutput } from '../quantize/types.js';
-import { VectorQuantizer } from '../quantize/vectorQuantizer.js';
-import { VectorQuantizerEMA } from '../quantize/vectorQuantizerEma.js';
+import { makeQuantizer } from '../quantize/factory.js';
 import { mulberry32, nextSeed } from '../random.js';
 import { codeGridSize, type ModelConfig, validateModelConfig } from './config.js';
 import { Decoder } from './decoder.js';
@@ -40,12 +39,7 @@ export class VqVae {
     this.config = validateModelConfig(config);
     const rng = mulberry32(seed);
     this.encoder = new Encoder(this.config, this.variables, rng);
-    const { codebookSize, codeDim, beta, decay, epsilon } = this.config;
-    const quantizerSeed = nextSeed(rng);
-    this.quantizer =
-      this.config.quantizer === 'ema'
-        ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed: quantizerSeed })
-        : new VectorQuantizer({ codebookSize, codeDim, beta, seed: quantizerSeed });
+    this.quantizer = makeQuantizer(this.config, nextSeed(rng));
     this.decoder = new Decoder(this.config, this.variables, rng);
   }
 

@@ -4,6 +4,8 @@
  */
 import '../engine.js';
 import * as tf from '@tensorflow/tfjs-core';
+import type { GradientEstimator } from '../model/config.js';
+import { rotateToCodes } from './rotation.js';
 
 /**
  * Identity forward, zero gradient backward: tfjs-core has no stop_gradient,
@@ -58,6 +60,19 @@ export function codeCounts(indices: tf.Tensor, k: number): tf.Tensor1D {
   });
 }
 
+/** Rows of `x` [m, d] scaled to unit length (a zero row stays zero). */
+export function l2Normalize(x: tf.Tensor2D): tf.Tensor2D {
+  return tf.tidy(() => tf.div(x, tf.maximum(tf.sqrt(tf.sum(tf.square(x), 1, true)), 1e-12)) as tf.Tensor2D);
+}
+
+/** How the search and the gradient of `snapToCodebook` work. */
+export interface SnapOptions {
+  /** l2-normalise the inputs (the codebook given is then unit rows too): nearest by cosine similarity. */
+  cosine?: boolean;
+  /** 'ste' (default): z_e + stopgrad(e_k - z_e); 'rotation': quantize/rotation.ts. */
+  gradient?: GradientEstimator;
+}
+
 /** What both quantizers compute before their losses differ. */
 export interface Snapped {
   /** [m, d]: the inputs as vectors. */
@@ -74,16 +89,20 @@ export interface Snapped {
 
 /**
  * Snaps inputs [b, h, w, d] to their nearest codes of `codebook` [k, d], with
- * the straight-through estimator z_e + stopgrad(e_k - z_e). Call inside tidy.
+ * the straight-through estimator z_e + stopgrad(e_k - z_e) or the rotation
+ * trick. With `cosine` the inputs are l2-normalised first, and `codebook`
+ * must already be unit rows. Call inside tidy.
  */
-export function snapToCodebook(inputs: tf.Tensor4D, codebook: tf.Tensor2D): Snapped {
+export function snapToCodebook(inputs: tf.Tensor4D, codebook: tf.Tensor2D, options: SnapOptions = {}): Snapped {
   const [b, h, w, d] = inputs.shape;
   const k = codebook.shape[0];
-  const flat = tf.reshape(inputs, [-1, d]) as tf.Tensor2D;
+  const raw = tf.reshape(inputs, [-1, d]) as tf.Tensor2D;
+  const flat = options.cosine ? l2Normalize(raw) : raw;
   const indices = nearestCodes(flat, codebook);
   const codes = tf.gather(codebook, indices) as tf.Tensor2D;
   const commitmentLoss = tf.mean(tf.squaredDifference(flat, stopGradient(codes))) as tf.Scalar;
-  const straightThrough = tf.add(flat, stopGradient(tf.sub(codes, flat)));
+  const straightThrough =
+    options.gradient === 'rotation' ? rotateToCodes(flat, codes) : tf.add(flat, stopGradient(tf.sub(codes, flat)));
   return {
     flat,
     codes,

@@ -40,5 +40,25 @@ export interface Quantizer {
   trainable(): Record<string, tf.Variable>;
   /** Every variable that a checkpoint must hold, by name. */
   state(): Record<string, tf.Variable>;
+  /**
+   * k-means initialisation from encoder outputs [m, d] (`--codebook-init
+   * kmeans`, quantize/init.ts calls it before the first step); absent for
+   * quantizers without a learned codebook.
+   */
+  initialize?(vectors: tf.Tensor2D): void;
+  /** How many codes were restarted since the last call (`--restart-dead`); absent: none ever are. */
+  takeRestarted?(): number;
+  /** The tables an exported graph needs (onnx/): absent for quantizers that have no ONNX graph. */
+  tables?(): QuantizerTables;
   dispose(): void;
+}
+
+/**
+ * What a graph outside tfjs needs to find codes and look them up, as the
+ * library does: the rows the nearest-code search compares against [k, d]
+ * (unit rows with `cosine`), and the codes the decoder receives [k, D].
+ */
+export interface QuantizerTables {
+  search: Float32Array;
+  lookup: Float32Array;
 }

@@ -19,27 +19,19 @@
  * Axis legend: b - batch, h, w - code grid, d - code dimension, k - codes.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { codeCounts, snapToCodebook } from './ops.js';
-import type { Quantizer, QuantizerOutput } from './types.js';
-import { checkInputs, checkQuantizerSizes, initialCodebook, lookupCodes } from './vectorQuantizer.js';
+import { checkInputs, NearestCodeQuantizer, type CodebookOptions } from './nearestCode.js';
+import { codeCounts, l2Normalize } from './ops.js';
+import { replaceRows, setEntries } from './restart.js';
+import type { QuantizerOutput } from './types.js';
 
-export interface VectorQuantizerEmaOptions {
-  /** Codebook size K. */
-  codebookSize: number;
-  /** Code dimension D: the last axis of the inputs. */
-  codeDim: number;
+
+export interface VectorQuantizerEmaOptions extends CodebookOptions {
   /** Commitment cost beta; 0.25 in the paper. */
   beta?: number;
   /** Decay gamma of the moving averages; 0.99 in the paper. */
   decay?: number;
   /** Laplace smoothing of the counts. */
   epsilon?: number;
-  /** Initial codebook [k, d]; default uniform in +-sqrt(3 / D), as Sonnet. */
-  initialCodebook?: tf.Tensor2D;
-  /** Seed of the default initialisation. */
-  seed?: number;
-  /** Variable name prefix. */
-  name?: string;
 }
 
 export const VECTOR_QUANTIZER_EMA_DEFAULTS = {
@@ -50,55 +42,42 @@ export const VECTOR_QUANTIZER_EMA_DEFAULTS = {
   name: 'quantizer',
 } as const;
 
-export class VectorQuantizerEMA implements Quantizer {
-  readonly codebookSize: number;
-  readonly codeDim: number;
+export class VectorQuantizerEMA extends NearestCodeQuantizer {
   readonly beta: number;
   readonly decay: number;
   readonly epsilon: number;
-  readonly codebook: tf.Variable;
   /** N [k]: moving average of how many vectors each code takes. */
   readonly emaCount: tf.Variable;
   /** m [k, d]: moving average of the sum of the vectors each code takes. */
   readonly emaSum: tf.Variable;
-  /** Prefix of the names in `state()`. */
-  readonly name: string;
 
   constructor(options: VectorQuantizerEmaOptions) {
     const defaults = VECTOR_QUANTIZER_EMA_DEFAULTS;
-    const { codebookSize, codeDim } = options;
-    checkQuantizerSizes(codebookSize, codeDim);
-    this.codebookSize = codebookSize;
-    this.codeDim = codeDim;
+    super(options, defaults.name, false);
     this.beta = options.beta ?? defaults.beta;
     this.decay = options.decay ?? defaults.decay;
     this.epsilon = options.epsilon ?? defaults.epsilon;
-    if (!(this.decay > 0 && this.decay < 1)) throw new Error(`decay must be in (0, 1), found ${this.decay}`);
-    this.name = options.name ?? defaults.name;
-    const initial =
-      options.initialCodebook ??
-      initialCodebook(codebookSize, codeDim, options.seed ?? defaults.seed);
-    const trainable = false;
-    this.codebook = tf.variable(initial, trainable);
-    this.emaCount = tf.variable(tf.tidy(() => tf.ones([codebookSize])), trainable);
-    this.emaSum = tf.variable(tf.tidy(() => tf.clone(initial)), trainable);
-    if (!options.initialCodebook) initial.dispose();
+    this.emaCount = tf.variable(tf.tidy(() => tf.ones([this.codebookSize])), false);
+    this.emaSum = tf.variable(tf.tidy(() => tf.clone(this.codebook)), false);
   }
 
   apply(inputs: tf.Tensor4D): QuantizerOutput {
-    checkInputs(inputs, this.codeDim);
     return tf.tidy(() => {
-      const { commitmentLoss, quantized, indices, perplexity, codesUsed } = snapToCodebook(inputs, this.codebook as tf.Tensor2D);
+      const { commitmentLoss, quantized, indices, perplexity, codesUsed } = this.snap(inputs);
       const loss = tf.mul(commitmentLoss, this.beta) as tf.Scalar;
       return { quantized, indices, loss, commitmentLoss, perplexity, codesUsed };
     });
   }
 
+  /**
+   * Equations 6-8 from the step's vectors (unit rows with `cosine`, whose
+   * codebook is then the unit rows of m_i / N_i), then dead-code restarts.
+   */
   update(inputs: tf.Tensor4D, indices: tf.Tensor3D): void {
     checkInputs(inputs, this.codeDim);
+    const flat = this.searchVectors(inputs);
     tf.tidy(() => {
       const k = this.codebookSize;
-      const flat = tf.reshape(inputs, [-1, this.codeDim]);
       const flatIndices = tf.reshape(tf.cast(indices, 'int32'), [-1]) as tf.Tensor1D;
       const counts = codeCounts(flatIndices, k); // n_i
       const sums = tf.unsortedSegmentSum(flat, flatIndices, k); // s_i
@@ -109,12 +88,18 @@ export class VectorQuantizerEMA implements Quantizer {
       const smoothed = tf.mul(tf.div(tf.add(count, this.epsilon), tf.add(n, k * this.epsilon)), n);
       this.emaCount.assign(count);
       this.emaSum.assign(sum);
-      this.codebook.assign(tf.div(sum, tf.expandDims(smoothed, 1)));
+      const codebook = tf.div(sum, tf.expandDims(smoothed, 1)) as tf.Tensor2D;
+      this.codebook.assign(this.cosine ? l2Normalize(codebook) : codebook);
     });
+    flat.dispose();
+    this.restartDead(inputs, indices);
   }
 
-  lookup(indices: tf.Tensor3D): tf.Tensor4D {
-    return lookupCodes(this.codebook, indices, this.codebookSize, this.codeDim);
+  /** A new code starts as if it had once been assigned its own value: N_i = 1, m_i = e_i. */
+  protected setCodes(codes: readonly number[], vectors: Float32Array): void {
+    replaceRows(this.codebook, codes, vectors);
+    replaceRows(this.emaSum, codes, vectors);
+    setEntries(this.emaCount, codes, 1);
   }
 
   trainable(): Record<string, tf.Variable> {
@@ -126,11 +111,12 @@ export class VectorQuantizerEMA implements Quantizer {
       [`${this.name}.codebook`]: this.codebook,
       [`${this.name}.ema_count`]: this.emaCount,
       [`${this.name}.ema_sum`]: this.emaSum,
+      ...this.restartState(),
     };
   }
 
-  dispose(): void {
-    this.codebook.dispose();
+  override dispose(): void {
+    super.dispose();
     this.emaCount.dispose();
     this.emaSum.dispose();
   }

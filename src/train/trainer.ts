@@ -16,6 +16,7 @@
 import type { ImageDataset } from '../data/dataset.js';
 import type { VqVae } from '../model/vqvae.js';
 import { Adam } from './adam.js';
+import { initializeCodebook } from '../quantize/init.js';
 import { BatchSampler } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
 import { applyStep, disposeStep, stepGradients } from './step.js';
@@ -94,6 +95,7 @@ export async function train(options: TrainOptions): Promise<TrainResult> {
     save: options.save,
     signal: options.signal,
     runStep(step) {
+      if (step === 0) initializeCodebook(model, (i) => sampler.batchAt(i)); // --codebook-init kmeans
       const x = sampler.batchAt(step);
       const computed = stepGradients(model, x, options.dataVariance);
       const [loss, reconstructionLoss, vqLoss, perplexity, codesUsed] = [

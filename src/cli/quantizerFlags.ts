@@ -1,0 +1,162 @@
+/**
+ * The quantizer flags of `vqvae train`: `...QUANTIZER_FLAGS` in its flags,
+ * then `quantizerSettings(flags, codeDim)` gives the ModelConfig fields
+ * given on the command line, checked against each other (each problem one
+ * error naming its flag), and `withTrainDefaults` fills in the default
+ * recipe of a new run.
+ */
+import {
+  CODEBOOK_INITS,
+  DEFAULT_MODEL_CONFIG,
+  GRADIENTS,
+  QUANTIZER_OPTIONS,
+  quantizersWith,
+  type ModelConfig,
+  type QuantizerKind,
+  type QuantizerOption,
+} from '../model/config.js';
+import { AVAILABLE_QUANTIZERS } from '../quantize/factory.js';
+import { UsageError, type FlagSpec } from './flags.js';
+
+/**
+ * The recipe `vqvae train` uses unless told otherwise, chosen from
+ * `npm run bench:codebook` (README, "Codebook health"). The paper's recipe is
+ * `--quantizer vq --codebook-init uniform --gradient ste`.
+ */
+export const TRAIN_QUANTIZER_DEFAULTS = {
+  quantizer: 'vq',
+  codebookInit: 'kmeans',
+  gradient: 'rotation',
+} as const satisfies Partial<ModelConfig>;
+
+export const QUANTIZER_FLAGS = [
+  {
+    name: 'quantizer', type: 'choice', choices: AVAILABLE_QUANTIZERS,
+    help: `how vectors become codes: vq (codebook loss, the paper), ema (moving averages, the paper's appendix)${
+      AVAILABLE_QUANTIZERS.length > 2 ? `, ${AVAILABLE_QUANTIZERS.slice(2).join(', ')}` : ''} (default ${TRAIN_QUANTIZER_DEFAULTS.quantizer})`,
+  },
+  { name: 'ema', type: 'boolean', help: 'the same as --quantizer ema' },
+  {
+    name: 'codebook-init', type: 'choice', choices: CODEBOOK_INITS,
+    help: `uniform (Sonnet's random codes) or kmeans (k-means++ and 10 Lloyd iterations on the encoder's outputs of the first batches) (default ${TRAIN_QUANTIZER_DEFAULTS.codebookInit}; vq, ema)`,
+  },
+  {
+    name: 'restart-dead', type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, metavar: 'U',
+    help: 'after each step, replace every code whose running usage (1 = a fair share of the vectors) is below U by a vector of the batch far from its code (default: off; vq, ema)',
+  },
+  {
+    name: 'lookup-dim', type: 'int', min: 1, metavar: 'd',
+    help: 'search the nearest code in d dimensions, through learned projections from D and back (default: D itself; vq, ema)',
+  },
+  { name: 'cosine', type: 'boolean', help: 'l2-normalise vectors and codes before the search (cosine similarity; vq, ema)' },
+  {
+    name: 'gradient', type: 'choice', choices: GRADIENTS,
+    help: `how the gradient passes the snap to a code: ste (straight-through, the paper) or rotation (the rotation trick, Fifty et al. 2024) (default ${TRAIN_QUANTIZER_DEFAULTS.gradient})`,
+  },
+  { name: 'levels', type: 'string', metavar: 'L1,L2,...', help: 'fsq only: levels per scalar, e.g. 8,5,5,5 (K is their product)' },
+  { name: 'depth', type: 'int', min: 1, metavar: 'N', help: 'rvq only: the number of residual codebooks' },
+] as const satisfies readonly FlagSpec[];
+
+export interface QuantizerFlagValues {
+  quantizer?: QuantizerKind;
+  ema?: boolean;
+  codebookInit?: ModelConfig['codebookInit'];
+  restartDead?: number;
+  lookupDim?: number;
+  cosine?: boolean;
+  gradient?: ModelConfig['gradient'];
+  levels?: string;
+  depth?: number;
+}
+
+const FLAG_OF: Record<QuantizerOption, string> = {
+  codebookInit: 'codebook-init',
+  restartDead: 'restart-dead',
+  lookupDim: 'lookup-dim',
+  cosine: 'cosine',
+  gradient: 'gradient',
+  levels: 'levels',
+  depth: 'depth',
+};
+
+/** `8,5,5,5` → [8, 5, 5, 5]; each an integer >= 2. */
+export function parseLevels(text: string): number[] {
+  const parts = text.split(',');
+  const levels = parts.map((p) => (/^\s*\d+\s*$/.test(p) ? Number(p) : NaN));
+  if (levels.some((l) => !Number.isInteger(l) || l < 2)) {
+    throw new UsageError(`--levels must be integers >= 2 separated by commas, e.g. 8,5,5,5; got "${text}"`);
+  }
+  return levels;
+}
+
+/** The ModelConfig fields the quantizer flags give (undefined where not given), or one UsageError naming a flag. */
+export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): Partial<ModelConfig> {
+  if (flags.ema && flags.quantizer !== undefined && flags.quantizer !== 'ema') {
+    throw new UsageError(`--ema contradicts --quantizer ${flags.quantizer}; give one of them`);
+  }
+  const quantizer = flags.ema ? 'ema' : flags.quantizer;
+  const given: Partial<ModelConfig> = {
+    quantizer,
+    codebookInit: flags.codebookInit,
+    restartDead: flags.restartDead,
+    lookupDim: flags.lookupDim,
+    cosine: flags.cosine ? true : undefined,
+    gradient: flags.gradient,
+    levels: flags.levels !== undefined ? parseLevels(flags.levels) : undefined,
+    depth: flags.depth,
+  };
+  const kind = quantizer ?? TRAIN_QUANTIZER_DEFAULTS.quantizer;
+  for (const option of Object.keys(FLAG_OF) as QuantizerOption[]) {
+    if (given[option] !== undefined && !QUANTIZER_OPTIONS[kind].includes(option)) {
+      throw new UsageError(`--${FLAG_OF[option]} does not apply to --quantizer ${kind} (it applies to ${quantizersWith(option)})`);
+    }
+  }
+  if (flags.lookupDim !== undefined && flags.lookupDim > codeDim) {
+    throw new UsageError(`--lookup-dim ${flags.lookupDim} is larger than the code dimension D = ${codeDim} (--code-dim)`);
+  }
+  if (kind === 'fsq' && given.levels === undefined) throw new UsageError('--quantizer fsq needs --levels, e.g. --levels 8,5,5,5');
+  return given;
+}
+
+/**
+ * A new run's quantizer fields: those given, and the default recipe's for the
+ * rest, where the chosen quantizer has that option; FSQ's K is the product of
+ * its levels.
+ */
+export function withTrainDefaults(given: Partial<ModelConfig>): Partial<ModelConfig> {
+  const kind = given.quantizer ?? TRAIN_QUANTIZER_DEFAULTS.quantizer;
+  const out: Partial<ModelConfig> = { quantizer: kind };
+  const defaults: Partial<ModelConfig> = TRAIN_QUANTIZER_DEFAULTS;
+  for (const option of Object.keys(FLAG_OF) as QuantizerOption[]) {
+    const value = given[option] ?? (QUANTIZER_OPTIONS[kind].includes(option) ? defaults[option] : undefined);
+    if (value !== undefined) (out as Record<string, unknown>)[option] = value;
+  }
+  if (kind === 'fsq' && out.levels) out.codebookSize = out.levels.reduce((a, b) => a * b, 1);
+  return out;
+}
+
+/** The quantizer of a config in a few words, for logs and reports: "vq, kmeans init, rotation". */
+export function describeQuantizer(c: ModelConfig): string {
+  const parts: string[] = [c.quantizer];
+  if (c.quantizer === 'fsq') parts.push(`levels ${c.levels.join(',')}`);
+  if (c.quantizer === 'rvq') parts.push(`depth ${c.depth}`);
+  if (c.codebookInit !== DEFAULT_MODEL_CONFIG.codebookInit) parts.push(`${c.codebookInit} init`);
+  if (c.restartDead > 0) parts.push(`restart dead < ${c.restartDead}`);
+  if (c.lookupDim > 0) parts.push(`lookup dim ${c.lookupDim}`);
+  if (c.cosine) parts.push('cosine');
+  parts.push(c.gradient === 'rotation' ? 'rotation trick' : 'straight-through');
+  return parts.join(', ');
+}
+
+/** With --resume: a quantizer flag given must match the saved model. */
+export function checkResumeQuantizer(given: Partial<ModelConfig>, saved: ModelConfig, out: string): void {
+  for (const key of ['quantizer', ...Object.keys(FLAG_OF)] as (keyof ModelConfig)[]) {
+    const value = given[key];
+    if (value === undefined) continue;
+    if (JSON.stringify(value) !== JSON.stringify(saved[key])) {
+      const flag = key === 'quantizer' ? 'quantizer' : FLAG_OF[key as QuantizerOption];
+      const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+      throw new UsageError(`--${flag} ${show(value)} does not match the model in ${out} (${flag} ${show(saved[key])}); leave it out to resume`);
+    }
+  }
+}

@@ -1,0 +1,41 @@
+/**
+ * Every quantizer of a model is built here, from its config: `makeQuantizer`
+ * picks the class of `config.quantizer` and passes it the options that kind
+ * implements (model/config.ts QUANTIZER_OPTIONS says which; the config check
+ * has already refused the others). With `lookupDim` the quantizer searches
+ * in that many dimensions behind learned projections (projection.ts).
+ */
+import { UserError } from '../errors.js';
+import type { ModelConfig, QuantizerKind } from '../model/config.js';
+import { ProjectedQuantizer } from './projection.js';
+import type { Quantizer } from './types.js';
+import { VectorQuantizer } from './vectorQuantizer.js';
+import { VectorQuantizerEMA } from './vectorQuantizerEma.js';
+
+type Maker = (config: ModelConfig, codeDim: number, seed: number) => Quantizer;
+
+/** The quantizer kinds this build implements, by name. */
+const MAKERS: Partial<Record<QuantizerKind, Maker>> = {
+  vq: (c, codeDim, seed) =>
+    new VectorQuantizer({ codebookSize: c.codebookSize, codeDim, beta: c.beta, seed, cosine: c.cosine, gradient: c.gradient, restartDead: c.restartDead }),
+  ema: (c, codeDim, seed) =>
+    new VectorQuantizerEMA({
+      codebookSize: c.codebookSize, codeDim, beta: c.beta, decay: c.decay, epsilon: c.epsilon, seed,
+      cosine: c.cosine, gradient: c.gradient, restartDead: c.restartDead,
+    }),
+};
+
+/** Names accepted by `--quantizer`, in the order help lists them. */
+export const AVAILABLE_QUANTIZERS: readonly QuantizerKind[] = Object.keys(MAKERS) as QuantizerKind[];
+
+/** The quantizer of a (validated) model config; `seed` sets its initial codebook. */
+export function makeQuantizer(config: ModelConfig, seed: number): Quantizer {
+  const make = MAKERS[config.quantizer];
+  if (!make) {
+    throw new UserError(`quantizer "${config.quantizer}" is not available in this build; available: ${AVAILABLE_QUANTIZERS.join(', ')}`);
+  }
+  if (config.lookupDim > 0 && config.lookupDim !== config.codeDim) {
+    return new ProjectedQuantizer(make(config, config.lookupDim, seed), config.codeDim, seed + 1);
+  }
+  return make(config, config.codeDim, seed);
+}

@@ -1,0 +1,44 @@
+/**
+ * `--codebook-init kmeans`: before the first training step, the codebook
+ * becomes the k-means centres (kmeans.ts) of the encoder's outputs on the
+ * run's first batches, enough of them for about INIT_VECTORS_PER_CODE
+ * vectors per code (at most MAX_INIT_BATCHES). The batches are the run's
+ * own (its seeded order), so the result is the same on every run with that
+ * seed, and a resumed run never repeats it: it happens only at step 0.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { VqVae } from '../model/vqvae.js';
+
+export const INIT_VECTORS_PER_CODE = 2;
+export const MAX_INIT_BATCHES = 16;
+
+/** Batches [b, H, W, C] of the run in input scale, by step. */
+export type BatchAt = (step: number) => tf.Tensor4D;
+
+/** Whether the model's codebook starts from k-means of its first batches. */
+export function wantsKmeansInit(model: VqVae): boolean {
+  return model.config.codebookInit === 'kmeans' && model.quantizer.initialize !== undefined;
+}
+
+/** The k-means initialisation, if the model's config asks for it; returns how many vectors it used (0: none). */
+export function initializeCodebook(model: VqVae, batchAt: BatchAt): number {
+  if (!wantsKmeansInit(model)) return 0;
+  const encoded: tf.Tensor2D[] = [];
+  let vectors = 0;
+  const wanted = model.config.codebookSize * INIT_VECTORS_PER_CODE;
+  for (let i = 0; i < MAX_INIT_BATCHES && vectors < wanted; i++) {
+    const x = batchAt(i);
+    const z = tf.tidy(() => tf.reshape(model.encode(x), [-1, model.config.codeDim]) as tf.Tensor2D);
+    x.dispose();
+    encoded.push(z);
+    vectors += z.shape[0];
+  }
+  const all = tf.concat(encoded, 0);
+  tf.dispose(encoded);
+  try {
+    model.quantizer.initialize!(all);
+  } finally {
+    all.dispose();
+  }
+  return vectors;
+}

@@ -1,0 +1,144 @@
+/**
+ * A low-dimensional lookup (ViT-VQGAN, Yu et al. 2022; `codebook_dim` of
+ * lucidrains/vector-quantize-pytorch): the encoder output z [b, h, w, D] is
+ * projected to d dimensions, quantized there by an inner quantizer (whose
+ * codebook is [k, d]), and its code projected back:
+ *
+ *   p = z W_in + b_in        W_in [D, d]
+ *   q = inner(p)             nearest code in d dimensions (cosine with `cosine`)
+ *   z_q = q W_out + b_out    W_out [d, D]
+ *
+ * The inner quantizer's loss (and its commitment term) lives in the d-space,
+ * so W_in learns from it and from the reconstruction; W_out from the
+ * reconstruction. Every index means the same code in both spaces, so
+ * encode/decode/ONNX still work on single indices.
+ *
+ * Axis legend: b, h, w - batch and code grid, D - code dimension, d - lookup
+ * dimension, k - codes, m - vectors.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import type { Quantizer, QuantizerOutput, QuantizerTables } from './types.js';
+
+/** Glorot-uniform [rows, cols], seeded. */
+function glorot(rows: number, cols: number, seed: number): tf.Tensor2D {
+  const limit = Math.sqrt(6 / (rows + cols));
+  return tf.randomUniform([rows, cols], -limit, limit, 'float32', seed) as tf.Tensor2D;
+}
+
+export class ProjectedQuantizer implements Quantizer {
+  readonly codebookSize: number;
+  readonly codeDim: number;
+  readonly lookupDim: number;
+  readonly projectInWeight: tf.Variable;
+  readonly projectInBias: tf.Variable;
+  readonly projectOutWeight: tf.Variable;
+  readonly projectOutBias: tf.Variable;
+
+  /** `inner` quantizes in `inner.codeDim` = d dimensions; `codeDim` is D. */
+  constructor(readonly inner: Quantizer, codeDim: number, seed: number, readonly name = 'quantizer') {
+    this.codebookSize = inner.codebookSize;
+    this.codeDim = codeDim;
+    this.lookupDim = inner.codeDim;
+    const d = this.lookupDim;
+    this.projectInWeight = tf.variable(glorot(codeDim, d, seed), true);
+    this.projectInBias = tf.variable(tf.zeros([d]), true);
+    this.projectOutWeight = tf.variable(glorot(d, codeDim, seed + 1), true);
+    this.projectOutBias = tf.variable(tf.zeros([codeDim]), true);
+  }
+
+  get codebook(): tf.Variable {
+    return this.inner.codebook;
+  }
+
+  /** z [b, h, w, D] → p [b, h, w, d]. */
+  private projectIn(inputs: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [b, h, w] = inputs.shape;
+      const flat = tf.reshape(inputs, [-1, this.codeDim]) as tf.Tensor2D;
+      const p = tf.add(tf.matMul(flat, this.projectInWeight as tf.Tensor2D), this.projectInBias);
+      return tf.reshape(p, [b, h, w, this.lookupDim]) as tf.Tensor4D;
+    });
+  }
+
+  /** q [b, h, w, d] → [b, h, w, D]. */
+  private projectOut(codes: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [b, h, w] = codes.shape;
+      const flat = tf.reshape(codes, [-1, this.lookupDim]) as tf.Tensor2D;
+      const z = tf.add(tf.matMul(flat, this.projectOutWeight as tf.Tensor2D), this.projectOutBias);
+      return tf.reshape(z, [b, h, w, this.codeDim]) as tf.Tensor4D;
+    });
+  }
+
+  apply(inputs: tf.Tensor4D): QuantizerOutput {
+    return tf.tidy(() => {
+      const out = this.inner.apply(this.projectIn(inputs));
+      return { ...out, quantized: this.projectOut(out.quantized) };
+    });
+  }
+
+  update(inputs: tf.Tensor4D, indices: tf.Tensor3D): void {
+    const p = this.projectIn(inputs);
+    try {
+      this.inner.update(p, indices);
+    } finally {
+      p.dispose();
+    }
+  }
+
+  lookup(indices: tf.Tensor3D): tf.Tensor4D {
+    const codes = this.inner.lookup(indices);
+    try {
+      return this.projectOut(codes);
+    } finally {
+      codes.dispose();
+    }
+  }
+
+  initialize(vectors: tf.Tensor2D): void {
+    if (!this.inner.initialize) return;
+    const p = tf.tidy(() => tf.add(tf.matMul(vectors, this.projectInWeight as tf.Tensor2D), this.projectInBias) as tf.Tensor2D);
+    try {
+      this.inner.initialize(p);
+    } finally {
+      p.dispose();
+    }
+  }
+
+  takeRestarted(): number {
+    return this.inner.takeRestarted?.() ?? 0;
+  }
+
+  /** The search in d dimensions, and the decoder's codes already projected back to D. */
+  tables(): QuantizerTables {
+    const inner = this.inner.tables!();
+    const k = this.codebookSize;
+    const lookup = tf.tidy(() => {
+      const codes = tf.reshape(tf.tensor2d(inner.lookup, [k, this.lookupDim]), [1, 1, k, this.lookupDim]) as tf.Tensor4D;
+      return this.projectOut(codes).dataSync() as Float32Array;
+    });
+    return { search: inner.search, lookup };
+  }
+
+  private own(): Record<string, tf.Variable> {
+    return {
+      [`${this.name}.project_in.weight`]: this.projectInWeight,
+      [`${this.name}.project_in.bias`]: this.projectInBias,
+      [`${this.name}.project_out.weight`]: this.projectOutWeight,
+      [`${this.name}.project_out.bias`]: this.projectOutBias,
+    };
+  }
+
+  trainable(): Record<string, tf.Variable> {
+    return { ...this.own(), ...this.inner.trainable() };
+  }
+
+  state(): Record<string, tf.Variable> {
+    return { ...this.own(), ...this.inner.state() };
+  }
+
+  dispose(): void {
+    for (const v of Object.values(this.own())) v.dispose();
+    this.inner.dispose();
+  }
+}
