@@ -19,6 +19,7 @@
  */
 import type { ModelConfig } from '../model/config.js';
 import { codeGridSize } from '../model/config.js';
+import { LOOKUP_CODES } from './encoderGraph.js';
 import { DataType, GraphBuilder } from './graph.js';
 import { conv, convTranspose, residualStack, toChannelsFirst, toChannelsLast, weight, type Weights } from './layers.js';
 
@@ -33,7 +34,9 @@ export function decoderGraph(config: ModelConfig, weights: Weights): GraphBuilde
   const g = new GraphBuilder('vqvae_decoder');
   const indices = g.input(DECODER_INPUT, DataType.INT32, ['batch', h, w]);
 
-  const codebook = g.constant('quantizer.codebook', weight(weights, 'quantizer.codebook').data, [K, D]);
+  // The codes the decoder receives (projected back to D, unit rows with cosine): export.ts's lookup table.
+  const codes = weights.get(LOOKUP_CODES) ?? weight(weights, 'quantizer.codebook');
+  const codebook = g.constant('quantizer.codebook', codes.data, [K, D]);
   let y = toChannelsFirst(g, g.node('Gather', [codebook, indices], { axis: 0 }));
   y = conv(g, y, weights, 'decoder.conv', { stride: 1, pad: 1 });
   y = residualStack(g, y, weights, 'decoder.res', config.resBlocks);

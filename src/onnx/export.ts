@@ -24,12 +24,12 @@ import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { writeFileAtomicSync } from '../io/atomicWrite.js';
 import { CONFIG_FILE, loadCheckpoint } from '../io/checkpoint.js';
-import { loadModel } from '../model/checkpoint.js';
+import { loadModel, type LoadedModel } from '../model/checkpoint.js';
 import { codeGridSize, DEFAULT_MODEL_CONFIG, type ModelConfig } from '../model/config.js';
 import { loadPrior } from '../prior/checkpoint.js';
 import type { PriorConfig } from '../prior/config.js';
 import { decoderGraph } from './decoderGraph.js';
-import { encoderGraph } from './encoderGraph.js';
+import { encoderGraph, LOOKUP_CODES, SEARCH_CODES } from './encoderGraph.js';
 import type { GraphBuilder } from './graph.js';
 import type { Weights } from './layers.js';
 import { priorGraph } from './priorGraph.js';
@@ -61,9 +61,10 @@ export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnx
   // Loading only creates and fills variables: whichever backend tfjs has ready does.
   await tf.ready();
   const loaded = loadModel(options.modelDir);
-  const weights: Weights = new Map(
+  const weights = new Map(
     Object.entries(loaded.vqvae.state()).map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]),
   );
+  addQuantizerTables(weights, loaded);
   loaded.vqvae.dispose();
   const prior = options.priorDir === undefined ? undefined : await loadPriorFor(options.priorDir, loaded.model);
 
@@ -106,6 +107,20 @@ function checkExportable(config: unknown, section: 'model' | 'prior', settings: 
         `the export implements ${EXPORTABLE_QUANTIZERS.map((q) => `"${q}"`).join(' and ')}`,
     );
   }
+}
+
+/**
+ * The codes as the library's search and lookup see them (quantize/types.ts
+ * QuantizerTables): `quantizer.search_codes` [K, d] (unit rows with cosine)
+ * and `quantizer.lookup_codes` [K, D] (projected back with a lookup
+ * dimension), computed by the model itself so the graphs find the same codes.
+ */
+function addQuantizerTables(weights: Map<string, { shape: number[]; data: Float32Array }>, loaded: LoadedModel): void {
+  const tables = loaded.vqvae.quantizer.tables?.();
+  if (!tables) throw new Error(`ONNX export: the ${loaded.model.quantizer} quantizer has no tables`);
+  const { codebookSize: K, codeDim: D, lookupDim } = loaded.model;
+  weights.set(SEARCH_CODES, { shape: [K, lookupDim > 0 ? lookupDim : D], data: tables.search });
+  weights.set(LOOKUP_CODES, { shape: [K, D], data: tables.lookup });
 }
 
 /** The prior in `dir`, checked against the model whose codes it models. */

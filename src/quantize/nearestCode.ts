@@ -113,7 +113,7 @@ export abstract class NearestCodeQuantizer implements Quantizer {
     this.codebook = tf.variable(this.cosine ? l2Normalize(initial) : initial, trainable);
     if (!options.initialCodebook) initial.dispose();
     if (options.restartDead !== undefined && options.restartDead > 0) {
-      this.restarter = new DeadCodeRestarter(codebookSize, options.restartDead, this.name);
+      this.restarter = new DeadCodeRestarter(codebookSize, options.restartDead);
     }
   }
 

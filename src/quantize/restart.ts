@@ -31,8 +31,8 @@ export class DeadCodeRestarter {
   /** Codes restarted since the last `takeRestarted()`. */
   private restarted = 0;
 
-  constructor(readonly codebookSize: number, readonly threshold: number, name: string) {
-    this.usage = tf.variable(tf.ones([codebookSize]), false, `${name}.usage`);
+  constructor(readonly codebookSize: number, readonly threshold: number) {
+    this.usage = tf.variable(tf.ones([codebookSize]), false);
   }
 
   /**
