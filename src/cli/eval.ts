@@ -7,7 +7,11 @@ import { priorNll } from '../prior/nll.js';
 import { evaluate } from '../train/evaluate.js';
 import { defineCommand } from './command.js';
 import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
-import { jsonFlag } from './flags.js';
+import { jsonFlag, UsageError } from './flags.js';
+import { writeNpyFile } from '../io/npy.js';
+import { codebookUsage, countCodes } from '../quantize/usage.js';
+import { existsSync, statSync } from 'node:fs';
+import { dirname } from 'node:path';
 
 export const evalCommand = defineCommand({
   name: 'eval',
@@ -15,7 +19,9 @@ export const evalCommand = defineCommand({
   description:
     'Reconstructs a data split through a trained model and reports the mean squared error per pixel ' +
     '(pixels scaled to [0, 1], reconstructions clipped to that range), the PSNR, the perplexity of ' +
-    'code usage and how many codes are used. With --prior, also the prior\'s negative log-likelihood of ' +
+    'code usage and how many codes are used (codes_used, codes_used_fraction of K, dead_codes), all counted over ' +
+    'every image of the split: perplexity grows with the number of vectors it is counted over, so a figure over a few ' +
+    'batches is lower. --usage-out writes how often each code occurs. With --prior, also the prior\'s negative log-likelihood of ' +
     'the split\'s codes in bits per code (a uniform prior costs log2 K). Changes nothing in the model.',
   usage: '[--model DIR] [--data SPEC] [flags]',
   flags: [
@@ -25,6 +31,7 @@ export const evalCommand = defineCommand({
     splitFlag,
     limitFlag,
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'images per forward pass' },
+    { name: 'usage-out', type: 'string', metavar: 'F.npy', help: 'write the usage histogram: how often each of the K codes occurs on the split, int32 [K]' },
     resizeFlag,
     backendFlag,
     jsonFlag,
@@ -35,6 +42,7 @@ export const evalCommand = defineCommand({
     'vqvae eval --model runs/fashion-ema --prior runs/fashion-prior --data fashion-mnist --json',
   ],
   async run(flags, ctx) {
+    if (flags.usageOut !== undefined) checkOutputFile(flags.usageOut, '--usage-out');
     const { loaded, data } = await openModelAndData(flags, ctx);
     try {
       const prior = flags.prior !== undefined ? await loadPrior(flags.prior) : undefined;
@@ -56,20 +64,33 @@ export const evalCommand = defineCommand({
           }
         }
         const progress = ctx.progress({ total: data.count, label: 'image' });
+        const K = loaded.model.codebookSize;
+        const counts = new Float64Array(K);
         // Keep the codes for the prior: one pass of the encoder serves both.
         const grids = prior ? new Int32Array(data.count * h * w) : undefined;
         const m = evaluate(loaded.vqvae, data, {
           batch: flags.batch,
           onProgress: (done) => progress.update(done),
-          onIndices: (start, indices) => grids?.set(indices, start * h * w),
+          onIndices: (start, indices) => {
+            grids?.set(indices, start * h * w);
+            countCodes(indices, K, counts);
+          },
         });
+        const usage = codebookUsage(counts);
         progress.stop();
         info(ctx, `${data.spec} (${flags.split}, ${m.images} images)`);
         info(ctx, `  mse         ${m.mse.toFixed(6)}`);
         info(ctx, `  psnr        ${m.psnrDb.toFixed(2)} dB`);
-        info(ctx, `  perplexity  ${m.perplexity.toFixed(1)} of ${loaded.model.codebookSize} codes`);
-        info(ctx, `  codes used  ${m.codesUsed}`);
-        const summary: Record<string, number> = { mse: m.mse, psnr_db: m.psnrDb, perplexity: m.perplexity, codes_used: m.codesUsed, images: m.images };
+        info(ctx, `  perplexity  ${usage.perplexity.toFixed(1)} of ${K} codes (over all ${m.images} images)`);
+        info(ctx, `  codes used  ${usage.codesUsed} of ${K} (${(100 * usage.codesUsedFraction).toFixed(1)}%), ${usage.deadCodes} dead`);
+        const summary: Record<string, number> = {
+          mse: m.mse, psnr_db: m.psnrDb, perplexity: usage.perplexity, codes_used: usage.codesUsed,
+          codes_used_fraction: usage.codesUsedFraction, dead_codes: usage.deadCodes, images: m.images,
+        };
+        if (flags.usageOut !== undefined) {
+          writeNpyFile(flags.usageOut, Int32Array.from(counts), [K]);
+          info(ctx, `  wrote ${flags.usageOut}: int32 [${K}], how often each code occurs`);
+        }
         if (m.reconstructionNats !== undefined) {
           info(ctx, `  -log p(x|z) ${(m.reconstructionNats / Math.LN2).toFixed(4)} bits per dimension`);
           summary['reconstruction_bits_per_dim'] = m.reconstructionNats / Math.LN2;
@@ -104,6 +125,14 @@ export const evalCommand = defineCommand({
     }
   },
 });
+
+/** Refuses, before any work, an output path that cannot be written: not .npy, a directory, or in a missing folder. */
+function checkOutputFile(path: string, flag: string): void {
+  if (!path.endsWith('.npy')) throw new UsageError(`${flag} ${path}: the file name must end in .npy`);
+  if (existsSync(path) && statSync(path).isDirectory()) throw new UsageError(`${flag} ${path}: is a directory`);
+  const parent = dirname(path);
+  if (!existsSync(parent) || !statSync(parent).isDirectory()) throw new UsageError(`${flag} ${path}: folder ${parent} does not exist`);
+}
 
 /** The split's code grids (and labels, for a class-conditional prior). */
 function codeSetOf(data: ImageDataset, codes: Int32Array, h: number, w: number, withLabels: boolean): CodeSet {

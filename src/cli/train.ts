@@ -220,7 +220,7 @@ export const trainCommand = defineCommand({
       signal: ctx.interruptSignal(),
       onStep(s) {
         lastLoss = s.loss;
-        report.addStep({ step: s.step, loss: s.loss, recon: s.reconstructionLoss, perplexity: s.perplexity });
+        report.addStep({ step: s.step, loss: s.loss, recon: s.reconstructionLoss, perplexity: s.perplexity, codesUsed: s.codesUsed });
         runSeconds = ((s.step - startStep) * batch) / s.imagesPerSecond;
         progress.update(s.step, {
           loss: s.loss,

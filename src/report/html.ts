@@ -87,6 +87,14 @@ function curveSeries(curve: CurvePoint[]): { loss: Series[]; perplexity: Series[
   };
 }
 
+/** Codes used over time: by each batch, and on the test images at each evaluation. */
+function usageSeries(data: ReportData): Series[] {
+  return [
+    { label: 'codes used (batch)', color: '#34a853', points: data.curve.filter((p) => p.codesUsed !== undefined).map((p) => [p.step, p.codesUsed!]) },
+    { label: 'codes used (test)', color: '#8e44ad', points: data.snapshots.map((s) => [s.step, s.codesUsed]) },
+  ];
+}
+
 function snapshotRow(s: Snapshot): string {
   return `<tr><td>${s.step}</td><td>${s.mse.toFixed(5)}</td><td>${s.psnrDb.toFixed(2)}</td><td>${s.perplexity.toFixed(1)}</td><td>${s.codesUsed}</td><td>${s.images}</td></tr>`;
 }
@@ -124,6 +132,7 @@ th { text-align: left; } .facts td { text-align: left; }
 ${lineChart('Training loss', loss, { log: true })}
 ${lineChart('Codebook perplexity of each batch', perplexity)}
 ${data.snapshots.length > 1 ? lineChart('Test perplexity at each evaluation', evalSeries) : ''}
+${lineChart(`Codebook usage: codes used of ${data.snapshots.at(-1)?.usage.length ?? 'K'}`, usageSeries(data))}
 <h2>Evaluations</h2>
 ${data.snapshots.length === 0 ? '<p>No evaluation yet.</p>' : `<table><tr><th>step</th><th>test MSE</th><th>PSNR dB</th><th>perplexity</th><th>codes used</th><th>images</th></tr>${data.snapshots.map(snapshotRow).join('')}</table>`}
 ${latest ? `<h2>Codebook usage at step ${latest.step}</h2>${usageHistogram(latest.usage, usageCaption(latest))}` : ''}

@@ -20,6 +20,8 @@ export interface CurvePoint {
   loss: number;
   recon: number;
   perplexity: number;
+  /** Distinct codes the step's batch used (absent in reports written before it was kept). */
+  codesUsed?: number;
 }
 
 export interface Snapshot {
@@ -78,7 +80,8 @@ function halve(curve: CurvePoint[]): CurvePoint[] {
   for (let i = 0; i < curve.length; i += 2) {
     const a = curve[i]!;
     const b = curve[i + 1];
-    out.push(b ? { step: b.step, loss: (a.loss + b.loss) / 2, recon: (a.recon + b.recon) / 2, perplexity: (a.perplexity + b.perplexity) / 2 } : a);
+    const codesUsed = a.codesUsed !== undefined && b?.codesUsed !== undefined ? { codesUsed: (a.codesUsed + b.codesUsed) / 2 } : {};
+    out.push(b ? { step: b.step, loss: (a.loss + b.loss) / 2, recon: (a.recon + b.recon) / 2, perplexity: (a.perplexity + b.perplexity) / 2, ...codesUsed } : a);
   }
   return out;
 }

@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ImageDataset } from '../data/dataset.js';
 import type { VqVae } from '../model/vqvae.js';
 import { pixelNll } from '../model/likelihood.js';
+import { codebookUsage } from '../quantize/usage.js';
 import { sliceImages } from './batches.js';
 
 export interface EvalMetrics {
@@ -68,19 +69,8 @@ export function evaluate(model: VqVae, data: ImageDataset, options: EvaluateOpti
   return metrics;
 }
 
-/** Perplexity and codes used from code counts, in float64. */
+/** Perplexity and codes used from code counts, in float64 (quantize/usage.ts). */
 export function usage(counts: ArrayLike<number>): { perplexity: number; codesUsed: number } {
-  let total = 0;
-  for (let i = 0; i < counts.length; i++) total += counts[i]!;
-  let entropy = 0;
-  let codesUsed = 0;
-  for (let i = 0; i < counts.length; i++) {
-    const c = counts[i]!;
-    if (c > 0) {
-      const p = c / total;
-      entropy -= p * Math.log(p);
-      codesUsed += 1;
-    }
-  }
-  return { perplexity: Math.exp(entropy), codesUsed };
+  const { perplexity, codesUsed } = codebookUsage(counts);
+  return { perplexity, codesUsed };
 }
