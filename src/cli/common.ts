@@ -8,8 +8,9 @@ import type { ImageDataset, Split } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { parseDataSpec } from '../data/spec.js';
 import { UserError } from '../errors.js';
-import type { ModelConfig } from '../model/config.js';
+import { checkDataFitsModel } from '../model/config.js';
 import { loadModel, type LoadedModel } from '../model/checkpoint.js';
+import type { RunOutput } from '../train/run.js';
 import type { CommandContext } from './command.js';
 import type { Progress } from './progress.js';
 import { UsageError, type ChoiceFlag, type IntFlag, type StringFlag } from './flags.js';
@@ -159,14 +160,15 @@ export async function openModelAndData(
   return { modelDir, loaded, data };
 }
 
-/** Throws unless the data's images have the size and channels the model expects. */
-export function checkDataFitsModel(data: ImageDataset, config: ModelConfig, modelDir: string): void {
-  const want = `${config.imageHeight}x${config.imageWidth}x${config.inputChannels}`;
-  const found = `${data.height}x${data.width}x${data.channels}`;
-  if (want !== found) {
-    throw new UserError(
-      `${data.spec} has ${found} images (height x width x channels) but the model in ${modelDir} expects ${want}` +
-        (data.channels === config.inputChannels ? '; for a folder, --resize can make them fit' : ''),
-    );
-  }
+export { checkDataFitsModel };
+
+/** The command's output as the run engine (train/run.ts) writes to it. */
+export function runOutput(ctx: CommandContext): RunOutput {
+  return {
+    info: (line) => info(ctx, line),
+    warn: (line) => ctx.warn(line),
+    progress: (options) => ctx.progress(options),
+    printJson: (value) => ctx.printJson(value),
+    interruptSignal: () => ctx.interruptSignal(),
+  };
 }
