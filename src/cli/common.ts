@@ -10,10 +10,10 @@ import { parseDataSpec } from '../data/spec.js';
 import { UserError } from '../errors.js';
 import { checkDataFitsModel } from '../model/config.js';
 import { loadModel, type LoadedModel } from '../model/checkpoint.js';
-import type { RunOutput } from '../train/run.js';
+import type { RunOptions, RunOutput } from '../train/run.js';
 import type { CommandContext } from './command.js';
 import type { Progress } from './progress.js';
-import { UsageError, type ChoiceFlag, type IntFlag, type StringFlag } from './flags.js';
+import { UsageError, type BooleanFlag, type ChoiceFlag, type IntFlag, type NumberFlag, type StringFlag } from './flags.js';
 
 export const backendFlag = {
   name: 'backend',
@@ -170,5 +170,34 @@ export function runOutput(ctx: CommandContext): RunOutput {
     progress: (options) => ctx.progress(options),
     printJson: (value) => ctx.printJson(value),
     interruptSignal: () => ctx.interruptSignal(),
+  };
+}
+
+export const checkpointEveryFlag = {
+  name: 'checkpoint-every', type: 'number', min: 0, default: 60, metavar: 'SECONDS', help: 'save at least this often (0: only at the end and on Ctrl-C)',
+} as const satisfies NumberFlag;
+
+export const resumeFlag = { name: 'resume', type: 'boolean', help: 'continue the run saved in --out from its last checkpoint' } as const satisfies BooleanFlag;
+
+/** The flags of a training command that the run engine takes. */
+export interface RunFlagValues {
+  resume: boolean;
+  steps?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  checkpointEvery: number;
+  evalEvery: number;
+  backend: string;
+}
+
+/** The run engine's options (train/run.ts) from a training command's flags. */
+export function runOptions(flags: RunFlagValues, out: string, defaults: RunOptions['defaults'], ctx: CommandContext): RunOptions {
+  const { resume, steps, batch, lr, seed, evalEvery } = flags;
+  return {
+    out, resume, steps, batch, lr, seed, evalEvery, defaults,
+    checkpointEverySeconds: flags.checkpointEvery,
+    backend: () => useBackend(flags.backend as BackendChoice, ctx),
+    output: runOutput(ctx),
   };
 }

@@ -5,12 +5,11 @@
  * the run engine (train/run.ts) with the prior's plug-in (prior/run.ts);
  * this file maps the flags.
  */
-import type { BackendChoice } from '../backend/select.js';
 import { DEFAULT_PRIOR_CONFIG } from '../prior/config.js';
 import { priorRun } from '../prior/run.js';
 import { runTraining } from '../train/run.js';
 import { defineCommand, defineGroup } from './command.js';
-import { backendFlag, runOutput, useBackend } from './common.js';
+import { backendFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 
 /** Training defaults of the prior. */
@@ -45,8 +44,8 @@ export const priorTrainCommand = defineCommand({
     { name: 'classes', type: 'int', min: 1, metavar: 'N', help: 'number of classes with --labels (default: the largest label + 1)' },
     { name: 'limit', type: 'int', min: 1, metavar: 'N', help: 'train on the first N grids only' },
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'score --test-codes every N steps (0: only at the end)' },
-    { name: 'checkpoint-every', type: 'number', min: 0, default: 60, metavar: 'SECONDS', help: 'save at least this often (0: only at the end and on Ctrl-C)' },
-    { name: 'resume', type: 'boolean', help: 'continue the run saved in --out from its last checkpoint' },
+    checkpointEveryFlag,
+    resumeFlag,
     backendFlag,
     jsonFlag,
   ],
@@ -65,19 +64,7 @@ export const priorTrainCommand = defineCommand({
     if (flags.testLabels !== undefined && flags.labels === undefined) throw new UsageError('--test-labels without --labels: the prior is unconditional');
     const { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes } = flags;
     const plugin = priorRun({ codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes });
-    return runTraining(plugin, {
-      out: flags.out,
-      resume: flags.resume,
-      steps: flags.steps,
-      batch: flags.batch,
-      lr: flags.lr,
-      seed: flags.seed,
-      checkpointEverySeconds: flags.checkpointEvery,
-      evalEvery: flags.evalEvery,
-      defaults: PRIOR_DEFAULTS,
-      backend: () => useBackend(flags.backend as BackendChoice, ctx),
-      output: runOutput(ctx),
-    });
+    return runTraining(plugin, runOptions(flags, flags.out, PRIOR_DEFAULTS, ctx));
   },
 });
 

@@ -4,12 +4,11 @@
  * itself is the run engine (train/run.ts) with the VQ-VAE's plug-in
  * (train/vqvaeRun.ts); this file maps the flags.
  */
-import type { BackendChoice } from '../backend/select.js';
 import type { ModelConfig } from '../model/config.js';
 import { runTraining } from '../train/run.js';
 import { vqvaeRun } from '../train/vqvaeRun.js';
 import { defineCommand } from './command.js';
-import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, runOutput, useBackend } from './common.js';
+import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 
@@ -39,10 +38,10 @@ export const trainCommand = defineCommand({
     decayFlag,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
-    { name: 'checkpoint-every', type: 'number', min: 0, default: 60, metavar: 'SECONDS', help: 'save at least this often (0: only at the end and on Ctrl-C)' },
+    checkpointEveryFlag,
     { ...limitFlag, help: 'train on the first N images only' },
     resizeFlag,
-    { name: 'resume', type: 'boolean', help: 'continue the run saved in --out from its last checkpoint' },
+    resumeFlag,
     backendFlag,
     jsonFlag,
   ],
@@ -69,18 +68,6 @@ export const trainCommand = defineCommand({
       model,
       ema: flags.ema,
     });
-    return runTraining(plugin, {
-      out: flags.out ?? defaultRunDir(flags.data),
-      resume: flags.resume,
-      steps: flags.steps,
-      batch: flags.batch,
-      lr: flags.lr,
-      seed: flags.seed,
-      checkpointEverySeconds: flags.checkpointEvery,
-      evalEvery: flags.evalEvery,
-      defaults: DEFAULTS,
-      backend: () => useBackend(flags.backend as BackendChoice, ctx),
-      output: runOutput(ctx),
-    });
+    return runTraining(plugin, runOptions(flags, flags.out ?? defaultRunDir(flags.data), DEFAULTS, ctx));
   },
 });
