@@ -23,7 +23,7 @@ import { selectBackend } from '../src/backend/select.js';
 import { loadModel, saveModel } from '../src/model/checkpoint.js';
 import { makeModelConfig } from '../src/model/config.js';
 import { pixelsToInput, VqVae } from '../src/model/vqvae.js';
-import { exportOnnx } from '../src/onnx/export.js';
+import { exportOnnx } from '../src/export/onnx/export.js';
 import { mulberry32 } from '../src/random.js';
 
 const { values } = parseArgs({
