@@ -48,10 +48,11 @@
  * and prints, and `RunContext.communicator` lets a plug-in shard its batches
  * and its evaluation.
  */
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { checkpointExists } from '../io/checkpoint.js';
+import { makeDirectory } from '../io/directory.js';
 import { Adam } from './adam.js';
 import {
   ratePerSecond,
@@ -256,7 +257,7 @@ export async function runTraining<S extends RunState, Saved extends SavedRun<S>,
   };
   // Fail on an unusable --out now, not at the first save a minute into training.
   if (root) {
-    mkdirSync(out, { recursive: true });
+    makeDirectory(out);
     accessSync(out, constants.W_OK);
   }
 
