@@ -195,7 +195,7 @@ export const priorTrainCommand = defineCommand({
     });
     let savedStep: number | undefined = flags.resume ? startStep : undefined;
     const save = async (step: number) => {
-      await savePrior(out, prior, trainingState(step), optimizer);
+      await savePrior(out, prior, trainingState(step), optimizer.state());
       savedStep = step;
     };
     makeDirectory(out);

@@ -193,7 +193,7 @@ export const trainCommand = defineCommand({
     }, flags.resume);
     let savedStep: number | undefined = flags.resume ? startStep : undefined;
     const save = (step: number) => {
-      saveModel(out, model, trainingState(step), optimizer);
+      saveModel(out, model, trainingState(step), optimizer.state());
       savedStep = step;
       report.write(out);
     };
