@@ -134,7 +134,7 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
           ...(s.loss !== undefined ? { loss: s.loss } : {}),
         }),
         save(dir, state, optimizer) {
-          saveModel(dir, model, state, optimizer);
+          saveModel(dir, model, state, optimizer.state());
           report?.write(dir);
         },
         progressFields: ({ loss, metrics: m }) => ({ loss, recon: m.reconstructionLoss!, ppl: m.perplexity! }),
