@@ -8,7 +8,7 @@ import { evaluate } from '../train/evaluate.js';
 import { defineCommand } from './command.js';
 import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
-import { writeNpyFile } from '../io/npy.js';
+import { writeNpyFile } from '../io/npyFile.js';
 import { codebookUsage, countCodes } from '../quantize/usage.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';

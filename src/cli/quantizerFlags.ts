@@ -2,12 +2,11 @@
  * The quantizer flags of `vqvae train`: `...QUANTIZER_FLAGS` in its flags,
  * then `quantizerSettings(flags, codeDim)` gives the ModelConfig fields
  * given on the command line, checked against each other (each problem one
- * error naming its flag), and `withTrainDefaults` fills in the default
- * recipe of a new run.
+ * error naming its flag); quantize/recipe.ts fills in the default recipe of
+ * a new run.
  */
 import {
   CODEBOOK_INITS,
-  DEFAULT_MODEL_CONFIG,
   GRADIENTS,
   QUANTIZER_OPTIONS,
   quantizersWith,
@@ -16,18 +15,8 @@ import {
   type QuantizerOption,
 } from '../model/config.js';
 import { AVAILABLE_QUANTIZERS } from '../quantize/factory.js';
+import { QUANTIZER_OPTION_FLAGS, TRAIN_QUANTIZER_DEFAULTS } from '../quantize/recipe.js';
 import { UsageError, type FlagSpec } from './flags.js';
-
-/**
- * The recipe `vqvae train` uses unless told otherwise, chosen from
- * `npm run bench:codebook` (README, "Codebook health"). The paper's recipe is
- * `--quantizer vq --codebook-init uniform --gradient ste`.
- */
-export const TRAIN_QUANTIZER_DEFAULTS = {
-  quantizer: 'vq',
-  codebookInit: 'kmeans',
-  gradient: 'rotation',
-} as const satisfies Partial<ModelConfig>;
 
 export const QUANTIZER_FLAGS = [
   {
@@ -69,16 +58,6 @@ export interface QuantizerFlagValues {
   depth?: number;
 }
 
-const FLAG_OF: Record<QuantizerOption, string> = {
-  codebookInit: 'codebook-init',
-  restartDead: 'restart-dead',
-  lookupDim: 'lookup-dim',
-  cosine: 'cosine',
-  gradient: 'gradient',
-  levels: 'levels',
-  depth: 'depth',
-};
-
 /** `8,5,5,5` → [8, 5, 5, 5]; each an integer >= 2. */
 export function parseLevels(text: string): number[] {
   const parts = text.split(',');
@@ -106,9 +85,9 @@ export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): 
     depth: flags.depth,
   };
   const kind = quantizer ?? TRAIN_QUANTIZER_DEFAULTS.quantizer;
-  for (const option of Object.keys(FLAG_OF) as QuantizerOption[]) {
+  for (const option of Object.keys(QUANTIZER_OPTION_FLAGS) as QuantizerOption[]) {
     if (given[option] !== undefined && !QUANTIZER_OPTIONS[kind].includes(option)) {
-      throw new UsageError(`--${FLAG_OF[option]} does not apply to --quantizer ${kind} (it applies to ${quantizersWith(option)})`);
+      throw new UsageError(`--${QUANTIZER_OPTION_FLAGS[option]} does not apply to --quantizer ${kind} (it applies to ${quantizersWith(option)})`);
     }
   }
   if (flags.lookupDim !== undefined && flags.lookupDim > codeDim) {
@@ -118,45 +97,3 @@ export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): 
   return given;
 }
 
-/**
- * A new run's quantizer fields: those given, and the default recipe's for the
- * rest, where the chosen quantizer has that option; FSQ's K is the product of
- * its levels.
- */
-export function withTrainDefaults(given: Partial<ModelConfig>): Partial<ModelConfig> {
-  const kind = given.quantizer ?? TRAIN_QUANTIZER_DEFAULTS.quantizer;
-  const out: Partial<ModelConfig> = { quantizer: kind };
-  const defaults: Partial<ModelConfig> = TRAIN_QUANTIZER_DEFAULTS;
-  for (const option of Object.keys(FLAG_OF) as QuantizerOption[]) {
-    const value = given[option] ?? (QUANTIZER_OPTIONS[kind].includes(option) ? defaults[option] : undefined);
-    if (value !== undefined) (out as Record<string, unknown>)[option] = value;
-  }
-  if (kind === 'fsq' && out.levels) out.codebookSize = out.levels.reduce((a, b) => a * b, 1);
-  return out;
-}
-
-/** The quantizer of a config in a few words, for logs and reports: "vq, kmeans init, rotation". */
-export function describeQuantizer(c: ModelConfig): string {
-  const parts: string[] = [c.quantizer];
-  if (c.quantizer === 'fsq') parts.push(`levels ${c.levels.join(',')}`);
-  if (c.quantizer === 'rvq') parts.push(`depth ${c.depth}`);
-  if (c.codebookInit !== DEFAULT_MODEL_CONFIG.codebookInit) parts.push(`${c.codebookInit} init`);
-  if (c.restartDead > 0) parts.push(`restart dead < ${c.restartDead}`);
-  if (c.lookupDim > 0) parts.push(`lookup dim ${c.lookupDim}`);
-  if (c.cosine) parts.push('cosine');
-  parts.push(c.gradient === 'rotation' ? 'rotation trick' : 'straight-through');
-  return parts.join(', ');
-}
-
-/** With --resume: a quantizer flag given must match the saved model. */
-export function checkResumeQuantizer(given: Partial<ModelConfig>, saved: ModelConfig, out: string): void {
-  for (const key of ['quantizer', ...Object.keys(FLAG_OF)] as (keyof ModelConfig)[]) {
-    const value = given[key];
-    if (value === undefined) continue;
-    if (JSON.stringify(value) !== JSON.stringify(saved[key])) {
-      const flag = key === 'quantizer' ? 'quantizer' : FLAG_OF[key as QuantizerOption];
-      const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
-      throw new UsageError(`--${flag} ${show(value)} does not match the model in ${out} (${flag} ${show(saved[key])}); leave it out to resume`);
-    }
-  }
-}

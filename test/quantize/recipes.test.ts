@@ -16,11 +16,11 @@ import { loadDataset } from '../../src/data/load.js';
 import { loadModel, saveModel } from '../../src/model/checkpoint.js';
 import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { VqVae } from '../../src/model/vqvae.js';
-import { exportOnnx } from '../../src/onnx/export.js';
+import { exportOnnx } from '../../src/export/onnx/export.js';
 import { Adam } from '../../src/train/adam.js';
 import { pixelVariance, sliceImages } from '../../src/train/batches.js';
 import { train } from '../../src/train/trainer.js';
-import { ort, runOnnx } from '../onnx/helpers.js';
+import { ort, runOnnx } from '../export/onnxHelpers.js';
 
 const SMALL = { hidden: 16, resHidden: 8, codebookSize: 32, codeDim: 8 };
 const RECIPES: Record<string, Partial<ModelConfig>> = {
@@ -58,7 +58,7 @@ describe('every quantizer recipe', () => {
       const first = new VqVae(config, 1);
       const firstOptimizer = new Adam({ learningRate: 2e-3 });
       await train({ ...common, model: first, optimizer: firstOptimizer, totalSteps: steps / 2 });
-      saveModel(dir, first, undefined, firstOptimizer);
+      saveModel(dir, first, undefined, firstOptimizer.state());
       first.dispose();
       const loaded = loadModel(dir);
       assert.deepEqual(loaded.model, config);

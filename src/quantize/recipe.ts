@@ -1,0 +1,73 @@
+/**
+ * The quantizer recipe of a new `vqvae train` run: the default recipe
+ * (chosen from `npm run bench:codebook`, README "Codebook health") for every
+ * option the chosen quantizer has and the command line leaves out; and on
+ * --resume, the check that quantizer flags given match the saved model.
+ */
+import { UserError } from '../errors.js';
+import { DEFAULT_MODEL_CONFIG, QUANTIZER_OPTIONS, type ModelConfig, type QuantizerOption } from '../model/config.js';
+
+/**
+ * The recipe `vqvae train` uses unless told otherwise, chosen from
+ * `npm run bench:codebook` (README, "Codebook health"). The paper's recipe is
+ * `--quantizer vq --codebook-init uniform --gradient ste`.
+ */
+export const TRAIN_QUANTIZER_DEFAULTS = {
+  quantizer: 'vq',
+  codebookInit: 'kmeans',
+  gradient: 'rotation',
+} as const satisfies Partial<ModelConfig>;
+
+/** The `vqvae train` flag of each quantizer option. */
+export const QUANTIZER_OPTION_FLAGS: Record<QuantizerOption, string> = {
+  codebookInit: 'codebook-init',
+  restartDead: 'restart-dead',
+  lookupDim: 'lookup-dim',
+  cosine: 'cosine',
+  gradient: 'gradient',
+  levels: 'levels',
+  depth: 'depth',
+};
+
+/**
+ * A new run's quantizer fields: those given, and the default recipe's for the
+ * rest, where the chosen quantizer has that option; FSQ's K is the product of
+ * its levels.
+ */
+export function withTrainDefaults(given: Partial<ModelConfig>): Partial<ModelConfig> {
+  const kind = given.quantizer ?? TRAIN_QUANTIZER_DEFAULTS.quantizer;
+  const out: Partial<ModelConfig> = { quantizer: kind };
+  const defaults: Partial<ModelConfig> = TRAIN_QUANTIZER_DEFAULTS;
+  for (const option of Object.keys(QUANTIZER_OPTION_FLAGS) as QuantizerOption[]) {
+    const value = given[option] ?? (QUANTIZER_OPTIONS[kind].includes(option) ? defaults[option] : undefined);
+    if (value !== undefined) (out as Record<string, unknown>)[option] = value;
+  }
+  if (kind === 'fsq' && out.levels) out.codebookSize = out.levels.reduce((a, b) => a * b, 1);
+  return out;
+}
+
+/** The quantizer of a config in a few words, for logs and reports: "vq, kmeans init, rotation". */
+export function describeQuantizer(c: ModelConfig): string {
+  const parts: string[] = [c.quantizer];
+  if (c.quantizer === 'fsq') parts.push(`levels ${c.levels.join(',')}`);
+  if (c.quantizer === 'rvq') parts.push(`depth ${c.depth}`);
+  if (c.codebookInit !== DEFAULT_MODEL_CONFIG.codebookInit) parts.push(`${c.codebookInit} init`);
+  if (c.restartDead > 0) parts.push(`restart dead < ${c.restartDead}`);
+  if (c.lookupDim > 0) parts.push(`lookup dim ${c.lookupDim}`);
+  if (c.cosine) parts.push('cosine');
+  parts.push(c.gradient === 'rotation' ? 'rotation trick' : 'straight-through');
+  return parts.join(', ');
+}
+
+/** With --resume: a quantizer flag given must match the saved model. */
+export function checkResumeQuantizer(given: Partial<ModelConfig>, saved: ModelConfig, out: string): void {
+  for (const key of ['quantizer', ...Object.keys(QUANTIZER_OPTION_FLAGS)] as (keyof ModelConfig)[]) {
+    const value = given[key];
+    if (value === undefined) continue;
+    if (JSON.stringify(value) !== JSON.stringify(saved[key])) {
+      const flag = key === 'quantizer' ? 'quantizer' : QUANTIZER_OPTION_FLAGS[key as QuantizerOption];
+      const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
+      throw new UserError(`--${flag} ${show(value)} does not match the model in ${out} (${flag} ${show(saved[key])}); leave it out to resume`);
+    }
+  }
+}
