@@ -99,8 +99,9 @@ const root = values.keep ?? mkdtempSync(join(tmpdir(), 'vqvae-codebook-'));
 const rows: Row[] = [];
 try {
   for (const data of values.data!.split(',')) {
-    for (const recipe of RECIPES) {
-      if (!recipe.on.includes(data) || (wanted && !wanted.includes(recipe.id))) continue;
+    // In the order --recipes lists them, so the most wanted rows come first.
+    for (const recipe of wanted ? wanted.map((id) => RECIPES.find((r) => r.id === id)!) : RECIPES) {
+      if (!recipe.on.includes(data)) continue;
       const out = join(root, `${data}-${recipe.id}`);
       const flags = [...REFERENCE.filter((f, i, a) => !(recipe.flags.includes('--codebook-size') && (f === '--codebook-size' || a[i - 1] === '--codebook-size'))), ...recipe.flags];
       process.stderr.write(`${data}: ${recipe.name} (${recipe.flags.join(' ') || 'no quantizer flags'}), ${steps} steps...\n`);
