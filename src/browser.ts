@@ -16,7 +16,13 @@ export { mulberry32, nextSeed, type Rng } from './random.js';
 
 export { VectorQuantizer, initialCodebook, type VectorQuantizerOptions } from './quantize/vectorQuantizer.js';
 export { VectorQuantizerEMA, type VectorQuantizerEmaOptions } from './quantize/vectorQuantizerEma.js';
-export type { Quantizer, QuantizerOutput } from './quantize/types.js';
+export type { Quantizer, QuantizerOutput, QuantizerTables } from './quantize/types.js';
+export { makeQuantizer, AVAILABLE_QUANTIZERS } from './quantize/factory.js';
+export { ProjectedQuantizer } from './quantize/projection.js';
+export { rotateToCodes } from './quantize/rotation.js';
+export { kmeans, kmeansPlusPlus } from './quantize/kmeans.js';
+export { DeadCodeRestarter } from './quantize/restart.js';
+export { codebookUsage, type CodebookUsage } from './quantize/usage.js';
 export { nearestCodes, stopGradient, usageMetrics, codeCounts } from './quantize/ops.js';
 
 export {

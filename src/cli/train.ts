@@ -12,6 +12,7 @@ import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadDa
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 import { QUANTIZER_FLAGS, quantizerSettings } from './quantizerFlags.js';
+import { describeRecipe, TRAIN_QUANTIZER_DEFAULTS } from '../quantize/recipe.js';
 
 /** Training defaults of the reference configuration. */
 export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
@@ -23,7 +24,9 @@ export const trainCommand = defineCommand({
     'Trains an encoder, a codebook and a decoder (van den Oord et al. 2017) with Adam on the ' +
     'reconstruction error divided by the data variance plus the VQ loss. Writes DIR/config.json and ' +
     'DIR/weights.safetensors at least once a minute, on Ctrl-C and at the end; --resume continues ' +
-    'from the last of them. Evaluates on the test split every --eval-every steps.',
+    'from the last of them. Evaluates on the test split every --eval-every steps. ' +
+    `The quantizer recipe is ${describeRecipe(TRAIN_QUANTIZER_DEFAULTS)} unless flags say otherwise (chosen by npm run bench:codebook); ` +
+    "the paper's recipe is --quantizer vq --codebook-init uniform --gradient ste.",
   usage: '--data SPEC [--out DIR] [flags]',
   flags: [
     { name: 'data', type: 'string', required: true, metavar: 'SPEC', help: DATA_HELP },

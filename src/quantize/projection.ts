@@ -50,24 +50,24 @@ export class ProjectedQuantizer implements Quantizer {
     return this.inner.codebook;
   }
 
+  /** x [b, h, w, in] → x W + bias [b, h, w, out], along the last axis. */
+  private affine(x: tf.Tensor4D, weight: tf.Variable, bias: tf.Variable): tf.Tensor4D {
+    return tf.tidy(() => {
+      const [b, h, w, inDim] = x.shape;
+      const flat = tf.reshape(x, [-1, inDim]) as tf.Tensor2D;
+      const y = tf.add(tf.matMul(flat, weight as tf.Tensor2D), bias);
+      return tf.reshape(y, [b, h, w, weight.shape[1]!]) as tf.Tensor4D;
+    });
+  }
+
   /** z [b, h, w, D] → p [b, h, w, d]. */
   private projectIn(inputs: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [b, h, w] = inputs.shape;
-      const flat = tf.reshape(inputs, [-1, this.codeDim]) as tf.Tensor2D;
-      const p = tf.add(tf.matMul(flat, this.projectInWeight as tf.Tensor2D), this.projectInBias);
-      return tf.reshape(p, [b, h, w, this.lookupDim]) as tf.Tensor4D;
-    });
+    return this.affine(inputs, this.projectInWeight, this.projectInBias);
   }
 
   /** q [b, h, w, d] → [b, h, w, D]. */
   private projectOut(codes: tf.Tensor4D): tf.Tensor4D {
-    return tf.tidy(() => {
-      const [b, h, w] = codes.shape;
-      const flat = tf.reshape(codes, [-1, this.lookupDim]) as tf.Tensor2D;
-      const z = tf.add(tf.matMul(flat, this.projectOutWeight as tf.Tensor2D), this.projectOutBias);
-      return tf.reshape(z, [b, h, w, this.codeDim]) as tf.Tensor4D;
-    });
+    return this.affine(codes, this.projectOutWeight, this.projectOutBias);
   }
 
   apply(inputs: tf.Tensor4D): QuantizerOutput {
@@ -97,7 +97,10 @@ export class ProjectedQuantizer implements Quantizer {
 
   initialize(vectors: tf.Tensor2D): void {
     if (!this.inner.initialize) return;
-    const p = tf.tidy(() => tf.add(tf.matMul(vectors, this.projectInWeight as tf.Tensor2D), this.projectInBias) as tf.Tensor2D);
+    const p = tf.tidy(() => {
+      const [m, D] = vectors.shape;
+      return tf.reshape(this.projectIn(tf.reshape(vectors, [1, 1, m, D]) as tf.Tensor4D), [m, this.lookupDim]) as tf.Tensor2D;
+    });
     try {
       this.inner.initialize(p);
     } finally {

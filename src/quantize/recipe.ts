@@ -71,3 +71,10 @@ export function checkResumeQuantizer(given: Partial<ModelConfig>, saved: ModelCo
     }
   }
 }
+
+/** A recipe as the flags that give it: "--quantizer vq --codebook-init kmeans --gradient rotation". */
+export function describeRecipe(recipe: Partial<ModelConfig>): string {
+  return Object.entries(recipe)
+    .map(([key, value]) => `--${key === 'quantizer' ? 'quantizer' : QUANTIZER_OPTION_FLAGS[key as QuantizerOption]} ${value}`)
+    .join(' ');
+}
