@@ -14,7 +14,7 @@ import { DEFAULT_MODEL_CONFIG, QUANTIZER_OPTIONS, type ModelConfig, type Quantiz
  */
 export const TRAIN_QUANTIZER_DEFAULTS = {
   quantizer: 'vq',
-  codebookInit: 'kmeans',
+  codebookInit: 'uniform',
   gradient: 'rotation',
 } as const satisfies Partial<ModelConfig>;
 

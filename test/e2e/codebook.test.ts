@@ -39,19 +39,19 @@ describe('vqvae train quantizer flags', () => {
 
   it('saves the recipe in config.json, defaults an option the command line leaves out, and keeps it on --resume', async () => {
     const out = path.join(root, 'recipe');
-    const flags = ['--quantizer', 'ema', '--restart-dead', '0.9', '--lookup-dim', '4', '--cosine', '--gradient', 'ste'];
+    const flags = ['--quantizer', 'ema', '--restart-dead', '0.9', '--lookup-dim', '4', '--cosine', '--codebook-init', 'kmeans'];
     const first = await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '6', '--eval-every', '3', ...flags);
     assertOk(first);
     assert.match(first.stdout, /restarted [1-9]\d* dead codes since the last evaluation/);
     const model = readConfig(out).model;
     assert.deepEqual(
       [model.quantizer, model.restartDead, model.lookupDim, model.cosine, model.gradient, model.codebookInit],
-      ['ema', 0.9, 4, true, 'ste', 'kmeans'],
+      ['ema', 0.9, 4, true, 'rotation', 'kmeans'],
     );
     assertOk(await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '8', '--resume'));
     assert.deepEqual(readConfig(out).model, model);
-    const mismatch = await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '9', '--resume', '--gradient', 'rotation');
-    assertFails(mismatch, 1, /--gradient rotation does not match/, literal(out));
+    const mismatch = await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '9', '--resume', '--gradient', 'ste');
+    assertFails(mismatch, 1, /--gradient ste does not match/, literal(out));
   });
 });
 

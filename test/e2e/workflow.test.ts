@@ -111,11 +111,11 @@ describe('vqvae train', () => {
 });
 
 describe('vqvae eval', () => {
-  it('--json reports mse, psnr_db, perplexity, codes_used and images, matching a recomputation', async () => {
+  it('--json reports mse, psnr_db, perplexity, codes_used (with its fraction and the dead codes) and images, matching a recomputation', async () => {
     const result = await vqvae('eval', '--model', modelDir, '--data', 'mnist', '--limit', '48', '--json');
     assertOk(result);
     const m = lastJson(result);
-    assert.deepEqual(Object.keys(m).sort(), ['codes_used', 'images', 'mse', 'perplexity', 'psnr_db']);
+    assert.deepEqual(Object.keys(m).sort(), ['codes_used', 'codes_used_fraction', 'dead_codes', 'images', 'mse', 'perplexity', 'psnr_db']);
     assert.equal(m['images'], 48);
     const mse = m['mse'] as number;
     assert.ok(mse > 0 && mse < 1, `mse ${mse}`);

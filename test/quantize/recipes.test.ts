@@ -86,6 +86,13 @@ describe('every quantizer recipe', () => {
       const pixels = test.images.slice(0, test.count * H * W * C);
       const onnx = await runOnnx(files[0]!, { pixels: new ort.Tensor('uint8', pixels, [test.count, H, W, C]) });
       assert.deepEqual(Array.from(onnx['indices']!.data as Int32Array), Array.from(indices.dataSync()));
+      // decoder.onnx looks the codes up as the library does (projected back, unit rows with cosine).
+      const [h, w] = whole.codeGrid;
+      const decodedOnnx = await runOnnx(files[1]!, { indices: new ort.Tensor('int32', indices.dataSync() as Int32Array, [test.count, h, w]) });
+      const c = decodedOnnx['reconstruction']!.data as Float32Array;
+      let decoderWorst = 0;
+      for (let i = 0; i < a.length; i++) decoderWorst = Math.max(decoderWorst, Math.abs(c[i]! - a[i]!));
+      assert.ok(decoderWorst < 1e-4, `decoder.onnx differs from decodeIndices by ${decoderWorst}`);
       tf.dispose([x, indices, decoded, ...Object.values(out)]);
       whole.dispose();
       loaded.vqvae.dispose();
