@@ -66,27 +66,5 @@ export {
   type PriorTrainingState,
 } from './prior/priorFile.js';
 
-export {
-  OPTIMIZER_PREFIX,
-  parseSaved,
-  parseSavedConfig,
-  savedModelFromBytes,
-  toNamedTensors,
-  type Float32Tensor,
-  type ParsedSaved,
-  type SavedFormat,
-  type SavedModel,
-  type SavedSources,
-} from './io/savedModel.js';
-export {
-  SAFETENSORS_DTYPES,
-  decodeSafetensors,
-  encodeSafetensors,
-  type DecodedSafetensors,
-  type NamedTensor,
-  type SafetensorsDtype,
-  type TensorData,
-} from './io/safetensors.js';
-export { decodeNpy, encodeNpy, type NpyArray, type NpyDtype, type NpyWritable } from './io/npy.js';
-export { CHECKPOINT_ID_KEY } from './io/checkpointId.js';
+export * from './io/bytes.js';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/register.js';
