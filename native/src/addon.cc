@@ -146,6 +146,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitReduce(env, exports);
   InitLayout(env, exports);
   InitAdam(env, exports);
+  InitLayer(env, exports);
   return exports;
 }
 

@@ -22,6 +22,12 @@ export interface NativeAddon {
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array, g: ConvGeometry, relu: boolean): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, g: ConvGeometry): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void;
+  /** Fused layer (native/src/layer.cc): flags 1 transposed, 2 ReLU, 4 input ReLU (xr written). */
+  convLayer(x: Float32Array, filter: Float32Array, bias: Float32Array, y: Float32Array, xr: Float32Array | null, g: ConvGeometry, flags: number): void;
+  convLayerBackward(
+    dy: Float32Array, src: Float32Array, filter: Float32Array, y: Float32Array,
+    dx: Float32Array | null, dw: Float32Array, db: Float32Array, g: ConvGeometry, flags: number,
+  ): void;
   batchMatMul(
     a: Float32Array, b: Float32Array, c: Float32Array,
     batchA: number, batchB: number, m: number, n: number, k: number, transposeA: boolean, transposeB: boolean,

@@ -18,6 +18,7 @@ import { nativeAdamUpdate } from './adam.js';
 import { loadAddon, type AddonLoad, type NativeAddon } from './addon.js';
 import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
+import { layerKernels } from './layers.js';
 import { layoutKernels } from './layout.js';
 import { matMulKernels } from './matmul.js';
 import { reduceKernels } from './reduce.js';
@@ -40,6 +41,7 @@ export function registerNativeBackend(): AddonLoad {
   for (const config of getKernelsForBackend('cpu')) {
     registerKernel(byName.get(config.kernelName) ?? { ...config, backendName: NATIVE_BACKEND });
   }
+  for (const k of layerKernels(load.addon)) registerKernel(k);
   NATIVE_KERNELS = ours.map((k) => k.kernelName);
   // Priority below cpu and wasm: the backend is only used when chosen.
   registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
