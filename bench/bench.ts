@@ -22,8 +22,9 @@
  *
  * Threads: --threads, else VQVAE_THREADS, else every core; the native
  * workers get it as VQVAE_THREADS, PyTorch as --threads. OpenMP's spin
- * waiting makes both slow on a machine shared with other jobs; the
- * environment (OMP_WAIT_POLICY) is passed to both unchanged and printed.
+ * waiting makes both slow on a machine shared with other jobs: both sides
+ * run with the native backend's default OMP_WAIT_POLICY=PASSIVE, or with
+ * the environment's OMP_WAIT_POLICY / GOMP_SPINCOUNT when set (printed).
  * The cpu backend, about 1/500 of wasm's speed, runs only when listed, at
  * --cpu-batch for one step.
  */
@@ -56,8 +57,11 @@ const root = join(here, '..', '..');
 const threads = Number(values.threads ?? process.env['VQVAE_THREADS'] ?? availableParallelism());
 const batch = Number(values.batch);
 const steps = Number(values.steps);
-const env = { ...process.env, VQVAE_THREADS: String(threads) };
-const waitPolicy = process.env['OMP_WAIT_POLICY'] ?? 'default';
+// The native backend sets OMP_WAIT_POLICY=PASSIVE unless told otherwise
+// (src/backend/native/addon.ts); PyTorch gets the same setting, so both
+// sides wait for cores alike on a loaded machine.
+const waitPolicy = process.env['OMP_WAIT_POLICY'] ?? (process.env['GOMP_SPINCOUNT'] === undefined ? 'PASSIVE' : 'default');
+const env = { ...process.env, VQVAE_THREADS: String(threads), ...(process.env['GOMP_SPINCOUNT'] === undefined ? { OMP_WAIT_POLICY: waitPolicy } : {}) };
 
 interface Row {
   name: string;
