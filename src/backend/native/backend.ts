@@ -11,7 +11,7 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { getKernelsForBackend, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
-import type { KernelConfig } from '@tensorflow/tfjs-core';
+import type { BackendValues, DataId, DataType, KernelConfig } from '@tensorflow/tfjs-core';
 
 import { registerFusedAdam } from '../../train/fusedAdam.js';
 import { nativeAdamUpdate } from './adam.js';
@@ -23,10 +23,36 @@ import { layoutKernels } from './layout.js';
 import { matMulKernels } from './matmul.js';
 import { reduceKernels } from './reduce.js';
 import { sliceKernels } from './slice.js';
-import { NATIVE_BACKEND } from './tensors.js';
+import { NATIVE_BACKEND, noteDisposed, notePinned, noteRegistered } from './tensors.js';
 
-/** The backend object: the cpu backend's storage, under its own class. */
-export class NativeBackend extends MathBackendCPU {}
+/**
+ * The backend object: the cpu backend's storage, under its own class, which
+ * tells tensors.ts's buffer pool which arrays are registered, read out or
+ * freed (see there).
+ */
+export class NativeBackend extends MathBackendCPU {
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    noteRegistered(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    noteRegistered(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    notePinned(this.data.get(dataId)?.values);
+    return super.readSync(dataId);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const gone = super.disposeData(dataId, force);
+    if (gone && values !== undefined && !this.data.has(dataId)) noteDisposed(values);
+    return gone;
+  }
+}
 
 /** Names of the kernels the addon runs (the rest are the cpu backend's). */
 export let NATIVE_KERNELS: readonly string[] = [];
