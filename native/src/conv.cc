@@ -50,13 +50,13 @@ int64_t FitPadR(int64_t in, int64_t k, int64_t dil, int64_t stride, int64_t padL
 
 Geometry ReadGeometry(const Napi::CallbackInfo& info, size_t index) {
   std::vector<int64_t> g = Ints(info, index);
-  if (g.size() != 17) throw std::invalid_argument("conv geometry must have 17 numbers");
+  if (g.size() != 17) throw std::invalid_argument("conv geometry must have 17 numbers, found " + std::to_string(g.size()));
   Geometry geo{g[0], g[1], g[2], g[3], g[4], g[5], g[6], g[7], g[8], g[9], g[10], g[11], g[12], g[13], g[14], g[15], g[16]};
-  geo.pb = FitPadR(geo.ih, geo.kh, geo.dh, geo.sh, geo.pt, geo.pb, geo.oh);
-  geo.pr = FitPadR(geo.iw, geo.kw, geo.dw, geo.sw, geo.pl, geo.pr, geo.ow);
   for (int64_t v : {geo.n, geo.ih, geo.iw, geo.ci, geo.oh, geo.ow, geo.co, geo.kh, geo.kw, geo.sh, geo.sw, geo.dh, geo.dw}) {
     if (v < 1) throw std::invalid_argument("conv geometry: sizes, strides and dilations must be >= 1, found " + std::to_string(v));
   }
+  geo.pb = FitPadR(geo.ih, geo.kh, geo.dh, geo.sh, geo.pt, geo.pb, geo.oh);
+  geo.pr = FitPadR(geo.iw, geo.kw, geo.dw, geo.sw, geo.pl, geo.pr, geo.ow);
   return geo;
 }
 
@@ -193,27 +193,28 @@ void BackpropInputCol2im(const Geometry& g, const float* dy, const float* w, flo
   dnnl_status_t status = dnnl_sgemm('N', 'T', g.n * pixels, taps, g.co, 1.0f, dy, g.co, w, g.co, 0.0f, cols.data(), taps);
   if (status != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(status));
   const int64_t image = g.ih * g.iw * g.ci;
-#pragma omp parallel for schedule(static)
-  for (int64_t b = 0; b < g.n; b++) {
-    float* out = dx + b * image;
-    std::fill(out, out + image, 0.0f);
-    for (int64_t oy = 0; oy < g.oh; oy++) {
-      for (int64_t ox = 0; ox < g.ow; ox++) {
-        const float* col = cols.data() + ((b * g.oh + oy) * g.ow + ox) * taps;
-        for (int64_t r = 0; r < g.kh; r++) {
-          const int64_t y = oy * g.sh - g.pt + r * g.dh;
-          if (y < 0 || y >= g.ih) continue;
-          for (int64_t c = 0; c < g.kw; c++) {
-            const int64_t x = ox * g.sw - g.pl + c * g.dw;
-            if (x < 0 || x >= g.iw) continue;
-            float* target = out + (y * g.iw + x) * g.ci;
-            const float* source = col + (r * g.kw + c) * g.ci;
-            for (int64_t i = 0; i < g.ci; i++) target[i] += source[i];
+  ParallelFor(g.n, g.n * image, [&](int64_t first, int64_t last, int) {
+    for (int64_t b = first; b < last; b++) {
+      float* out = dx + b * image;
+      std::fill(out, out + image, 0.0f);
+      for (int64_t oy = 0; oy < g.oh; oy++) {
+        for (int64_t ox = 0; ox < g.ow; ox++) {
+          const float* col = cols.data() + ((b * g.oh + oy) * g.ow + ox) * taps;
+          for (int64_t r = 0; r < g.kh; r++) {
+            const int64_t y = oy * g.sh - g.pt + r * g.dh;
+            if (y < 0 || y >= g.ih) continue;
+            for (int64_t c = 0; c < g.kw; c++) {
+              const int64_t x = ox * g.sw - g.pl + c * g.dw;
+              if (x < 0 || x >= g.iw) continue;
+              float* target = out + (y * g.iw + x) * g.ci;
+              const float* source = col + (r * g.kw + c) * g.ci;
+              for (int64_t i = 0; i < g.ci; i++) target[i] += source[i];
+            }
           }
         }
       }
     }
-  }
+  });
 }
 
 }  // namespace

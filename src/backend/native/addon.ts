@@ -40,8 +40,8 @@ export interface NativeAddon {
   argReduce(isMax: boolean, x: Float32Array, out: Int32Array, outer: number, r: number, inner: number): void;
   softmax(x: Float32Array, out: Float32Array, rows: number, cols: number): void;
   transpose(x: Float32Array | Int32Array, out: Float32Array | Int32Array, shape: number[], perm: number[]): void;
-  /** Position of the first index out of range, or -1. */
-  gather(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array, outer: number, axisSize: number, inner: number): number;
+  /** Throws `GatherV2: the index value V is not in [0, N-1]` for an index out of range. */
+  gather(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array, outer: number, axisSize: number, inner: number): void;
   segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, inner: number, numSegments: number): void;
   adam(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void;
 }
