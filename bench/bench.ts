@@ -37,6 +37,7 @@ import { parseArgs } from 'node:util';
 
 import { loadAddon } from '../src/backend/native/addon.js';
 import { convRates, REFERENCE_CONVS, type ConvRate } from './convRates.js';
+import { isaName } from '../src/backend/native/backend.js';
 
 const { values } = parseArgs({
   options: {
@@ -253,11 +254,3 @@ if (values.json) {
   console.log(JSON.stringify({ batch, threads, omp_wait_policy: waitPolicy, cpu, rows, sgemm_gflops: sgemm, convolutions: convs, convolutions_overall_gflops: overall }));
 }
 
-/** oneDNN's dnnl_cpu_isa_t value as a name (oneDNN 2.6's enum). */
-function isaName(isa: number): string {
-  const names: Record<number, string> = {
-    0x0: 'all', 0x1: 'sse41', 0x3: 'avx', 0x7: 'avx2', 0x27: 'avx512_core', 0x67: 'avx512_core_vnni',
-    0xe7: 'avx512_core_bf16', 0x3e7: 'avx512_core_amx', 0x407: 'avx2_vnni',
-  };
-  return names[isa] ?? `0x${isa.toString(16)}`;
-}

@@ -22,6 +22,11 @@ dnnl::stream& Stream();
 // Thread count used by OpenMP loops and oneDNN.
 int Threads();
 
+// Whether convolutions compute in bf16 (setPrecision('bf16'), only where
+// the CPU has AVX-512 bf16 or AMX): conv.cc then converts their f32 inputs
+// and filters to bf16; outputs, sums and filter gradients stay f32.
+bool Bf16();
+
 // Pointer to the first element of a typed array argument (its byteOffset
 // included, so subarray views work), checked for type and minimum length.
 float* F32(const Napi::CallbackInfo& info, size_t index, size_t minLength = 0);

@@ -4,6 +4,7 @@
  */
 import { basename, join, resolve } from 'node:path';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend/select.js';
+import { setNativePrecision, type Precision } from '../backend/native/backend.js';
 import type { ImageDataset, Split } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { parseDataSpec } from '../data/spec.js';
@@ -20,6 +21,14 @@ export const backendFlag = {
   choices: BACKEND_CHOICES,
   default: 'auto',
   help: 'tensor backend: auto picks the fastest that loads (native, then wasm, then cpu)',
+} as const satisfies ChoiceFlag;
+
+export const precisionFlag = {
+  name: 'precision',
+  type: 'choice',
+  choices: ['fp32', 'bf16'],
+  default: 'fp32',
+  help: 'native backend: bf16 runs the convolutions in bfloat16 (weights, optimizer and code distances stay fp32); needs a CPU with AVX-512 bf16 or AMX',
 } as const satisfies ChoiceFlag;
 
 export const splitFlag = {
@@ -97,9 +106,16 @@ export function parseResize(value: string | undefined): [number, number] | undef
 }
 
 /** Readies the backend and says which one runs. */
-export async function useBackend(choice: BackendChoice, ctx: CommandContext): Promise<string> {
+export async function useBackend(choice: BackendChoice, ctx: CommandContext, precision: Precision = 'fp32'): Promise<string> {
   const selected = await selectBackend(choice);
-  info(ctx, `backend: ${selected.reason}`);
+  if (precision === 'bf16' && selected.name !== 'native') {
+    throw new UserError(`--precision bf16 needs the native backend (this run uses ${selected.name})`);
+  }
+  if (selected.name === 'native') {
+    const why = setNativePrecision(precision);
+    if (why !== undefined) throw new UserError(`--precision ${precision}: ${why}`);
+  }
+  info(ctx, `backend: ${selected.reason}${precision === 'bf16' ? ', bf16 convolutions' : ''}`);
   return selected.name;
 }
 

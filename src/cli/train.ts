@@ -18,7 +18,7 @@ import { train } from '../train/trainer.js';
 import { takeSnapshot } from '../report/snapshot.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { defineCommand } from './command.js';
-import { backendFlag, checkDataFitsModel, checkDataFlag, DATA_HELP, defaultRunDir, info, limitFlag, loadData, parseResize, resizeFlag, useBackend } from './common.js';
+import { backendFlag, precisionFlag, checkDataFitsModel, checkDataFlag, DATA_HELP, defaultRunDir, info, limitFlag, loadData, parseResize, resizeFlag, useBackend } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 
@@ -66,6 +66,7 @@ export const trainCommand = defineCommand({
     resizeFlag,
     { name: 'resume', type: 'boolean', help: 'continue the run saved in --out from its last checkpoint' },
     backendFlag,
+    precisionFlag,
     jsonFlag,
   ],
   examples: [
@@ -92,7 +93,7 @@ export const trainCommand = defineCommand({
       throw new UserError(`${out} holds weights.safetensors but no config.json; choose another --out`);
     }
 
-    const backend = await useBackend(flags.backend as BackendChoice, ctx);
+    const backend = await useBackend(flags.backend as BackendChoice, ctx, flags.precision);
     const saved = flags.resume ? loadModel(out) : undefined;
     const state = saved?.training;
     if (saved && !state) throw new UserError(`--resume: ${out} holds no training state to resume`);

@@ -15,7 +15,10 @@ import { fileURLToPath } from 'node:url';
 export type ConvGeometry = number[];
 
 export interface NativeAddon {
-  info(): { onednn: string; threads: number; isa: number };
+  /** isa: oneDNN's dnnl_cpu_isa_t; bf16: whether the CPU can run setPrecision('bf16'). */
+  info(): { onednn: string; threads: number; isa: number; bf16: boolean; precision: 'fp32' | 'bf16' };
+  /** Convolutions in bf16 (fp32 tensors, bf16 products, fp32 sums) or fp32; bf16 throws where the CPU lacks it. */
+  setPrecision(precision: 'fp32' | 'bf16'): string;
   setThreads(n: number): number;
   /** Primitives created so far; a repeated training step adds none. */
   primitivesCreated(): number;

@@ -76,6 +76,31 @@ export function registerNativeBackend(): AddonLoad {
   return load;
 }
 
+export type Precision = 'fp32' | 'bf16';
+
+/** oneDNN's ISA names (dnnl_cpu_isa_t of oneDNN 2.6), for messages. */
+export function isaName(isa: number): string {
+  const names: Record<number, string> = {
+    0x0: 'all', 0x1: 'sse41', 0x3: 'avx', 0x7: 'avx2', 0x27: 'avx512_core', 0x67: 'avx512_core_vnni',
+    0xe7: 'avx512_core_bf16', 0x3e7: 'avx512_core_amx', 0x407: 'avx2_vnni',
+  };
+  return names[isa] ?? `0x${isa.toString(16)}`;
+}
+
+/**
+ * Sets the precision of the native convolutions (native/src/conv.cc): bf16
+ * where the CPU has AVX-512 bf16 or AMX, else it stays fp32 and the reason
+ * comes back, e.g. 'this CPU lacks AVX-512 bf16 and AMX (oneDNN ISA avx2)'.
+ */
+export function setNativePrecision(precision: Precision): string | undefined {
+  const load = loadAddon();
+  if (load.addon === undefined) return load.reason;
+  const { bf16, isa } = load.addon.info();
+  if (precision === 'bf16' && !bf16) return `this CPU lacks AVX-512 bf16 and AMX (oneDNN ISA ${isaName(isa)})`;
+  load.addon.setPrecision(precision);
+  return undefined;
+}
+
 function nativeKernelConfigs(addon: NativeAddon): KernelConfig[] {
   return [
     ...convKernels(addon),
