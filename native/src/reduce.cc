@@ -113,6 +113,28 @@ Napi::Value ArgReduce(const Napi::CallbackInfo& info) {
     CheckView("argReduce", outer, r, inner, 1);
     const float* x = F32(info, 1, outer * r * inner);
     int32_t* out = I32(info, 2, outer * inner);
+    if (inner == 1) {
+      // Rows (e.g. code distances [m, K]): the extreme by a branch-free
+      // pass the compiler vectorises, then its first position. NaNs are
+      // skipped as in the strided loop below (a NaN first element wins).
+      ParallelFor(outer, outer * r, [&](int64_t begin, int64_t end, int) {
+        for (int64_t o = begin; o < end; o++) {
+          const float* p = x + o * r;
+          float best = p[0];
+          if (best == best) {
+            if (isMax) {
+              for (int64_t j = 1; j < r; j++) best = p[j] > best ? p[j] : best;
+            } else {
+              for (int64_t j = 1; j < r; j++) best = p[j] < best ? p[j] : best;
+            }
+          }
+          int64_t at = 0;
+          if (best == best) while (p[at] != best) at++;
+          out[o] = static_cast<int32_t>(at);
+        }
+      });
+      return info.Env().Undefined();
+    }
     ParallelFor(outer, outer * r * inner, [&](int64_t begin, int64_t end, int) {
       for (int64_t o = begin; o < end; o++) {
         for (int64_t i = 0; i < inner; i++) {
