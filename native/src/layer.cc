@@ -29,8 +29,20 @@ constexpr int64_t kTransposed = 1, kRelu = 2, kInputRelu = 4;
 // Reused between calls: the masked output gradient.
 std::vector<float> scratch;
 
-void CheckFlags(int64_t flags) {
+// A layer call's geometry and flags, checked, with the sizes they imply.
+struct Layer {
+  Geometry g;
+  bool transposed, relu, inputRelu;
+  int64_t inSize, outSize, outChannels;
+};
+
+Layer ReadLayer(const Napi::CallbackInfo& info, size_t geometryIndex) {
+  Geometry g = ReadGeometry(info, geometryIndex);
+  const int64_t flags = Int(info, geometryIndex + 1);
   if (flags < 0 || flags > 7) throw std::invalid_argument("convLayer flags must be in [0, 7], found " + std::to_string(flags));
+  const bool transposed = flags & kTransposed;
+  return {g, transposed, (flags & kRelu) != 0, (flags & kInputRelu) != 0, transposed ? g.OutSize() : g.InSize(),
+          transposed ? g.InSize() : g.OutSize(), transposed ? g.ci : g.co};
 }
 
 // y[p, c] = relu?(y[p, c] + bias[c]) over rows of `channels`.
@@ -49,14 +61,13 @@ void AddBiasRelu(float* y, const float* bias, int64_t rows, int64_t channels, bo
 
 Napi::Value ConvLayer(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
-    Geometry g = ReadGeometry(info, 5);
-    const int64_t flags = Int(info, 6);
-    CheckFlags(flags);
-    const bool transposed = flags & kTransposed, relu = flags & kRelu, inputRelu = flags & kInputRelu;
-    const int64_t inSize = transposed ? g.OutSize() : g.InSize(), outSize = transposed ? g.InSize() : g.OutSize();
+    const Layer l = ReadLayer(info, 5);
+    const Geometry& g = l.g;
+    const bool transposed = l.transposed, relu = l.relu, inputRelu = l.inputRelu;
+    const int64_t inSize = l.inSize, outSize = l.outSize;
     const float* x = F32(info, 0, inSize);
     const float* w = F32(info, 1, g.FilterSize());
-    const float* bias = F32(info, 2, transposed ? g.ci : g.co);
+    const float* bias = F32(info, 2, l.outChannels);
     float* y = F32(info, 3, outSize);
     float* xr = inputRelu ? F32(info, 4, inSize) : nullptr;
     const float* src = x;
@@ -78,12 +89,10 @@ Napi::Value ConvLayer(const Napi::CallbackInfo& info) {
 
 Napi::Value ConvLayerBackward(const Napi::CallbackInfo& info) {
   return Guard(info, [&]() -> Napi::Value {
-    Geometry g = ReadGeometry(info, 7);
-    const int64_t flags = Int(info, 8);
-    CheckFlags(flags);
-    const bool transposed = flags & kTransposed, relu = flags & kRelu, inputRelu = flags & kInputRelu;
-    const int64_t inSize = transposed ? g.OutSize() : g.InSize(), outSize = transposed ? g.InSize() : g.OutSize();
-    const int64_t outChannels = transposed ? g.ci : g.co;
+    const Layer l = ReadLayer(info, 7);
+    const Geometry& g = l.g;
+    const bool transposed = l.transposed, relu = l.relu, inputRelu = l.inputRelu;
+    const int64_t inSize = l.inSize, outSize = l.outSize, outChannels = l.outChannels;
     const float* dy = F32(info, 0, outSize);
     const float* src = F32(info, 1, inSize);
     const float* w = F32(info, 2, g.FilterSize());

@@ -8,7 +8,7 @@
  */
 import '../engine.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { convLayer } from '../backend/native/layers.js';
+import { convLayer } from '../backend/native/layerOp.js';
 import { nextSeed, type Rng } from '../random.js';
 
 /** Named variables of a model, in creation order. */

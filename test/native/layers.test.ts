@@ -9,7 +9,7 @@
 import { describe, it } from 'node:test';
 
 import { tf } from '../../src/engine.js';
-import { convLayer, type ConvLayerOptions, type LayerPad } from '../../src/backend/native/layers.js';
+import { convLayer, type ConvLayerOptions, type LayerPad } from '../../src/backend/native/layerOp.js';
 import { matchesCpu, nativeOrFail, seededValues } from './helpers.js';
 
 interface Case {

@@ -12,7 +12,7 @@ import { describe, it } from 'node:test';
 
 import { tf } from '../../src/engine.js';
 import { isaName, setNativePrecision } from '../../src/backend/index.js';
-import { convLayer } from '../../src/backend/native/layers.js';
+import { convLayer } from '../../src/backend/native/layerOp.js';
 import { nativeOrFail, seededValues } from './helpers.js';
 
 function layerAndGrads(): Float32Array[] {
