@@ -17,7 +17,7 @@
  *   rate measured in the same run (bench/convRates.ts);
  * - a per-kernel profile of one native training step: where the time goes.
  *
- *   npm run bench -- [--steps 20] [--batch 128] [--threads N] [--rounds 2] [--backends native,wasm]
+ *   npm run bench -- [--steps 20] [--train-steps 3x--steps] [--batch 128] [--threads N] [--rounds 2] [--backends native,wasm]
  *                    [--wasm-steps 3] [--cpu-batch 8] [--no-torch] [--no-train] [--json]
  *
  * Threads: --threads, else VQVAE_THREADS, else every core; the native
@@ -43,6 +43,7 @@ const { values } = parseArgs({
   options: {
     steps: { type: 'string', default: '20' },
     rounds: { type: 'string', default: '2' },
+    'train-steps': { type: 'string' },
     'no-train': { type: 'boolean', default: false },
     batch: { type: 'string', default: '128' },
     threads: { type: 'string' },
@@ -58,6 +59,10 @@ const root = join(here, '..', '..');
 const threads = Number(values.threads ?? process.env['VQVAE_THREADS'] ?? availableParallelism());
 const batch = Number(values.batch);
 const steps = Number(values.steps);
+// `vqvae train` counts its first step, which compiles oneDNN's kernels and
+// faults in every buffer (about 1-2 s, 4-8 steady steps): a longer run by
+// default keeps that from weighing more than in the runs users make.
+const trainSteps = Number(values['train-steps'] ?? 3 * steps);
 // The native backend sets OMP_WAIT_POLICY=PASSIVE unless told otherwise
 // (src/backend/native/addon.ts); PyTorch gets the same setting, so both
 // sides wait for cores alike on a loaded machine.
@@ -128,7 +133,7 @@ function runTrain(): Row {
   const out = join(scratch, 'run');
   rmSync(out, { recursive: true, force: true });
   const args = [
-    join(here, '..', 'src', 'cli', 'main.js'), 'train', '--data', 'fashion-mnist', '--out', out, '--steps', String(steps + 1),
+    join(here, '..', 'src', 'cli', 'main.js'), 'train', '--data', 'fashion-mnist', '--out', out, '--steps', String(trainSteps),
     '--batch', String(batch), '--eval-every', '0', '--eval-limit', '256', '--checkpoint-every', '0', '--backend', 'native', '--json',
   ];
   const { result, rssMb, wall } = measured(process.execPath, args);
@@ -136,7 +141,7 @@ function runTrain(): Row {
   if (json === undefined) return { name: 'vqvae train', missing: failure(result) };
   return {
     name: 'native: `vqvae train`, fashion-mnist', images_per_s: json['images_per_s'] as number, peak_rss_mb: rssMb,
-    final_loss: json['final_loss'] as number, batch, steps: steps + 1, wall_s: wall,
+    final_loss: json['final_loss'] as number, batch, steps: trainSteps, wall_s: wall,
   };
 }
 
@@ -213,7 +218,8 @@ const overall = convs.length > 0 ? totalFlops / totalMs / 1e6 : undefined;
 
 const out = values.json ? console.error : console.log;
 const fixed = (v: number | undefined, d = 1) => (v === undefined ? '-' : v.toFixed(d));
-out(`reference VQ-VAE, batch ${batch}, ${threads} thread(s), OMP_WAIT_POLICY ${waitPolicy}, ${rounds} round(s) alternated`);
+out(`reference VQ-VAE, batch ${batch}, ${threads} thread(s), OMP_WAIT_POLICY ${waitPolicy}, ${rounds} round(s) alternated; ` +
+  `bare steps and PyTorch: ${steps} timed steps after warm-up; \`vqvae train\`: ${trainSteps} steps, its own images/s (first step included)`);
 out(`CPU: ${cpu.model}; ${cpu.features.length > 0 ? cpu.features.join(', ') : 'none of AVX2, AVX-512, AMX'}${addon ? `; oneDNN ISA ${isaName(addon.info().isa)}` : ''}`);
 out('');
 out('| round | what | images/s | vs PyTorch (same round) | peak RSS (MB) | wall s | final loss |');
