@@ -8,7 +8,7 @@ import type { ModelConfig } from '../model/config.js';
 import { runTraining } from '../train/run.js';
 import { vqvaeRun } from '../train/vqvaeRun.js';
 import { defineCommand } from './command.js';
-import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
+import { backendFlag, precisionFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 
@@ -43,6 +43,7 @@ export const trainCommand = defineCommand({
     resizeFlag,
     resumeFlag,
     backendFlag,
+    precisionFlag,
     jsonFlag,
   ],
   examples: [
