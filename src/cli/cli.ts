@@ -18,6 +18,8 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 
+import { PeerFailed } from '../distributed/communicator.js';
+import { mpiEnvironment } from '../distributed/environment.js';
 import { isUserError } from '../errors.js';
 import { defineGroup, isGroup, type AnyCommand, type Command, type CommandContext, type CommandGroup, type Writer } from './command.js';
 import { parseFlags, UsageError } from './flags.js';
@@ -51,6 +53,10 @@ export interface CliIO {
   signals?: SignalSource;
   /** Called on a second Ctrl-C (default `process.exit`). */
   exit?: (code: number) => void;
+  /** Where the error line goes (default `stderr`): ranks other than 0 of an MPI job keep it, and nothing else. */
+  errors?: Writer;
+  /** This process's rank in an MPI job (default 0): other ranks leave usage errors to rank 0. */
+  rank?: number;
 }
 
 export interface CliOptions {
@@ -60,12 +66,21 @@ export interface CliOptions {
   version?: string;
 }
 
-/** The real process's streams. `TERM=dumb` counts as no terminal. */
+const silent: Writer = { write: () => true };
+
+/**
+ * The real process's streams. `TERM=dumb` counts as no terminal. In an MPI
+ * job (src/distributed/environment.ts) rank 0 alone prints; the other ranks
+ * print only an error of their own.
+ */
 export function processIO(): CliIO {
   const dumb = process.env['TERM'] === 'dumb';
+  const rank = mpiEnvironment()?.rank ?? 0;
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: rank === 0 ? process.stdout : silent,
+    stderr: rank === 0 ? process.stderr : silent,
+    errors: process.stderr,
+    rank,
     isTTY: process.stdout.isTTY === true && !dumb,
     stderrIsTTY: process.stderr.isTTY === true && !dumb,
     columns: process.stdout.columns,
@@ -79,12 +94,16 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO(), o
     const root = defineGroup({ name: PROGRAM, summary: '', description: DESCRIPTION, subcommands: commands });
     return await dispatch(root, [PROGRAM], argv, io, options);
   } catch (error) {
-    return report(error, io.stderr);
+    return report(error, io);
   }
 }
 
 /** Prints what went wrong and returns the exit status for it. */
-function report(error: unknown, stderr: Writer): number {
+function report(error: unknown, io: CliIO): number {
+  const stderr = io.errors ?? io.stderr;
+  // Another rank of the job printed why; a usage error is the same on every rank, and rank 0 prints it.
+  if (error instanceof PeerFailed) return error.exitCode;
+  if (error instanceof UsageError && (io.rank ?? 0) !== 0) return 2;
   if (error instanceof Interrupted) {
     stderr.write(`${PROGRAM}: interrupted\n`);
     return error.exitCode;
