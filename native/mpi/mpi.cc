@@ -1,7 +1,7 @@
 // MPI collectives for vqvae (src/distributed/mpi.ts types and loads this
 // module): init, rank/size, barrier, in-place all-reduce and broadcast on a
 // typed array's own memory (byteOffset included, no copies), gatherv to one
-// rank, abort and finalize.
+// rank and allgatherv to all, abort and finalize.
 //
 // Threads: only Node's main thread calls MPI, so MPI_THREAD_FUNNELED is
 // enough; the oneDNN addon's OpenMP threads never touch MPI. MPI_Init runs
@@ -178,6 +178,26 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
+// One byte count per rank, each and their sum within an int; the displacements are their running sums.
+size_t Counts(const Napi::Env& env, Napi::Array countArray, std::vector<int>* counts, std::vector<int>* displacements) {
+  if (static_cast<int>(countArray.Length()) != worldSize) {
+    throw Napi::RangeError::New(env, "byte counts: need one per rank (" + std::to_string(worldSize) + ")");
+  }
+  counts->resize(worldSize);
+  displacements->resize(worldSize);
+  size_t total = 0;
+  for (int r = 0; r < worldSize; r++) {
+    double count = countArray.Get(static_cast<uint32_t>(r)).As<Napi::Number>().DoubleValue();
+    if (count < 0 || count > INT_MAX || total + count > static_cast<double>(INT_MAX)) {
+      throw Napi::RangeError::New(env, "byte counts and their sum must fit in an int");
+    }
+    (*counts)[r] = static_cast<int>(count);
+    (*displacements)[r] = static_cast<int>(total);
+    total += (*counts)[r];
+  }
+  return total;
+}
+
 // gatherv(send, recv, byteCounts, root): rank r's `send` bytes land in root's `recv`
 // at the sum of the counts before r. recv is only read on root (null elsewhere).
 Napi::Value Gatherv(const Napi::CallbackInfo& info) {
@@ -185,22 +205,9 @@ Napi::Value Gatherv(const Napi::CallbackInfo& info) {
   RequireInit(env);
   View send = ViewOf(info, 0);
   if (info.Length() < 3 || !info[2].IsArray()) throw Napi::TypeError::New(env, "argument 2 must be an array of byte counts");
-  Napi::Array countArray = info[2].As<Napi::Array>();
-  if (static_cast<int>(countArray.Length()) != worldSize) {
-    throw Napi::RangeError::New(env, "byte counts: need one per rank (" + std::to_string(worldSize) + ")");
-  }
   int root = RootArg(info, 3);
-  std::vector<int> counts(worldSize), displacements(worldSize);
-  size_t total = 0;
-  for (int r = 0; r < worldSize; r++) {
-    double count = countArray.Get(static_cast<uint32_t>(r)).As<Napi::Number>().DoubleValue();
-    if (count < 0 || count > INT_MAX || total > static_cast<size_t>(INT_MAX)) {
-      throw Napi::RangeError::New(env, "gatherv: counts and their sum must fit in an int");
-    }
-    counts[r] = static_cast<int>(count);
-    displacements[r] = static_cast<int>(total);
-    total += counts[r];
-  }
+  std::vector<int> counts, displacements;
+  size_t total = Counts(env, info[2].As<Napi::Array>(), &counts, &displacements);
   if (send.bytes != static_cast<size_t>(counts[worldRank])) {
     throw Napi::RangeError::New(env, "gatherv: this rank sends " + std::to_string(send.bytes) + " bytes, its count says " +
                                          std::to_string(counts[worldRank]));
@@ -213,6 +220,24 @@ Napi::Value Gatherv(const Napi::CallbackInfo& info) {
   }
   MPI_Gatherv(send.data, counts[worldRank], MPI_BYTE, recv, counts.data(), displacements.data(), MPI_BYTE, root,
               MPI_COMM_WORLD);
+  return env.Undefined();
+}
+
+// allgatherv(send, recv, byteCounts): every rank's `recv` gets all ranks' `send` bytes in rank order.
+Napi::Value Allgatherv(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  RequireInit(env);
+  View send = ViewOf(info, 0);
+  View recv = ViewOf(info, 1);
+  if (info.Length() < 3 || !info[2].IsArray()) throw Napi::TypeError::New(env, "argument 2 must be an array of byte counts");
+  std::vector<int> counts, displacements;
+  size_t total = Counts(env, info[2].As<Napi::Array>(), &counts, &displacements);
+  if (send.bytes != static_cast<size_t>(counts[worldRank])) {
+    throw Napi::RangeError::New(env, "allgatherv: this rank sends " + std::to_string(send.bytes) + " bytes, its count says " +
+                                         std::to_string(counts[worldRank]));
+  }
+  if (recv.bytes < total) throw Napi::RangeError::New(env, "allgatherv: the receive array is smaller than the sum of the counts");
+  MPI_Allgatherv(send.data, counts[worldRank], MPI_BYTE, recv.data, counts.data(), displacements.data(), MPI_BYTE, MPI_COMM_WORLD);
   return env.Undefined();
 }
 
@@ -239,6 +264,7 @@ Napi::Object Register(Napi::Env env, Napi::Object exports) {
   exports.Set("allreduce", Napi::Function::New(env, Allreduce));
   exports.Set("broadcast", Napi::Function::New(env, Broadcast));
   exports.Set("gatherv", Napi::Function::New(env, Gatherv));
+  exports.Set("allgatherv", Napi::Function::New(env, Allgatherv));
   exports.Set("abort", Napi::Function::New(env, Abort));
   exports.Set("finalize", Napi::Function::New(env, Finalize));
   return exports;

@@ -23,6 +23,7 @@ import { mpiEnvironment } from '../distributed/environment.js';
 import { isUserError } from '../errors.js';
 import { defineGroup, isGroup, type AnyCommand, type Command, type CommandContext, type CommandGroup, type Writer } from './command.js';
 import { parseFlags, UsageError } from './flags.js';
+import { isAgreed } from './distributed.js';
 import { HELP_WIDTH, renderCommandHelp, renderGroupHelp } from './help.js';
 import { createProgress, type Progress } from './progress.js';
 import { Interrupted, interruptSignal, type InterruptSignal, type SignalSource } from './signals.js';
@@ -101,9 +102,17 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO(), o
 /** Prints what went wrong and returns the exit status for it. */
 function report(error: unknown, io: CliIO): number {
   const stderr = io.errors ?? io.stderr;
-  // Another rank of the job printed why; a usage error is the same on every rank, and rank 0 prints it.
-  if (error instanceof PeerFailed) return error.exitCode;
-  if (error instanceof UsageError && (io.rank ?? 0) !== 0) return 2;
+  const rank = io.rank ?? 0;
+  // Another rank of the job printed why: stay a moment, so that its line gets out before mpirun ends the job.
+  if (error instanceof PeerFailed) {
+    pause(500);
+    return error.exitCode;
+  }
+  // A usage error is the same on every rank, and rank 0 prints it.
+  if (error instanceof UsageError && rank !== 0) return 2;
+  // An error the ranks did not agree on (cli/distributed.ts) may be rank 0's too: wait for mpirun to end
+  // this rank once rank 0 has failed, and print only if that does not happen.
+  if (rank !== 0 && isUserError(error) && !isAgreed(error)) pause(3000);
   if (error instanceof Interrupted) {
     stderr.write(`${PROGRAM}: interrupted\n`);
     return error.exitCode;
@@ -119,6 +128,11 @@ function report(error: unknown, io: CliIO): number {
   }
   stderr.write(`${PROGRAM}: internal error (a bug, not a mistake in the command line):\n${inspect(error)}\n`);
   return 1;
+}
+
+/** Blocks this thread for `ms` (no event loop: the process is about to exit). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Reasons for the file-system errors a user can cause (a bad path), by errno code. */

@@ -5,8 +5,13 @@
  * same exit status on all.
  */
 import { PeerFailed, openCommunicator, type Communicator } from '../distributed/communicator.js';
-import { digest, ranksDiffering } from '../distributed/consistency.js';
+import type * as tf from '@tensorflow/tfjs-core';
+
+import { digest, hex, ranksDiffering, tensorsDigest } from '../distributed/consistency.js';
+import { stepLoopCommunicator } from '../distributed/training.js';
 import { UserError } from '../errors.js';
+import type { RunPlugin, RunState, SavedRun } from '../train/run.js';
+import type { Communicator as StepLoopCommunicator, ComputedStep } from '../train/stepLoop.js';
 import { Interrupted } from './signals.js';
 import { UsageError, type BooleanFlag, type StringFlag } from './flags.js';
 
@@ -53,6 +58,20 @@ function exitCodeOf(error: unknown): number {
   return 1;
 }
 
+/** Every rank's digest of `state` (consistency.ts), in rank order, on every rank. Collective. */
+export function replicaDigests(comm: Communicator, state: Record<string, tf.Tensor>): string[] {
+  const mine = tensorsDigest(state);
+  const all = comm.allGather(mine, new Array<number>(comm.size).fill(mine.length));
+  return Array.from({ length: comm.size }, (_, r) => hex(all.subarray(r * mine.length, (r + 1) * mine.length)));
+}
+
+const agreed = new WeakSet<object>();
+
+/** Whether `error` is one that `agree` let this rank report for the whole job. */
+export function isAgreed(error: unknown): boolean {
+  return typeof error === 'object' && error !== null && agreed.has(error);
+}
+
 /**
  * Runs `work` on every rank, then agrees on the outcome: if it threw on any
  * rank, the lowest such rank rethrows its error (the CLI prints it) and all
@@ -77,6 +96,7 @@ export async function agree<T>(comm: Communicator, work: () => T | Promise<T>): 
       const code = new Int32Array([failed ? exitCodeOf(failure) : 0]);
       comm.broadcast(code, failedRank);
       if (comm.rank !== failedRank) throw new PeerFailed(failedRank, code[0]);
+      if (typeof failure === 'object' && failure !== null) agreed.add(failure);
     }
   }
   if (failed) throw failure;
@@ -96,4 +116,43 @@ export function checkSameJob(comm: Communicator, parts: () => readonly (string |
     `rank${differing.length > 1 ? 's' : ''} ${differing.join(', ')} of the MPI job ${differing.length > 1 ? 'were' : 'was'} ` +
       'started with other flags, data or model files than rank 0: every rank must run the same command on the same files',
   );
+}
+
+/**
+ * A training command's run on the job: the plug-in with its loading and
+ * opening agreed among the ranks (a failure on any rank ends the job with
+ * that rank's one line) and followed by the check that every rank runs the
+ * same flags on the same data (`identity`, hashed once the data is loaded),
+ * and the run engine's communicator (undefined for a single process).
+ */
+export function distributedRun<S extends RunState, Saved extends SavedRun<S>, C extends ComputedStep>(
+  comm: Communicator,
+  plugin: RunPlugin<S, Saved, C>,
+  identity: () => readonly (string | ArrayBufferView)[],
+): { plugin: RunPlugin<S, Saved, C>; communicator: StepLoopCommunicator | undefined } {
+  if (comm.size === 1) return { plugin, communicator: undefined };
+  return {
+    plugin: {
+      ...plugin,
+      load: (dir) => agree(comm, () => plugin.load(dir)),
+      async open(ctx) {
+        const opened = await agree(comm, () => plugin.open(ctx));
+        checkSameJob(comm, identity);
+        const { session } = opened;
+        return {
+          ...opened,
+          session: {
+            ...session,
+            // The JSON summary lists each rank's digest of its model: the replicas are the same when these are.
+            finish(result) {
+              const extra = session.finish?.(result) ?? {};
+              const state = session.replicaState?.();
+              return state === undefined ? extra : { ...extra, replica_sha256: replicaDigests(comm, state) };
+            },
+          },
+        };
+      },
+    },
+    communicator: stepLoopCommunicator(comm),
+  };
 }

@@ -28,6 +28,8 @@ export interface CommunicatorStats {
   allreduceBytes: number;
   broadcastCalls: number;
   broadcastBytes: number;
+  allGatherCalls: number;
+  allGatherBytes: number;
 }
 
 export interface Communicator {
@@ -48,12 +50,14 @@ export interface Communicator {
    * (returned there; undefined elsewhere).
    */
   gather<T extends Int32Array | Float32Array | Uint8Array>(part: T, counts: readonly number[], root?: number): T | undefined;
+  /** Rank r's `part` (counts[r] elements) concatenated in rank order, on every rank. */
+  allGather<T extends Int32Array | Float32Array | Uint8Array>(part: T, counts: readonly number[]): T;
   /** Ends every rank of the job with `code`; does not return. */
   abort(code: number): never;
 }
 
 function emptyStats(): CommunicatorStats {
-  return { allreduceCalls: 0, allreduceBytes: 0, broadcastCalls: 0, broadcastBytes: 0 };
+  return { allreduceCalls: 0, allreduceBytes: 0, broadcastCalls: 0, broadcastBytes: 0, allGatherCalls: 0, allGatherBytes: 0 };
 }
 
 /** One process: rank 0 of 1. Reductions and broadcasts leave the arrays as they are. */
@@ -71,6 +75,10 @@ export function singleProcess(): Communicator {
       if (counts.length !== 1 || counts[0] !== part.length) throw new Error(`gather: counts ${JSON.stringify(counts)} do not fit 1 rank`);
       return part;
     },
+    allGather(part, counts) {
+      if (counts.length !== 1 || counts[0] !== part.length) throw new Error(`allGather: counts ${JSON.stringify(counts)} do not fit 1 rank`);
+      return part;
+    },
     abort(code) {
       process.exit(code);
     },
@@ -78,6 +86,15 @@ export function singleProcess(): Communicator {
 }
 
 const OPS = { sum: MPI_SUM, max: MPI_MAX, min: MPI_MIN } as const;
+
+/** An array of part's type for all the counts, after checking that this rank's count is part's length. */
+function receiver<T extends Int32Array | Float32Array | Uint8Array>(part: T, counts: readonly number[], rank: number, size: number): T {
+  if (counts.length !== size || counts[rank] !== part.length) {
+    throw new Error(`rank ${rank} has ${part.length} elements, the counts say ${JSON.stringify(counts)}`);
+  }
+  const Ctor = part.constructor as new (n: number) => T;
+  return new Ctor(counts.reduce((a, b) => a + b, 0));
+}
 
 /** The communicator over an initialised MPI addon. */
 export function mpiCommunicator(addon: MpiAddon): Communicator {
@@ -103,15 +120,16 @@ export function mpiCommunicator(addon: MpiAddon): Communicator {
       addon.barrier();
     },
     gather(part, counts, root = 0) {
-      if (counts.length !== size || counts[rank] !== part.length) {
-        throw new Error(`gather: rank ${rank} has ${part.length} elements, counts say ${JSON.stringify(counts)}`);
-      }
-      const element = part.BYTES_PER_ELEMENT;
-      const total = counts.reduce((a, b) => a + b, 0);
-      const Ctor = part.constructor as new (n: number) => typeof part;
-      const out = rank === root ? new Ctor(total) : null;
-      addon.gatherv(part, out, counts.map((c) => c * element), root);
+      const out = rank === root ? receiver(part, counts, rank, size) : null;
+      addon.gatherv(part, out, counts.map((c) => c * part.BYTES_PER_ELEMENT), root);
       return out ?? undefined;
+    },
+    allGather(part, counts) {
+      const out = receiver(part, counts, rank, size);
+      stats.allGatherCalls += 1;
+      stats.allGatherBytes += part.byteLength;
+      addon.allgatherv(part, out, counts.map((c) => c * part.BYTES_PER_ELEMENT));
+      return out;
     },
     abort(code) {
       return addon.abort(code);

@@ -13,7 +13,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { Communicator } from './communicator.js';
 
 export interface ReducedStep {
-  /** The summed gradients, by the same names (new tensors; the inputs are disposed). */
+  /** The summed gradients, by the same names (new tensors; the caller disposes them and the inputs). */
   grads: Record<string, tf.Tensor>;
   /** The summed extras. */
   extras: Float32Array;
@@ -54,7 +54,6 @@ export function allreduceStep(
     const g = grads[name]!;
     reduced[name] = tf.tensor(buffer.slice(offset, offset + g.size), g.shape, 'float32');
     offset += g.size;
-    g.dispose();
   }
   return { grads: reduced, extras: buffer.slice(offset) };
 }

@@ -31,6 +31,8 @@ export interface MpiAddon {
   broadcast(array: ArrayBufferView, root: number): void;
   /** Rank r's `send` bytes go to `root`'s `recv` after the bytes of ranks below r; `recv` is null elsewhere. */
   gatherv(send: ArrayBufferView, recv: ArrayBufferView | null, byteCounts: number[], root: number): void;
+  /** Every rank's `recv` gets all ranks' `send` bytes in rank order. */
+  allgatherv(send: ArrayBufferView, recv: ArrayBufferView, byteCounts: number[]): void;
   /** MPI_Abort: ends every rank of the job; does not return. */
   abort(code: number): never;
   finalize(): void;
