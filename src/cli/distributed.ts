@@ -143,11 +143,19 @@ export function distributedRun<S extends RunState, Saved extends SavedRun<S>, C 
           ...opened,
           session: {
             ...session,
-            // The JSON summary lists each rank's digest of its model: the replicas are the same when these are.
+            // The JSON summary lists each rank's digest of its model (the replicas are the same when these are)
+            // and the bytes a rank sent into the collectives per training step (setup included, the final evaluation not).
             finish(result) {
+              const { allreduceBytes, allGatherBytes, broadcastBytes } = comm.stats;
+              const bytes = allreduceBytes + allGatherBytes + broadcastBytes;
               const extra = session.finish?.(result) ?? {};
               const state = session.replicaState?.();
-              return state === undefined ? extra : { ...extra, replica_sha256: replicaDigests(comm, state) };
+              return {
+                ...extra,
+                ...(state === undefined ? {} : { replica_sha256: replicaDigests(comm, state) }),
+                ranks: comm.size,
+                bytes_per_step: result.stepsRun > 0 ? Math.round(bytes / result.stepsRun) : 0,
+              };
             },
           },
         };

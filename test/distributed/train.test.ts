@@ -124,6 +124,11 @@ describe('vqvae train --distributed on 2 ranks', { timeout: 600_000 }, () => {
     assert.ok(!fs.existsSync(path.join(out, 'config.json')));
   });
 
+  it('an error every rank meets (--resume with nothing to resume): one line, from rank 0', async () => {
+    const out = path.join(root, 'nothing-here');
+    assertJobFails(await mpirun([[2, [MAIN_JS, ...train(out), '--resume']]]), 1, /--resume: no model to resume in/);
+  });
+
   it('--distributed outside mpirun: one line naming mpirun', async () => {
     assertFails(await vqvae(...train(path.join(root, 'alone')), '--distributed'), 1, /--distributed/, /mpirun/);
   });
