@@ -1,6 +1,6 @@
 /**
  * Data-parallel training on this machine: 1 process with 2 threads against
- * 2 MPI ranks with 1 thread each, the reference configuration (hidden 128,
+ * 2 MPI ranks with 1 thread each (and 1 process with 1 thread, for scale), the reference configuration (hidden 128,
  * residual 2x32, K 512, D 64, batch 128) on Fashion-MNIST, run alternately
  * (A B A B) in one invocation so the figures share the machine's load; the
  * bytes each rank sends into the collectives per step.
@@ -36,10 +36,10 @@ interface Result {
 }
 
 let run = 0;
-function train(ranks: number): Result {
+function train(ranks: number, threads = 2 / ranks): Result {
   const out = join(root, `run-${run++}`);
   const args = ['train', '--data', values.data!, '--out', out, '--steps', String(steps), '--batch', '128', '--eval-every', '0', '--eval-limit', '1', '--checkpoint-every', '0', '--json', ...(values.ema ? ['--ema'] : [])];
-  const env = { ...process.env, VQVAE_THREADS: String(2 / ranks) };
+  const env = { ...process.env, VQVAE_THREADS: String(threads) };
   const command =
     ranks === 1
       ? [process.execPath, main, ...args]
@@ -53,17 +53,23 @@ function train(ranks: number): Result {
 console.log(`reference configuration on ${values.data}${values.ema ? ', EMA codebook' : ''}: ${steps} steps of batch 128 per run, ${rounds} rounds`);
 const single: number[] = [];
 const double: number[] = [];
+const oneThread: number[] = [];
 let bytes = 0;
 for (let round = 0; round < rounds; round++) {
   single.push(train(1).imagesPerSecond);
   const r = train(2);
   double.push(r.imagesPerSecond);
   bytes = r.bytesPerStep ?? 0;
-  console.log(`round ${round + 1}: 1 process x 2 threads ${single.at(-1)!.toFixed(1)} images/s, 2 ranks x 1 thread ${double.at(-1)!.toFixed(1)} images/s`);
+  oneThread.push(train(1, 1).imagesPerSecond);
+  console.log(
+    `round ${round + 1}: 1 process x 2 threads ${single.at(-1)!.toFixed(1)} images/s, 2 ranks x 1 thread ${double.at(-1)!.toFixed(1)}, ` +
+      `1 process x 1 thread ${oneThread.at(-1)!.toFixed(1)}`,
+  );
 }
 const mean = (xs: number[]) => xs.reduce((a, b) => a + b, 0) / xs.length;
 console.log('| run | images/s |');
 console.log('| --- | ---: |');
 console.log(`| 1 process, 2 threads | ${mean(single).toFixed(1)} |`);
 console.log(`| 2 MPI ranks, 1 thread each | ${mean(double).toFixed(1)} |`);
+console.log(`| 1 process, 1 thread | ${mean(oneThread).toFixed(1)} |`);
 console.log(`2 ranks / 1 process: ${(mean(double) / mean(single)).toFixed(3)}; each rank sent ${(bytes / 1e6).toFixed(2)} MB per step into the collectives`);

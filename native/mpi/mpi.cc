@@ -178,8 +178,15 @@ Napi::Value Broadcast(const Napi::CallbackInfo& info) {
   return env.Undefined();
 }
 
-// One byte count per rank, each and their sum within an int; the displacements are their running sums.
-size_t Counts(const Napi::Env& env, Napi::Array countArray, std::vector<int>* counts, std::vector<int>* displacements) {
+// Argument `index`: one byte count per rank, each and their sum within an int, this rank's equal to
+// `sendBytes`; the displacements are their running sums. Returns the sum.
+size_t Counts(const Napi::CallbackInfo& info, size_t index, size_t sendBytes, std::vector<int>* counts,
+              std::vector<int>* displacements) {
+  Napi::Env env = info.Env();
+  if (index >= info.Length() || !info[index].IsArray()) {
+    throw Napi::TypeError::New(env, "argument " + std::to_string(index) + " must be an array of byte counts");
+  }
+  Napi::Array countArray = info[index].As<Napi::Array>();
   if (static_cast<int>(countArray.Length()) != worldSize) {
     throw Napi::RangeError::New(env, "byte counts: need one per rank (" + std::to_string(worldSize) + ")");
   }
@@ -195,6 +202,10 @@ size_t Counts(const Napi::Env& env, Napi::Array countArray, std::vector<int>* co
     (*displacements)[r] = static_cast<int>(total);
     total += (*counts)[r];
   }
+  if (sendBytes != static_cast<size_t>((*counts)[worldRank])) {
+    throw Napi::RangeError::New(env, "this rank sends " + std::to_string(sendBytes) + " bytes, its count says " +
+                                         std::to_string((*counts)[worldRank]));
+  }
   return total;
 }
 
@@ -204,14 +215,9 @@ Napi::Value Gatherv(const Napi::CallbackInfo& info) {
   Napi::Env env = info.Env();
   RequireInit(env);
   View send = ViewOf(info, 0);
-  if (info.Length() < 3 || !info[2].IsArray()) throw Napi::TypeError::New(env, "argument 2 must be an array of byte counts");
   int root = RootArg(info, 3);
   std::vector<int> counts, displacements;
-  size_t total = Counts(env, info[2].As<Napi::Array>(), &counts, &displacements);
-  if (send.bytes != static_cast<size_t>(counts[worldRank])) {
-    throw Napi::RangeError::New(env, "gatherv: this rank sends " + std::to_string(send.bytes) + " bytes, its count says " +
-                                         std::to_string(counts[worldRank]));
-  }
+  size_t total = Counts(info, 2, send.bytes, &counts, &displacements);
   void* recv = nullptr;
   if (worldRank == root) {
     View view = ViewOf(info, 1);
@@ -229,13 +235,8 @@ Napi::Value Allgatherv(const Napi::CallbackInfo& info) {
   RequireInit(env);
   View send = ViewOf(info, 0);
   View recv = ViewOf(info, 1);
-  if (info.Length() < 3 || !info[2].IsArray()) throw Napi::TypeError::New(env, "argument 2 must be an array of byte counts");
   std::vector<int> counts, displacements;
-  size_t total = Counts(env, info[2].As<Napi::Array>(), &counts, &displacements);
-  if (send.bytes != static_cast<size_t>(counts[worldRank])) {
-    throw Napi::RangeError::New(env, "allgatherv: this rank sends " + std::to_string(send.bytes) + " bytes, its count says " +
-                                         std::to_string(counts[worldRank]));
-  }
+  size_t total = Counts(info, 2, send.bytes, &counts, &displacements);
   if (recv.bytes < total) throw Napi::RangeError::New(env, "allgatherv: the receive array is smaller than the sum of the counts");
   MPI_Allgatherv(send.data, counts[worldRank], MPI_BYTE, recv.data, counts.data(), displacements.data(), MPI_BYTE, MPI_COMM_WORLD);
   return env.Undefined();

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 
 import { assertFails, assertOk, int32Values, parseNpy, tempDir, trainTiny, vqvae } from '../e2e/helpers.js';
-import { assertRunOk, describeRun, lines, MAIN_JS, mpirun, requireMpi, type MpiRun } from './helpers.js';
+import { assertJobFails, assertRunOk, describeRun, lines, MAIN_JS, mpirun, requireMpi } from './helpers.js';
 
 const root = tempDir('vqvae-mpi-encode-');
 const modelDir = path.join(root, 'model');
@@ -22,15 +22,6 @@ const oneLabels = path.join(root, 'one-labels.npy');
 
 function read(file: string) {
   return parseNpy(fs.readFileSync(file));
-}
-
-/** One `vqvae: error:` line on stderr and the exit status; nothing else there. */
-function assertJobFails(run: MpiRun, code: number, ...patterns: RegExp[]): void {
-  assert.equal(run.code, code, describeRun(run));
-  const errors = lines(run.stderr);
-  assert.equal(errors.length, 1, `expected one stderr line\n${describeRun(run)}`);
-  assert.ok(errors[0]!.startsWith('vqvae: error: '), describeRun(run));
-  for (const pattern of patterns) assert.match(errors[0]!, pattern);
 }
 
 before(async () => {

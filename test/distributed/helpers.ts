@@ -83,3 +83,12 @@ export function describeRun(run: MpiRun): string {
 export function assertRunOk(run: MpiRun): void {
   assert.equal(run.code, 0, describeRun(run));
 }
+
+/** The job failed with `code` and exactly one `vqvae: error:` line on stderr (from one rank), matching every pattern. */
+export function assertJobFails(run: MpiRun, code: number, ...patterns: RegExp[]): void {
+  assert.equal(run.code, code, describeRun(run));
+  const errors = lines(run.stderr);
+  assert.equal(errors.length, 1, `expected one stderr line\n${describeRun(run)}`);
+  assert.ok(errors[0]!.startsWith('vqvae: error: '), describeRun(run));
+  for (const pattern of patterns) assert.match(errors[0]!, pattern);
+}

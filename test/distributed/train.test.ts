@@ -18,7 +18,7 @@ import { before, describe, it } from 'node:test';
 import { hex, tensorsDigest } from '../../src/distributed/consistency.js';
 import { loadModel } from '../../src/model/checkpoint.js';
 import { assertFails, assertOk, lastJson, readConfig, sleep, tempDir, TINY, tinyWith, vqvae } from '../e2e/helpers.js';
-import { describeRun, lines, MAIN_JS, mpirun, requireMpi, type MpiRun } from './helpers.js';
+import { assertJobFails, describeRun, lines, MAIN_JS, mpirun, requireMpi, type MpiRun } from './helpers.js';
 
 const root = tempDir('vqvae-mpi-train-');
 const K = 6;
@@ -67,14 +67,6 @@ function jsonOf(run: MpiRun): Record<string, unknown> {
   return JSON.parse(last) as Record<string, unknown>;
 }
 
-function assertJobFails(run: MpiRun, code: number, ...patterns: RegExp[]): void {
-  assert.equal(run.code, code, describeRun(run));
-  const errors = lines(run.stderr);
-  assert.equal(errors.length, 1, `expected one stderr line\n${describeRun(run)}`);
-  assert.ok(errors[0]!.startsWith('vqvae: error: '), describeRun(run));
-  for (const pattern of patterns) assert.match(errors[0]!, pattern);
-}
-
 const train = (out: string, ...extra: string[]) => ['train', '--data', 'mnist', '--out', out, ...TINY, '--steps', String(K), '--json', ...extra];
 
 describe('vqvae train --distributed on 2 ranks', { timeout: 600_000 }, () => {
@@ -101,6 +93,10 @@ describe('vqvae train --distributed on 2 ranks', { timeout: 600_000 }, () => {
       assert.deepEqual(digests, [hex(tensorsDigest(saved.vqvae.state())), hex(tensorsDigest(saved.vqvae.state()))]);
       saved.vqvae.dispose();
       assert.ok(Math.abs((summary['final_loss'] as number) - (lastJson(single)['final_loss'] as number)) <= 1e-5);
+      // The final evaluation, sharded over the ranks and summed, gives the figures of one process (to the digits printed).
+      const testLine = (text: string) => lines(text).find((l) => l.startsWith('test ('));
+      assert.ok(testLine(single.stderr) !== undefined, single.stderr);
+      assert.equal(testLine(run.stderr), testLine(single.stderr));
       // Rank 0 alone prints: one summary line, one "trained to step" line (on stderr under --json).
       assert.equal(lines(run.stdout).length, 1, describeRun(run));
       assert.equal(lines(run.stderr).filter((l) => l.startsWith('trained to step')).length, 1, describeRun(run));
@@ -176,10 +172,11 @@ describe('vqvae prior train --distributed on 2 ranks', { timeout: 300_000 }, () 
   });
 
   it(`after ${K} steps the 2-rank prior holds the 1-process prior's tensors (1e-5), replicas bit-identical`, async () => {
-    const prior = (out: string) => ['prior', 'train', '--codes', codes, '--out', out, '--channels', '8', '--layers', '2', '--batch', '16', '--steps', String(K), '--json'];
+    const prior = (out: string) => ['prior', 'train', '--codes', codes, '--test-codes', codes, '--out', out, '--channels', '8', '--layers', '2', '--batch', '16', '--steps', String(K), '--json'];
     const one = path.join(root, 'prior-one');
     const two = path.join(root, 'prior-two');
-    assertOk(await vqvae(...prior(one)));
+    const single = await vqvae(...prior(one));
+    assertOk(single);
     const run = await mpirun([[2, [MAIN_JS, ...prior(two), '--distributed']]]);
     assert.equal(run.code, 0, describeRun(run));
     const { worst, name } = worstRelativeDifference(one, two);
@@ -187,6 +184,10 @@ describe('vqvae prior train --distributed on 2 ranks', { timeout: 300_000 }, () 
     const digests = jsonOf(run)['replica_sha256'] as string[];
     assert.equal(digests.length, 2);
     assert.equal(digests[0], digests[1]);
+    // The test NLL, sharded over the ranks: the figure of one process.
+    const ofOne = lastJson(single)['test_bits_per_code'] as number;
+    assert.ok(Number.isFinite(ofOne));
+    assert.ok(Math.abs((jsonOf(run)['test_bits_per_code'] as number) - ofOne) <= 1e-5 * ofOne);
   });
 });
 
