@@ -26,7 +26,8 @@ interface RankOutput {
   fromRank1: number[];
   part: number[];
   gathered: number[] | null;
-  stats: { allreduceCalls: number; allreduceBytes: number; broadcastCalls: number; broadcastBytes: number };
+  everywhere: number[];
+  stats: Record<string, number>;
 }
 
 describe('MPI collectives on 2 ranks', { timeout: 180_000 }, () => {
@@ -80,10 +81,18 @@ describe('MPI collectives on 2 ranks', { timeout: 180_000 }, () => {
     assert.equal(ranks[1]!.gathered, null);
   });
 
-  it('counts the bytes each rank sent into reductions and broadcasts', () => {
+  it('all-gather puts the parts in rank order on every rank', () => {
+    const expected = [...ranks[0]!.part, ...ranks[1]!.part].map((v) => v + 0.5);
+    for (const r of ranks) assert.deepEqual(r.everywhere, expected);
+  });
+
+  it('counts the bytes each rank sent into reductions, broadcasts and all-gathers', () => {
     const n = ranks[0]!.f32.length;
     const allreduceBytes = 4 * n + 4 * n + 8 * 17 + 4 * 9 + 4 * 9;
-    for (const r of ranks) assert.deepEqual(r.stats, { allreduceCalls: 5, allreduceBytes, broadcastCalls: 1, broadcastBytes: 37 });
+    for (const r of ranks) {
+      const allGatherBytes = 4 * r.part.length;
+      assert.deepEqual(r.stats, { allreduceCalls: 5, allreduceBytes, broadcastCalls: 1, broadcastBytes: 37, allGatherCalls: 1, allGatherBytes });
+    }
   });
 });
 

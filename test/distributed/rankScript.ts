@@ -37,6 +37,7 @@ if (mode === 'collectives') {
   comm.broadcast(fromRank1, 1);
   const part = Int32Array.from({ length: 3 + comm.rank * 2 }, (_, i) => comm.rank * 100 + i);
   const gathered = comm.gather(part, [3, 5]);
+  const everywhere = comm.allGather(Float32Array.from(part, (v) => v + 0.5), [3, 5]);
   writeFileSync(
     join(outDir!, `rank-${comm.rank}.json`),
     JSON.stringify({
@@ -53,6 +54,7 @@ if (mode === 'collectives') {
       fromRank1: [...fromRank1],
       part: [...part],
       gathered: gathered === undefined ? null : [...gathered],
+      everywhere: [...everywhere],
       stats: comm.stats,
     }),
   );
