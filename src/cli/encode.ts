@@ -2,7 +2,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { tensorsDigest } from '../distributed/consistency.js';
 import { shareCounts, shareOf } from '../distributed/shard.js';
-import { writeNpyFile } from '../io/npy.js';
+import { writeNpyFile } from '../io/npyFile.js';
 import { sliceImages } from '../train/batches.js';
 import { defineCommand } from './command.js';
 import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';

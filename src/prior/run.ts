@@ -115,7 +115,7 @@ export function priorRun(options: PriorRunOptions): RunPlugin<PriorTrainingState
           `codes: ${codesFile}, ${data.count} grids ${data.height}x${data.width}, K ${c.codebookSize} (uniform: ${uniform} bits per code)` +
           `${c.numClasses > 0 ? `, ${c.numClasses} classes` : ''}; prior: channels ${c.channels}, ${c.layers + 1} gated layers, kernel ${c.kernelSize}; batch ${batch}, lr ${learningRate}`,
         state: (s) => ({ codes: codesFile, ...(labels !== undefined ? { labels } : {}), ...s }),
-        save: (dir, state, optimizer) => savePrior(dir, prior, state, optimizer),
+        save: (dir, state, optimizer) => savePrior(dir, prior, state, optimizer.state()),
         progressFields: ({ metrics }) => ({ bits: metrics.bitsPerCode! }),
         evaluate: (step) => (testData ? `step ${step}: test NLL ${priorNll(prior, testData, { communicator }).bitsPerCode.toFixed(4)} bits per code` : undefined),
         finish(result) {

@@ -6,6 +6,7 @@
  * (model/checkpoint.ts) and its report.html (report/) with curves,
  * reconstructions and code usage, rewritten at each evaluation and save.
  */
+import { join } from 'node:path';
 import type { ImageDataset, Split } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { loadModel, saveModel, type LoadedModel, type TrainingState } from '../model/checkpoint.js';
@@ -13,11 +14,9 @@ import { checkDataFitsModel, makeModelConfig, type ModelConfig } from '../model/
 import { VqVae } from '../model/vqvae.js';
 import { takeSnapshot } from '../report/snapshot.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
-import { join } from 'node:path';
-import { pixelVariance } from './batches.js';
+import { BatchSampler, pixelVariance } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
 import { checkBatchDivides, checkFlagsMatch, type RunPlugin, type RunSession } from './run.js';
-import { BatchSampler } from './batches.js';
 import { vqvaeStepper, type VqVaeComputedStep } from './step.js';
 
 /** Config fields set by flags of `vqvae train`, with those flags' names; given with --resume they must match. */
@@ -137,7 +136,7 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
           ...(s.loss !== undefined ? { loss: s.loss } : {}),
         }),
         save(dir, state, optimizer) {
-          saveModel(dir, model, state, optimizer);
+          saveModel(dir, model, state, optimizer.state());
           report?.write(dir);
         },
         progressFields: ({ loss, metrics: m }) => ({ loss, recon: m.reconstructionLoss!, ppl: m.perplexity! }),

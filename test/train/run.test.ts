@@ -22,7 +22,8 @@ import { mulberry32 } from '../../src/random.js';
 import { checkFlagsMatch, runTraining, type RunOptions, type RunOutput, type RunPlugin, type RunState, type SavedRun } from '../../src/train/run.js';
 import type { ComputedStep } from '../../src/train/stepLoop.js';
 
-const SECONDS_PER_STEP = 25;
+// 60 s is exactly 3 steps: a save must come at the step where 60 s have passed, not one later.
+const SECONDS_PER_STEP = 20;
 const N = 64;
 const DIM = 3;
 const rng = mulberry32(7);
@@ -142,7 +143,7 @@ describe('the run engine', () => {
     const o = output();
     const code = await runTraining(t.plugin, options(dir(), t, o, { steps: 10 }));
     assert.equal(code, 0);
-    // 25 s a step and a save at least every 60 s: a save once 60 s have passed since the last, i.e. every ceil(60 / 25) steps.
+    // 20 s a step and a save at least every 60 s: a save once 60 s have passed since the last, i.e. every ceil(60 / 25) steps.
     const every = Math.ceil(60 / SECONDS_PER_STEP);
     const expected: number[] = [];
     for (let s = every; s < 10; s += every) expected.push(s);
