@@ -16,7 +16,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { pixelNll } from '../model/likelihood.js';
 import type { VqVae } from '../model/vqvae.js';
 import { BatchSampler } from './batches.js';
-import { gatherRows } from '../distributed/training.js';
+import { shareCounts } from '../distributed/shard.js';
 import type { Communicator, ComputedStep, Optimizer, Stepper } from './stepLoop.js';
 
 export interface StepGradients {
@@ -111,4 +111,16 @@ export function vqvaeStepper(model: VqVae, sampler: BatchSampler, dataVariance: 
       tf.dispose([encoded, indices]);
     },
   };
+}
+
+/**
+ * The rows of every process's `part` ([b_r, ...], b_r its share of
+ * `globalRows`, distributed/shard.ts) in rank order, on every process: the
+ * whole batch's tensor, as one process would have computed it.
+ */
+export function gatherRows<T extends tf.Tensor>(comm: Communicator, part: T, globalRows: number): T {
+  const rowSize = part.shape.slice(1).reduce((a, b) => a * b, 1);
+  const values = part.dataSync() as Float32Array | Int32Array;
+  const all = comm.allGather(values, shareCounts(globalRows, comm.size, rowSize));
+  return tf.tensor(all, [globalRows, ...part.shape.slice(1)], part.dtype) as T;
 }
