@@ -17,3 +17,10 @@ export function shareCounts(total: number, count: number, perItem = 1): number[]
     return (end - start) * perItem;
   });
 }
+
+/** What a sharded evaluation needs of a data-parallel run's communicator (train/stepLoop.ts): its place, and sums over the processes. */
+export interface ShardedSum {
+  rank: number;
+  size: number;
+  allReduceSum(values: number[]): number[];
+}

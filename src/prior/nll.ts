@@ -6,8 +6,7 @@
  */
 import '../engine.js';
 import * as tf from '@tensorflow/tfjs-core';
-import { shareOf } from '../distributed/shard.js';
-import type { Communicator } from '../train/stepLoop.js';
+import { shareOf, type ShardedSum } from '../distributed/shard.js';
 import { sliceCodes, type CodeSet } from './codeSet.js';
 import type { PixelCnn } from './pixelcnn.js';
 
@@ -39,7 +38,7 @@ export interface NllOptions {
   limit?: number;
   onProgress?: (done: number, total: number) => void;
   /** The processes of a data-parallel run: each scores its share of the grids, the sums are combined. */
-  communicator?: Pick<Communicator, 'rank' | 'size' | 'allReduceSum'>;
+  communicator?: ShardedSum;
 }
 
 /** The prior's NLL over a set of grids, summed in float64. Changes nothing. */

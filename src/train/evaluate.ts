@@ -14,9 +14,8 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ImageDataset } from '../data/dataset.js';
 import type { VqVae } from '../model/vqvae.js';
 import { pixelNll } from '../model/likelihood.js';
-import { shareOf } from '../distributed/shard.js';
+import { shareOf, type ShardedSum } from '../distributed/shard.js';
 import { sliceImages } from './batches.js';
-import type { Communicator } from './stepLoop.js';
 
 export interface EvalMetrics {
   mse: number;
@@ -42,7 +41,7 @@ export interface EvaluateOptions {
    * images and the sums are combined, so every process gets the figures of
    * the whole set.
    */
-  communicator?: Pick<Communicator, 'rank' | 'size' | 'allReduceSum'>;
+  communicator?: ShardedSum;
 }
 
 export function evaluate(model: VqVae, data: ImageDataset, options: EvaluateOptions = {}): EvalMetrics {
