@@ -123,6 +123,8 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
+void InitWavenet(Napi::Env env, Napi::Object exports);  // wavenet.cc
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Tensors are ArrayBuffers of up to a few MB, freed by V8's GC and made
   // anew every step. Above glibc's default mmap threshold each would be a
@@ -146,6 +148,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitReduce(env, exports);
   InitLayout(env, exports);
   InitAdam(env, exports);
+  InitWavenet(env, exports);
   return exports;
 }
 
