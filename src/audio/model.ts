@@ -18,6 +18,7 @@ import { addVariable, uniform, type VariableMap } from '../model/layers.js';
 import type { Quantizer, QuantizerOutput } from '../quantize/types.js';
 import { VectorQuantizer } from '../quantize/vectorQuantizer.js';
 import { VectorQuantizerEMA } from '../quantize/vectorQuantizerEma.js';
+import { loadState } from '../model/vqvae.js';
 import { mulberry32, nextSeed, type Rng } from '../random.js';
 import { type AudioConfig, hopLength, validateAudioConfig } from './config.js';
 import { WaveNet } from './wavenet.js';
@@ -133,6 +134,11 @@ export class AudioVqVae {
 
   state(): Record<string, tf.Variable> {
     return { ...Object.fromEntries(this.variables), ...this.quantizer.state() };
+  }
+
+  /** Assigns saved tensors (names and shapes must match `state()` exactly). */
+  load(tensors: Record<string, { shape: number[]; data: Float32Array }>, source = 'checkpoint'): void {
+    loadState(this.state(), tensors, source);
   }
 
   dispose(): void {

@@ -90,16 +90,20 @@ export class WaveNet {
    * speakers [b]; it includes the dilated convolution's bias.
    */
   conditioning(codes: tf.Tensor3D, speakers: tf.Tensor1D): tf.Tensor4D {
+    return tf.tidy(() => tf.stack(this.layerConditioning(codes, speakers), 2) as tf.Tensor4D);
+  }
+
+  /** c_l for each layer l: [b, frames, 2C]. */
+  layerConditioning(codes: tf.Tensor3D, speakers: tf.Tensor1D): tf.Tensor3D[] {
     return tf.tidy(() => {
       const [b, frames, d] = codes.shape;
       const flat = tf.reshape(codes, [b * frames, d]);
       const speaker = tf.gather(this.speakerEmbedding, tf.cast(speakers, 'int32')); // [b, E]
-      const perLayer = this.layers.map((layer) => {
+      return this.layers.map((layer) => {
         const fromCodes = tf.reshape(tf.matMul(flat, layer.codeProjection as tf.Tensor2D), [b, frames, -1]);
         const fromSpeaker = tf.expandDims(tf.add(tf.matMul(speaker, layer.speakerProjection as tf.Tensor2D), layer.convBias), 1);
-        return tf.add(fromCodes, fromSpeaker);
+        return tf.add(fromCodes, fromSpeaker) as tf.Tensor3D;
       });
-      return tf.stack(perLayer, 2) as tf.Tensor4D;
     });
   }
 
@@ -112,17 +116,20 @@ export class WaveNet {
       if (frames * hop !== t) throw new Error(`wavenet: ${t} samples need ${t / hop} code frames, found ${frames}`);
       const c = this.config.residualChannels;
       const s = this.config.skipChannels;
-      const cond = this.conditioning(codes, speakers); // [b, F, L, 2C]
+      const cond = this.layerConditioning(codes, speakers); // L x [b, F, 2C]
       const values = tf.gather(this.levelValues, tf.cast(levels, 'int32')); // [b, T]
       const shifted = tf.slice(tf.pad(values, [[0, 0], [1, 0]]), [0, 0], [b, t]); // v[t-1]
       let h = tf.reshape(tf.add(tf.matMul(tf.reshape(shifted, [b * t, 1]), this.inWeight as tf.Tensor2D), this.inBias), [b, t, c]) as tf.Tensor3D;
       let skip: tf.Tensor | undefined;
       this.layers.forEach((layer, l) => {
-        const past = delay(h, layer.dilation);
-        const input = tf.reshape(tf.concat([past, h], 2), [b * t, 2 * c]);
-        const condL = tf.squeeze(tf.slice(cond, [0, 0, l, 0], [b, frames, 1, 2 * c]), [2]); // [b, F, 2C]
-        const condUp = tf.reshape(tf.tile(tf.expandDims(condL, 2), [1, 1, hop, 1]), [b * t, 2 * c]);
-        const a = tf.add(tf.matMul(input, layer.conv as tf.Tensor2D), condUp);
+        // W [h[t-d]; h[t]] as two products (a concat of the inputs costs more than both).
+        const past = tf.reshape(delay(h, layer.dilation), [b * t, c]);
+        const now = tf.reshape(h, [b * t, c]);
+        const w = layer.conv as tf.Tensor2D;
+        const product = tf.add(tf.matMul(past, tf.slice(w, [0, 0], [c, 2 * c])), tf.matMul(now, tf.slice(w, [c, 0], [c, 2 * c])));
+        // Broadcasting over the hop samples of each frame upsamples the codes (no tile).
+        const pre = tf.reshape(product, [b, frames, hop, 2 * c]);
+        const a = tf.reshape(tf.add(pre, tf.expandDims(cond[l]!, 2)), [b * t, 2 * c]);
         const z = tf.mul(tf.tanh(tf.slice(a, [0, 0], [b * t, c])), tf.sigmoid(tf.slice(a, [0, c], [b * t, c])));
         const rs = tf.add(tf.matMul(z, layer.out as tf.Tensor2D), layer.outBias);
         h = tf.add(h, tf.reshape(tf.slice(rs, [0, 0], [b * t, c]), [b, t, c])) as tf.Tensor3D;
@@ -164,5 +171,5 @@ export class WaveNet {
 function delay(x: tf.Tensor3D, d: number): tf.Tensor3D {
   const [b, t, c] = x.shape;
   if (d >= t) return tf.zerosLike(x);
-  return tf.concat([tf.zeros([b, d, c]), tf.slice(x, [0, 0, 0], [b, t - d, c])], 1);
+  return tf.slice(tf.pad(x, [[0, 0], [d, 0], [0, 0]]), [0, 0, 0], [b, t, c]);
 }
