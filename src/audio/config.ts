@@ -86,7 +86,9 @@ export function validateAudioConfig(input: Partial<AudioConfig> | Record<string,
   for (const key of Object.keys(input)) {
     if (!known.has(key)) throw new UserError(`${where}: unknown field ${JSON.stringify(key)}; known fields: ${[...known].join(', ')}`);
   }
-  const config = { ...DEFAULT_AUDIO_CONFIG, ...input } as AudioConfig;
+  // A field given as undefined (a flag left out) keeps its default.
+  const given = Object.fromEntries(Object.entries(input).filter(([, v]) => v !== undefined));
+  const config = { ...DEFAULT_AUDIO_CONFIG, ...given } as AudioConfig;
   for (const key of POSITIVE_INTS) {
     const v = config[key];
     if (!(typeof v === 'number' && Number.isInteger(v) && v >= 1)) throw new UserError(`${where}: ${key} must be an integer >= 1, found ${JSON.stringify(v)}`);

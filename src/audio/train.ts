@@ -10,8 +10,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { AudioDataset } from '../data/wav.js';
-import type { Rng } from '../random.js';
-import type { Adam } from '../train/adam.js';
+import { mulberry32, type Rng } from '../random.js';
+import type { ComputedStep, Stepper } from '../train/stepLoop.js';
 import type { AudioVqVae } from './model.js';
 import { muLawEncode } from './mulaw.js';
 
@@ -38,44 +38,64 @@ export function sampleBatch(data: AudioDataset, batch: number, window: number, l
   return { batch, window, samples, levels: muLawEncode(samples, levels), speakers };
 }
 
-export interface AudioStepResult {
-  /** Total loss. */
-  loss: number;
-  /** Cross-entropy in bits per sample. */
-  bitsPerSample: number;
-  vqLoss: number;
-  perplexity: number;
-  codesUsed: number;
+/** What one audio step computed (stepLoop.ts's ComputedStep, with z_e and codes for the EMA update). */
+export interface AudioComputedStep extends ComputedStep {
+  encoded: tf.Tensor3D;
+  indices: tf.Tensor3D;
 }
 
-/** Gradients of the loss on `batch`, Adam, then the quantizer's update (EMA); returns the step's numbers. */
-export function audioTrainStep(model: AudioVqVae, optimizer: Adam, batch: AudioBatch): AudioStepResult {
-  const params = model.trainable();
-  const names = new Map(Object.entries(params).map(([name, v]) => [v.name, name]));
-  const x = tf.tensor2d(batch.samples, [batch.batch, batch.window]);
-  const targets = tf.tensor2d(batch.levels, [batch.batch, batch.window], 'int32');
-  const speakers = tf.tensor1d(batch.speakers, 'int32');
-  let kept: { ce: tf.Scalar; vq: tf.Scalar; perplexity: tf.Scalar; codesUsed: tf.Scalar; encoded: tf.Tensor3D; indices: tf.Tensor3D } | undefined;
-  const { value, grads } = tf.variableGrads(() => {
-    const out = model.forward(x, targets, speakers);
-    kept = {
-      ce: tf.keep(out.crossEntropy), vq: tf.keep(out.loss), perplexity: tf.keep(out.perplexity), codesUsed: tf.keep(out.codesUsed),
-      encoded: tf.keep(out.encoded), indices: tf.keep(out.indices),
-    };
-    return out.totalLoss;
-  }, Object.values(params));
-  const byName = Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g]));
-  optimizer.apply(params, byName);
-  const { encoded, indices } = kept!;
-  const [b, f, d] = encoded.shape;
-  tf.tidy(() => model.quantizer.update(tf.reshape(encoded, [b, 1, f, d]) as tf.Tensor4D, indices));
-  const result: AudioStepResult = {
-    loss: value.dataSync()[0]!,
-    bitsPerSample: kept!.ce.dataSync()[0]! / Math.LN2,
-    vqLoss: kept!.vq.dataSync()[0]!,
-    perplexity: kept!.perplexity.dataSync()[0]!,
-    codesUsed: kept!.codesUsed.dataSync()[0]!,
+/** The seeded generator of step `step`'s batch: the same step always gets the same batch (so a resumed run continues the same sequence). */
+export function batchRng(seed: number, step: number): Rng {
+  return mulberry32((Math.imul(seed + 1, 0x9e3779b1) ^ Math.imul(step + 1, 0x85ebca77)) >>> 0);
+}
+
+/**
+ * The audio model as the run engine's step loop trains it: the batch of
+ * step s is `batch` windows drawn with batchRng(seed, s); the loss is the
+ * model's total loss; metrics are the cross-entropy in bits per sample, the
+ * quantizer's loss, perplexity and codes used.
+ */
+export function audioStepper(model: AudioVqVae, data: AudioDataset, options: { batch: number; window: number; seed: number }): Stepper<AudioComputedStep> {
+  return {
+    computeGradients(step) {
+      const batch = sampleBatch(data, options.batch, options.window, model.config.levels, batchRng(options.seed, step));
+      const params = model.trainable();
+      const names = new Map(Object.entries(params).map(([name, v]) => [v.name, name]));
+      const x = tf.tensor2d(batch.samples, [batch.batch, batch.window]);
+      const targets = tf.tensor2d(batch.levels, [batch.batch, batch.window], 'int32');
+      const speakers = tf.tensor1d(batch.speakers, 'int32');
+      let kept: { ce: tf.Scalar; vq: tf.Scalar; perplexity: tf.Scalar; codesUsed: tf.Scalar; encoded: tf.Tensor3D; indices: tf.Tensor3D } | undefined;
+      const { value, grads } = tf.variableGrads(() => {
+        const out = model.forward(x, targets, speakers);
+        kept = {
+          ce: tf.keep(out.crossEntropy), vq: tf.keep(out.loss), perplexity: tf.keep(out.perplexity), codesUsed: tf.keep(out.codesUsed),
+          encoded: tf.keep(out.encoded), indices: tf.keep(out.indices),
+        };
+        return out.totalLoss;
+      }, Object.values(params));
+      tf.dispose([x, targets, speakers]);
+      const k = kept!;
+      const byName = Object.fromEntries(Object.entries(grads).map(([name, g]) => [names.get(name)!, g]));
+      const loss = value.dataSync()[0]!;
+      value.dispose();
+      return {
+        loss,
+        metrics: {
+          bitsPerSample: k.ce.dataSync()[0]! / Math.LN2,
+          vqLoss: k.vq.dataSync()[0]!,
+          perplexity: k.perplexity.dataSync()[0]!,
+          codesUsed: k.codesUsed.dataSync()[0]!,
+        },
+        grads: byName,
+        encoded: k.encoded,
+        indices: k.indices,
+        dispose: () => tf.dispose([...Object.values(byName), ...Object.values(k)]),
+      };
+    },
+    applyGradients(computed, optimizer) {
+      optimizer.apply(model.trainable(), computed.grads);
+      const [b, f, d] = computed.encoded.shape;
+      tf.tidy(() => model.quantizer.update(tf.reshape(computed.encoded, [b, 1, f, d]) as tf.Tensor4D, computed.indices));
+    },
   };
-  tf.dispose([x, targets, speakers, value, ...Object.values(grads), ...Object.values(kept!)]);
-  return result;
 }

@@ -11,6 +11,7 @@ import { defineCommand } from './command.js';
 import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
+import { AUDIO_TRAIN_FLAGS, checkDataKindFlags, runAudioTrain } from './audioTrain.js';
 
 /** Training defaults of the reference configuration. */
 export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
@@ -36,6 +37,7 @@ export const trainCommand = defineCommand({
     { name: 'likelihood', type: 'choice', choices: ['mse', 'categorical'], help: "decoder output: mse (squared error, the default) or categorical (256-way softmax per pixel value, for bits per dimension)" },
     { name: 'ema', type: 'boolean', help: 'learn the codebook by exponential moving averages instead of its loss' },
     decayFlag,
+    ...AUDIO_TRAIN_FLAGS,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
     checkpointEveryFlag,
@@ -50,12 +52,14 @@ export const trainCommand = defineCommand({
     'vqvae train --data fashion-mnist --out runs/fashion-ema --steps 5000 --ema',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --epochs 2',
     'vqvae train --data mnist --steps 1200 --resume',
+    'vqvae train --data wav:/tmp/speech --out runs/speech --steps 2000',
   ],
   async run(flags, ctx) {
     checkDataFlag(flags.data);
     if (flags.steps !== undefined && flags.epochs !== undefined) {
       throw new UsageError('give either --steps or --epochs, not both');
     }
+    if (checkDataKindFlags(flags)) return runAudioTrain(flags, flags.out ?? defaultRunDir(flags.data), ctx);
     const resize = parseResize(flags.resize);
     const model: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
     const plugin = vqvaeRun({
