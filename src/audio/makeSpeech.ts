@@ -119,21 +119,21 @@ export async function makeSpeech(options: MakeSpeechOptions): Promise<{ speakers
 }
 
 async function checkInstalled(engine: Voice['engine']): Promise<void> {
-  const result = await run(engine, ['--version'], undefined).catch((error: Error) => ({ code: -1, stderr: error.message }));
+  const result = await run(engine, ['--version']).catch((error: Error) => ({ code: -1, stderr: error.message }));
   if (result.code !== 0) {
     const packages = engine === 'festival' ? 'festival festvox-kallpc16k festvox-kdlpc16k festvox-us-slt-hts' : 'espeak-ng';
     throw new UserError(`${engine} not found: apt-get install ${packages}`);
   }
 }
 
-function run(command: string, args: string[], input: string | undefined): Promise<{ code: number; stderr: string }> {
+/** Runs a synthesizer with no input (its text is in the arguments or a script file). */
+function run(command: string, args: string[]): Promise<{ code: number; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const child = spawn(command, args, { stdio: ['pipe', 'ignore', 'pipe'] });
+    const child = spawn(command, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     child.stderr.on('data', (chunk) => (stderr += chunk));
     child.on('error', reject);
     child.on('close', (code) => resolve({ code: code ?? -1, stderr }));
-    child.stdin.end(input ?? '');
   });
 }
 
@@ -157,7 +157,7 @@ async function festival(voice: Voice, utterances: readonly Utterance[], dir: str
     }
     const script = path.join(tmp, 'script.scm');
     fs.writeFileSync(script, `${lines.join('\n')}\n`);
-    const result = await run('festival', ['-b', script], undefined);
+    const result = await run('festival', ['-b', script]);
     let seconds = 0;
     for (const u of utterances) {
       const base = path.join(tmp, u.id);
@@ -198,7 +198,7 @@ async function espeak(voice: Voice, utterances: readonly Utterance[], dir: strin
     let seconds = 0;
     for (const u of utterances) {
       const raw = path.join(tmp, `${u.id}.wav`);
-      const result = await run('espeak-ng', ['-v', voice.voice, '-w', raw, u.text], undefined);
+      const result = await run('espeak-ng', ['-v', voice.voice, '-w', raw, u.text]);
       if (result.code !== 0 || !fs.existsSync(raw)) throw new UserError(`espeak-ng (voice ${voice.voice}) failed on ${u.id}: ${result.stderr.trim()}`);
       const wav = readWav(raw);
       const samples = resample(wav.samples, wav.sampleRate, SPEECH_RATE);

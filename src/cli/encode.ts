@@ -3,7 +3,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeNpyFile } from '../io/npyFile.js';
 import { sliceImages } from '../train/batches.js';
 import { defineCommand } from './command.js';
-import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
+import { isAudioModelDir } from '../audio/checkpoint.js';
+import { audioEncode } from './audioCommands.js';
+import { backendFlag, DATA_HELP, info, limitFlag, modelDirFor, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 
 export const encodeCommand = defineCommand({
   name: 'encode',
@@ -26,6 +28,8 @@ export const encodeCommand = defineCommand({
   ],
   examples: ['vqvae encode --model runs/mnist --data mnist --out codes.npy --labels-out labels.npy'],
   async run(flags, ctx) {
+    const dir = modelDirFor(flags.model, flags.data);
+    if (isAudioModelDir(dir)) return audioEncode(dir, flags, ctx);
     const { loaded, data } = await openModelAndData(flags, ctx);
     const [h, w] = loaded.vqvae.codeGrid;
     const codes = new Int32Array(data.count * h * w);

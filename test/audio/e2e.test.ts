@@ -48,6 +48,28 @@ test('train on wav:DIR, resume, evaluate with phonemes, and convert a voice', as
   assertFails(await vqvae('train', '--data', `wav:${corpus}`, '--out', path.join(root, 'x'), '--hidden', '8'), 2, /--hidden applies to image data/);
   assertFails(await vqvae('train', '--data', 'mnist', '--out', path.join(root, 'y'), '--window', '512'), 2, /--window applies to wav:DIR data only/);
 
+  // eval: the measures, and one conversion scored by the speaker classifier.
+  const evaluated = await vqvae('eval', '--model', out, '--json', '--conversions', '1', '--limit', '2');
+  assertOk(evaluated);
+  const measures = lastJson(evaluated);
+  assert.equal(measures['utterances'], 2);
+  for (const key of ['bits_per_sample', 'codes_used', 'phoneme_accuracy', 'phoneme_chance_majority', 'classifier_real_accuracy', 'conversion_to_target']) {
+    assert.equal(typeof measures[key], 'number', key);
+  }
+  // encode writes [N, frames] with -1 padding; decode turns a row back into speech.
+  const codesFile = path.join(root, 'codes.npy');
+  assertOk(await vqvae('encode', '--model', out, '--data', `wav:${corpus}`, '--split', 'test', '--out', codesFile, '--labels-out', path.join(root, 'speakers.npy')));
+  const { readNpyFile } = await import('../../src/io/npyFile.js');
+  const codes = readNpyFile(codesFile);
+  assert.equal(codes.shape[0], 2, 'the held-out sentence s0001, for both speakers');
+  const longest = Math.max(...['en-us', 'kal'].map((s) => Math.ceil(readWav(path.join(corpus, s, `${s}_s0001.wav`)).samples.length / 64)));
+  assert.equal(codes.shape[1], longest);
+  const decoded = path.join(root, 'decoded.wav');
+  assertFails(await vqvae('decode', '--model', out, '--codes', codesFile, '--out', decoded), 1, /--speaker is needed to decode speech: one of en-us, kal/);
+  assertOk(await vqvae('decode', '--model', out, '--codes', codesFile, '--item', '1', '--speaker', 'kal', '--out', decoded));
+  const frames1 = [...(codes.data as Int32Array).subarray(longest, 2 * longest)].filter((v) => v !== -1).length;
+  assert.equal(readWav(decoded).samples.length, frames1 * 64);
+
   const source = path.join(corpus, 'kal', 'kal_s0001.wav');
   const converted = path.join(root, 'as-en-us.wav');
   assertOk(await vqvae('convert', '--model', out, '--in', source, '--speaker', 'en-us', '--out', converted, '--seconds', '0.25'));
