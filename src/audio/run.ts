@@ -15,6 +15,14 @@ import type { AudioConfig } from './config.js';
 import { bitsPerSample, evaluateAudio, evaluationLine } from './evaluate.js';
 import { AudioVqVae } from './model.js';
 import { audioStepper, type AudioComputedStep } from './train.js';
+import { decodeCodes, encodeSamples } from './convert.js';
+import { mulberry32 } from '../random.js';
+import { AUDIO_REPORT_FILE, AudioReport, type AudioClip } from '../report/audioReport.js';
+import { join } from 'node:path';
+
+/** Seconds of the test utterance the report plays, and how many other voices it converts to. */
+const REPORT_SECONDS = 1.5;
+const REPORT_VOICES = 3;
 
 export interface AudioTrainingState extends RunState {
   data: string;
@@ -54,7 +62,7 @@ export function audioRun(options: AudioRunOptions): RunPlugin<AudioTrainingState
     sourceOf: (state) => state.data,
     load: (dir) => loadAudioModel(dir) as SavedAudioRun,
     formatLoss: (loss) => loss.toFixed(4),
-    async open({ out, saved, settings, output }) {
+    async open({ out, saved, settings, backend, output }) {
       if (saved) checkFlagsMatch(options.model, saved.model, AUDIO_MODEL_FLAGS, `model in ${out}`);
       const data = options.loadData('train', options.limit);
       for (const note of data.notes) output.info(note);
@@ -74,6 +82,11 @@ export function audioRun(options: AudioRunOptions): RunPlugin<AudioTrainingState
       if (window % hop !== 0) throw new UserError(`--window ${window} must be a multiple of the hop, ${hop} samples`);
       const c = model.config;
       const seconds = data.utterances.reduce((s, u) => s + u.samples.length, 0) / data.sampleRate;
+      const report = new AudioReport(`vqvae train: ${out}`, {
+        data: `${data.spec} (${data.utterances.length} utterances, ${(seconds / 60).toFixed(1)} min, speakers ${data.speakers.join(', ')})`,
+        model: `K ${c.codebookSize}, D ${c.codeDim}, codes every ${hop} samples, WaveNet ${c.dilations.length} layers, ${c.residualChannels}/${c.skipChannels} channels`,
+        training: `batch ${settings.batch} x ${window} samples, lr ${settings.learningRate}, seed ${settings.seed}, backend ${backend}`,
+      });
       const session: RunSession<AudioTrainingState, AudioComputedStep> = {
         ...audioStepper(model, data, { batch: settings.batch, window, seed: settings.seed }),
         describe: ({ batch, learningRate }) =>
@@ -82,16 +95,26 @@ export function audioRun(options: AudioRunOptions): RunPlugin<AudioTrainingState
           `WaveNet ${c.dilations.length} layers (dilations up to ${Math.max(...c.dilations)}), ${c.residualChannels} residual / ${c.skipChannels} skip channels; ` +
           `batch ${batch} x ${window} samples, lr ${learningRate}`,
         state: (s) => ({ ...s, data: options.data, window }),
-        save: (dir, state, optimizer) => saveAudioModel(dir, model, data.speakers, state, optimizer),
+        save(dir, state, optimizer) {
+          saveAudioModel(dir, model, data.speakers, state, optimizer);
+          report.write(dir);
+        },
+        afterStep: (step, { metrics }) => report.addStep(step, metrics['bitsPerSample']!),
         progressFields: ({ loss, metrics: m }) => ({ loss, bits: m['bitsPerSample']!, ppl: m['perplexity']! }),
         evaluate(step) {
           if (!test) return undefined;
-          return `step ${step}: test ${bitsPerSample(model, test.utterances).toFixed(3)} bits per sample`;
+          const line = `step ${step}: test ${bitsPerSample(model, test.utterances).toFixed(3)} bits per sample`;
+          report.addLine(line);
+          return line;
         },
         finish(result) {
           if (!test || result.stopReason === 'interrupted') return;
           const e = evaluateAudio(model, test.utterances, data.utterances);
           output.info(`test (${e.utterances} utterances): ${evaluationLine(e)}`);
+          report.addLine(`step ${result.steps}: test ${evaluationLine(e)}`);
+          report.setClips(reportClips(model, test, data.speakers));
+          report.write(out);
+          output.info(`report: ${join(out, AUDIO_REPORT_FILE)} (open it in a browser)`);
           return { bits_per_sample: e.bitsPerSample, codes_used: e.codesUsed, ...(e.phonemes ? { phoneme_accuracy: e.phonemes.accuracy, phoneme_chance: e.phonemes.majority } : {}) };
         },
         dispose: () => model.dispose(),
@@ -99,4 +122,22 @@ export function audioRun(options: AudioRunOptions): RunPlugin<AudioTrainingState
       return { session };
     },
   };
+}
+
+/** The first test utterance (its first seconds), its reconstruction, and the same codes in other voices. */
+function reportClips(model: AudioVqVae, test: AudioDataset, speakers: readonly string[]): AudioClip[] {
+  const u = test.utterances[0];
+  if (u === undefined) return [];
+  const rate = test.sampleRate;
+  const samples = u.samples.subarray(0, Math.round(REPORT_SECONDS * rate));
+  const codes = encodeSamples(model, samples);
+  const voices = [u.speaker, ...speakers.map((_, i) => i).filter((i) => i !== u.speaker).slice(0, REPORT_VOICES)];
+  return [
+    { label: `original: ${speakers[u.speaker]}, ${u.file}`, samples, sampleRate: rate },
+    ...voices.map((v) => ({
+      label: v === u.speaker ? `reconstruction (${speakers[v]})` : `converted to ${speakers[v]}`,
+      samples: decodeCodes(model, codes, v, { random: mulberry32(v) }).subarray(0, samples.length),
+      sampleRate: rate,
+    })),
+  ];
 }

@@ -34,6 +34,13 @@ test('train on wav:DIR, resume, evaluate with phonemes, and convert a voice', as
   assert.ok(Number.isFinite(summary['bits_per_sample']), 'final evaluation: bits per sample');
   assert.ok(typeof summary['phoneme_accuracy'] === 'number', 'kal has phone timings: phoneme accuracy is measured');
   assert.match(first.stdout + first.stderr, /phoneme accuracy [\d.]+% \(chance: majority [\d.]+%/);
+  // The report plays the test sentence, its reconstruction and the other voice.
+  const report = fs.readFileSync(path.join(out, 'report.html'), 'utf8');
+  const players = [...report.matchAll(/<audio controls preload="none" src="data:audio\/wav;base64,([^"]+)"/g)];
+  assert.equal(players.length, 3, 'original, reconstruction, converted to the other speaker');
+  const { decodeWav } = await import('../../src/io/wav.js');
+  for (const [, b64] of players) assert.equal(decodeWav(Buffer.from(b64!, 'base64'), 'clip').sampleRate, 16000);
+  assert.match(report, /converted to kal|converted to en-us/);
   const saved = loadAudioModel(out);
   assert.deepEqual(saved.speakers, ['en-us', 'kal']);
   assert.equal(saved.training?.['step'], 3);
