@@ -14,7 +14,8 @@ import { loadAudioModel, saveAudioModel, type LoadedAudioModel } from './checkpo
 import type { AudioConfig } from './config.js';
 import { bitsPerSample, evaluateAudio, evaluationLine } from './evaluate.js';
 import { AudioVqVae } from './model.js';
-import { audioStepper, type AudioComputedStep } from './train.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { audioStepper, sampleBatch, type AudioComputedStep } from './train.js';
 import { decodeCodes, encodeSamples } from './convert.js';
 import { mulberry32 } from '../random.js';
 import { AUDIO_REPORT_FILE, AudioReport, type AudioClip } from '../report/audioReport.js';
@@ -80,6 +81,13 @@ export function audioRun(options: AudioRunOptions): RunPlugin<AudioTrainingState
       const hop = model.hop;
       const window = saved?.training?.window ?? options.window;
       if (window % hop !== 0) throw new UserError(`--window ${window} must be a multiple of the hop, ${hop} samples`);
+      if (!saved) {
+        // Codes start on encoder outputs of 4 batches of training audio (model.ts says why).
+        const start = sampleBatch(data, 4 * settings.batch, window, model.config.levels, mulberry32(settings.seed + 7));
+        const x = tf.tensor2d(start.samples, [start.batch, window]);
+        model.initCodebookFromData(x, mulberry32(settings.seed + 11));
+        x.dispose();
+      }
       const c = model.config;
       const seconds = data.utterances.reduce((s, u) => s + u.samples.length, 0) / data.sampleRate;
       const report = new AudioReport(`vqvae train: ${out}`, {

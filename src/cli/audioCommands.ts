@@ -52,8 +52,8 @@ function remap(data: AudioDataset, loaded: LoadedAudioModel): AudioDataset {
 }
 
 export async function audioEval(dir: string, flags: DataFlags & { conversions: number; json: boolean }, ctx: CommandContext): Promise<void> {
-  const loaded = loadAudioModel(dir);
   await useBackend(flags.backend as BackendChoice, ctx);
+  const loaded = loadAudioModel(dir);
   const model = loaded.vqvae;
   try {
     const test = remap(openData(loaded, flags, flags.split, flags.limit, ctx), loaded);
@@ -102,8 +102,8 @@ function measureConversion(loaded: LoadedAudioModel, train: AudioDataset, test: 
 }
 
 export async function audioEncode(dir: string, flags: DataFlags & { out: string; labelsOut: string | undefined }, ctx: CommandContext): Promise<void> {
-  const loaded = loadAudioModel(dir);
   await useBackend(flags.backend as BackendChoice, ctx);
+  const loaded = loadAudioModel(dir);
   try {
     const data = remap(openData(loaded, flags, flags.split, flags.limit, ctx), loaded);
     const rows = data.utterances.map((u) => encodeSamples(loaded.vqvae, u.samples));
@@ -122,6 +122,7 @@ export async function audioEncode(dir: string, flags: DataFlags & { out: string;
 }
 
 export async function audioDecode(dir: string, flags: { codes: string; out: string; speaker: string | undefined; item: number; seed: number; backend: string }, ctx: CommandContext): Promise<void> {
+  await useBackend(flags.backend as BackendChoice, ctx);
   const loaded = loadAudioModel(dir);
   try {
     if (flags.speaker === undefined) throw new UserError(`--speaker is needed to decode speech: one of ${loaded.speakers.join(', ')}`);
@@ -137,7 +138,6 @@ export async function audioDecode(dir: string, flags: { codes: string; out: stri
     const bad = row.findIndex((v) => v < 0 || v >= k);
     if (bad >= 0) throw new UserError(`${flags.codes}: code ${row[bad]} at row ${flags.item}, frame ${bad} is out of range: the model has ${k} codes (0..${k - 1})`);
     if (row.length === 0) throw new UserError(`${flags.codes}: row ${flags.item} holds no codes`);
-    await useBackend(flags.backend as BackendChoice, ctx);
     const audio = decodeCodes(loaded.vqvae, row, speaker, { random: mulberry32(flags.seed) });
     writeWav(flags.out, audio, loaded.model.sampleRate);
     info(ctx, `wrote ${flags.out}: ${(audio.length / loaded.model.sampleRate).toFixed(2)} s in ${flags.speaker}'s voice from ${row.length} codes`);

@@ -30,11 +30,11 @@ export const convertCommand = defineCommand({
   ],
   examples: ['vqvae convert --model runs/speech --in kal_s0001.wav --speaker slt --out slt.wav'],
   async run(flags, ctx) {
+    if (flags.out === flags.in) throw new UserError('--out must differ from --in');
+    const wav = readWav(flags.in);
+    await useBackend(flags.backend as BackendChoice, ctx);
     const loaded = loadAudioModel(flags.model);
     const speaker = speakerIndex(loaded, flags.speaker);
-    const wav = readWav(flags.in);
-    if (flags.out === flags.in) throw new UserError('--out must differ from --in');
-    await useBackend(flags.backend as BackendChoice, ctx);
     const rate = loaded.model.sampleRate;
     let samples = wav.samples;
     if (wav.sampleRate !== rate) {

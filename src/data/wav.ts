@@ -29,7 +29,7 @@ import { UserError } from '../errors.js';
 import { readWav } from '../io/wav.js';
 import { resample } from '../audio/resample.js';
 import type { Split } from './dataset.js';
-import { isDirectory } from './files.js';
+import { byCodeUnit, isDirectory, readDir } from './files.js';
 import { checkLoadOptions } from './loadOptions.js';
 
 export const DEFAULT_SAMPLE_RATE = 16000;
@@ -162,16 +162,4 @@ export function readLab(file: string, sampleRate: number): PhoneSegment[] {
     segments.push({ start: Math.round((start * 1e-7) * sampleRate), end: Math.round((end * 1e-7) * sampleRate), phone: parts[2]! });
   });
   return segments;
-}
-
-function readDir(dir: string): fs.Dirent[] {
-  try {
-    return fs.readdirSync(dir, { withFileTypes: true }).filter((entry) => !entry.name.startsWith('.'));
-  } catch (error) {
-    throw new UserError(`cannot list ${dir}: ${(error as Error).message}`);
-  }
-}
-
-function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }

@@ -81,3 +81,22 @@ test('a saved audio model loads back to the same logits and speakers; a mismatch
   saveCheckpoint(other, { ...(loadCheckpoint(dir).config as object) }, mixed.tensors);
   await assertUserError(() => loadAudioModel(other), /does not match the model config: decoder.input.weight has shape \[1, 8\], expected \[1, 16\]; /);
 });
+
+test('starting the codebook on encoder outputs spreads the codes over the data', () => {
+  for (const quantizer of ['vq', 'ema'] as const) {
+    const model = new AudioVqVae({ ...CONFIG, codebookSize: 64, quantizer }, 1);
+    const batch = sampleBatch(sines(), 8, 256, 256, mulberry32(3));
+    const x = tf.tensor2d(batch.samples, [8, 256]);
+    const used = () => tf.tidy(() => new Set(model.encode(x).indices.dataSync()).size);
+    const before = used();
+    model.initCodebookFromData(x, mulberry32(4));
+    const after = used();
+    assert.ok(after > before && after >= 8, `${quantizer}: codes used ${before} → ${after} of 64`);
+    // Every code is an encoder output of that batch.
+    const encoded = tf.tidy(() => tf.reshape(model.encoder.apply(x), [-1, 8]).arraySync() as number[][]);
+    const codebook = model.quantizer.codebook.arraySync() as number[][];
+    for (const code of codebook) assert.ok(encoded.some((z) => z.every((v, i) => Math.abs(v - code[i]!) < 1e-6)));
+    x.dispose();
+    model.dispose();
+  }
+});
