@@ -37,3 +37,9 @@ test('code usage counts distinct codes and the perplexity of their histogram', (
   const h = -(0.75 * Math.log(0.75) + 0.25 * Math.log(0.25));
   assert.ok(Math.abs(skewed.perplexity - Math.exp(h)) < 1e-12);
 });
+
+test('spread picks evenly spaced items, all of a short list', async () => {
+  const { spread } = await import('../../src/audio/evaluate.js');
+  assert.deepEqual(spread([0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 4), [0, 2, 5, 7]);
+  assert.deepEqual(spread([1, 2], 5), [1, 2]);
+});
