@@ -16,7 +16,7 @@
 import type { BackendChoice } from '../backend/select.js';
 import { loadAudioModel, speakerIndex, type LoadedAudioModel } from '../audio/checkpoint.js';
 import { decodeCodes, encodeSamples } from '../audio/convert.js';
-import { evaluateAudio, evaluationLine } from '../audio/evaluate.js';
+import { evaluateAudio, evaluationLine, spread } from '../audio/evaluate.js';
 import { SpeakerClassifier, utteranceFeatures } from '../audio/speakerClassifier.js';
 import { parseDataSpec } from '../data/spec.js';
 import { loadWavFolder, type AudioDataset } from '../data/wav.js';
@@ -73,7 +73,7 @@ export async function audioEval(dir: string, flags: DataFlags & { conversions: n
 }
 
 /**
- * Converts `count` test utterances, utterance i to speaker (source + 1 + i)
+ * Converts `count` test utterances spread over the split, the i-th to speaker (source + 1 + i)
  * mod speakers, and classifies the results with a classifier trained on the
  * train split's real audio: how often it names the target, and the source.
  */
@@ -84,7 +84,7 @@ function measureConversion(loaded: LoadedAudioModel, train: AudioDataset, test: 
   const classifier = SpeakerClassifier.fit(train.utterances.map((u) => utteranceFeatures(u.samples, rate)), train.utterances.map((u) => u.speaker), speakers);
   const real = test.utterances.filter((u) => classifier.predict(utteranceFeatures(u.samples, rate)) === u.speaker).length / test.utterances.length;
   info(ctx, `speaker classifier (MFCC + logistic regression): ${(100 * real).toFixed(1)}% of real test utterances to their speaker`);
-  const chosen = test.utterances.slice(0, count);
+  const chosen = spread(test.utterances, count); // every speaker's, in a split sorted by speaker
   let toTarget = 0;
   let toSource = 0;
   const random = mulberry32(0);
