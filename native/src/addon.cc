@@ -147,6 +147,8 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
   return out;
 }
 
+void InitWavenet(Napi::Env env, Napi::Object exports);  // wavenet.cc
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Tensors are ArrayBuffers of up to a few MB, freed by V8's GC and made
   // anew every step. Above glibc's default mmap threshold each would be a
@@ -172,6 +174,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLayout(env, exports);
   InitAdam(env, exports);
   InitLayer(env, exports);
+  InitWavenet(env, exports);
   return exports;
 }
 

@@ -70,7 +70,7 @@ export const modelFlag = {
  */
 export function defaultRunDir(spec: string): string {
   const parsed = parseDataSpec(spec);
-  const name = parsed.kind === 'folder' ? basename(resolve(parsed.dir)).replace(/[^A-Za-z0-9._-]/g, '_') || 'folder' : parsed.kind;
+  const name = parsed.kind === 'folder' || parsed.kind === 'wav' ? basename(resolve(parsed.dir)).replace(/[^A-Za-z0-9._-]/g, '_') || 'folder' : parsed.kind;
   return join('runs', name);
 }
 
@@ -93,7 +93,7 @@ export function modelDirFor(model: string | undefined, data: string | undefined)
   return defaultRunDir(data);
 }
 
-export const DATA_HELP = 'data: mnist, fashion-mnist[:DIR], cifar10:DIR or folder:DIR';
+export const DATA_HELP = 'data: mnist, fashion-mnist[:DIR], cifar10:DIR, folder:DIR or wav:DIR (speech)';
 
 /** `--resize 32x32` → [32, 32]. */
 export function parseResize(value: string | undefined): [number, number] | undefined {

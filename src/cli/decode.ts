@@ -9,6 +9,8 @@ import { outputToPixels } from '../model/vqvae.js';
 import { defineCommand } from './command.js';
 import { backendFlag, info, modelFlag, useBackend } from './common.js';
 import { loadModel } from '../model/checkpoint.js';
+import { isAudioModelDir } from '../audio/checkpoint.js';
+import { audioDecode } from './audioCommands.js';
 
 export const gridFlags = [
   { name: 'columns', type: 'int', min: 1, metavar: 'N', help: 'images per row (default: a near-square grid)' },
@@ -32,10 +34,14 @@ export const decodeCommand = defineCommand({
     { name: 'out', type: 'string', required: true, metavar: 'FILE.png', help: 'where to write the image grid' },
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'grids per forward pass' },
     ...gridFlags,
+    { name: 'speaker', type: 'string', metavar: 'NAME', help: 'audio models: the voice to decode with (--out is then a .wav)' },
+    { name: 'item', type: 'int', min: 0, default: 0, metavar: 'I', help: 'audio models: which row of the codes to decode' },
+    { name: 'seed', type: 'int', min: 0, default: 0, help: 'audio models: seed of the sampling' },
     backendFlag,
   ],
   examples: ['vqvae decode --model runs/mnist --codes codes.npy --out decoded.png'],
   async run(flags, ctx) {
+    if (isAudioModelDir(flags.model)) return audioDecode(flags.model, flags, ctx);
     await useBackend(flags.backend as BackendChoice, ctx);
     const loaded = loadModel(flags.model);
     const { vqvae } = loaded;

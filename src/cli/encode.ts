@@ -5,8 +5,11 @@ import { shareCounts, shareOf } from '../distributed/shard.js';
 import { writeNpyFile } from '../io/npyFile.js';
 import { sliceImages } from '../train/batches.js';
 import { defineCommand } from './command.js';
-import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
+import { isAudioModelDir } from '../audio/checkpoint.js';
+import { audioEncode } from './audioCommands.js';
+import { backendFlag, DATA_HELP, info, limitFlag, modelDirFor, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { agree, checkSameJob, distributedFlag, openJob, parseShard, shardFlag } from './distributed.js';
+import { UsageError } from './flags.js';
 
 export const encodeCommand = defineCommand({
   name: 'encode',
@@ -38,6 +41,11 @@ export const encodeCommand = defineCommand({
   ],
   async run(flags, ctx) {
     const shard = parseShard(flags.shard);
+    const dir = modelDirFor(flags.model, flags.data);
+    if (isAudioModelDir(dir)) {
+      if (shard || flags.distributed) throw new UsageError(`--${shard ? 'shard' : 'distributed'} is not supported for audio models yet (${dir})`);
+      return audioEncode(dir, flags, ctx);
+    }
     const comm = openJob(flags);
     const { loaded, data } = await agree(comm, () => openModelAndData(flags, ctx));
     checkSameJob(comm, () => [JSON.stringify(flags), data.images, data.labels, tensorsDigest(loaded.vqvae.state())]);

@@ -6,8 +6,10 @@ import type { CodeSet } from '../prior/codeSet.js';
 import { priorNll } from '../prior/nll.js';
 import { evaluate } from '../train/evaluate.js';
 import { defineCommand } from './command.js';
-import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
+import { backendFlag, DATA_HELP, info, limitFlag, modelDirFor, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { jsonFlag } from './flags.js';
+import { isAudioModelDir } from '../audio/checkpoint.js';
+import { audioEval } from './audioCommands.js';
 
 export const evalCommand = defineCommand({
   name: 'eval',
@@ -26,6 +28,7 @@ export const evalCommand = defineCommand({
     limitFlag,
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'images per forward pass' },
     resizeFlag,
+    { name: 'conversions', type: 'int', min: 0, default: 0, metavar: 'N', help: 'audio models: convert N test utterances to another speaker and score them with an MFCC speaker classifier' },
     backendFlag,
     jsonFlag,
   ],
@@ -35,6 +38,8 @@ export const evalCommand = defineCommand({
     'vqvae eval --model runs/fashion-ema --prior runs/fashion-prior --data fashion-mnist --json',
   ],
   async run(flags, ctx) {
+    const dir = modelDirFor(flags.model, flags.data);
+    if (isAudioModelDir(dir)) return audioEval(dir, flags, ctx);
     const { loaded, data } = await openModelAndData(flags, ctx);
     try {
       const prior = flags.prior !== undefined ? await loadPrior(flags.prior) : undefined;

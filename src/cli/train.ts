@@ -13,6 +13,7 @@ import { backendFlag, precisionFlag, checkDataFlag, DATA_HELP, defaultRunDir, li
 import { distributedFlag, distributedRun, openJob } from './distributed.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
+import { AUDIO_TRAIN_FLAGS, checkDataKindFlags, runAudioTrain } from './audioTrain.js';
 
 /** Training defaults of the reference configuration. */
 export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
@@ -38,6 +39,7 @@ export const trainCommand = defineCommand({
     { name: 'likelihood', type: 'choice', choices: ['mse', 'categorical'], help: "decoder output: mse (squared error, the default) or categorical (256-way softmax per pixel value, for bits per dimension)" },
     { name: 'ema', type: 'boolean', help: 'learn the codebook by exponential moving averages instead of its loss' },
     decayFlag,
+    ...AUDIO_TRAIN_FLAGS,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
     checkpointEveryFlag,
@@ -55,12 +57,14 @@ export const trainCommand = defineCommand({
     'vqvae train --data fashion-mnist --out runs/fashion-ema --steps 5000 --ema',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --epochs 2',
     'vqvae train --data mnist --steps 1200 --resume',
+    'vqvae train --data wav:/tmp/speech --out runs/speech --steps 2000',
   ],
   async run(flags, ctx) {
     checkDataFlag(flags.data);
     if (flags.steps !== undefined && flags.epochs !== undefined) {
       throw new UsageError('give either --steps or --epochs, not both');
     }
+    if (checkDataKindFlags(flags)) return runAudioTrain(flags, flags.out ?? defaultRunDir(flags.data), ctx);
     const resize = parseResize(flags.resize);
     const model: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
     const comm = openJob(flags);

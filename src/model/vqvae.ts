@@ -116,21 +116,7 @@ export class VqVae {
    * of `state()` must be present with the same shape, and nothing else.
    */
   load(tensors: Record<string, { shape: number[]; data: Float32Array }>, source = 'checkpoint'): void {
-    const state = this.state();
-    const problems: string[] = [];
-    for (const [name, v] of Object.entries(state)) {
-      const t = tensors[name];
-      if (!t) problems.push(`missing ${name}`);
-      else if (t.shape.join(',') !== v.shape.join(',')) {
-        problems.push(`${name} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
-      }
-    }
-    for (const name of Object.keys(tensors)) if (!(name in state)) problems.push(`unexpected ${name}`);
-    if (problems.length > 0) throw new ModelMismatchError(`${source} does not match the model config: ${problems.join('; ')}`);
-    for (const [name, v] of Object.entries(state)) {
-      const t = tensors[name]!;
-      tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
-    }
+    loadState(this.state(), tensors, source);
   }
 
   dispose(): void {
@@ -150,6 +136,32 @@ export class VqVae {
 
 /** A checkpoint whose tensors do not fit the config it came with. */
 export class ModelMismatchError extends UserError {}
+
+/**
+ * Assigns saved tensors to a model's variables (`state()`), after checking
+ * that the names and shapes match exactly: a ModelMismatchError lists every
+ * missing, unexpected or mis-shaped tensor, and then nothing is assigned.
+ */
+export function loadState(
+  state: Record<string, tf.Variable>,
+  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+  source = 'checkpoint',
+): void {
+  const problems: string[] = [];
+  for (const [name, v] of Object.entries(state)) {
+    const t = tensors[name];
+    if (!t) problems.push(`missing ${name}`);
+    else if (t.shape.join(',') !== v.shape.join(',')) {
+      problems.push(`${name} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
+    }
+  }
+  for (const name of Object.keys(tensors)) if (!(name in state)) problems.push(`unexpected ${name}`);
+  if (problems.length > 0) throw new ModelMismatchError(`${source} does not match the model config: ${problems.join('; ')}`);
+  for (const [name, v] of Object.entries(state)) {
+    const t = tensors[name]!;
+    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
+  }
+}
 
 /** Raw bytes [b, H, W, C] (0..255) → float input x = pixels/255 - 0.5. */
 export function pixelsToInput(pixels: Uint8Array, batch: number, height: number, width: number, channels: number): tf.Tensor4D {
