@@ -13,6 +13,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { pixelNll } from '../model/likelihood.js';
 import type { VqVae } from '../model/vqvae.js';
+import type { CodeIndices } from '../quantize/types.js';
 import type { Adam } from './adam.js';
 
 export interface StepGradients {
@@ -24,7 +25,7 @@ export interface StepGradients {
   codesUsed: tf.Scalar;
   /** z_e and the chosen codes, for the EMA update. */
   encoded: tf.Tensor4D;
-  indices: tf.Tensor3D;
+  indices: CodeIndices;
   /** d loss / d variable, by the names of `model.trainable()`. */
   grads: Record<string, tf.Tensor>;
 }
