@@ -1,4 +1,4 @@
-/** `vqvae encode`: images → code indices, written as an int32 .npy of shape [N, h, w]. */
+/** `vqvae encode`: images → code indices, written as an int32 .npy of shape [N, h, w] ([N, h, w, depth] for RVQ). */
 import * as tf from '@tensorflow/tfjs-core';
 import { writeNpyFile } from '../io/npy.js';
 import { sliceImages } from '../train/batches.js';
@@ -10,7 +10,8 @@ export const encodeCommand = defineCommand({
   summary: 'turn images into grids of code indices (.npy)',
   description:
     'Encodes a data split with a trained model and writes the index of the nearest code at each ' +
-    'position as a NumPy int32 array of shape [N, h, w] (7x7 for 28x28 images). --labels-out also ' +
+    'position as a NumPy int32 array of shape [N, h, w] (7x7 for 28x28 images); a residual (rvq) model ' +
+    'writes one index per codebook, [N, h, w, depth]. --labels-out also ' +
     'writes the class labels as int32 [N], for a class-conditional prior.',
   usage: '--data SPEC [--model DIR] --out FILE.npy [flags]',
   flags: [
@@ -27,20 +28,21 @@ export const encodeCommand = defineCommand({
   examples: ['vqvae encode --model runs/mnist --data mnist --out codes.npy --labels-out labels.npy'],
   async run(flags, ctx) {
     const { loaded, data } = await openModelAndData(flags, ctx);
-    const [h, w] = loaded.vqvae.codeGrid;
-    const codes = new Int32Array(data.count * h * w);
+    const shape = loaded.vqvae.codeShape;
+    const perImage = shape.reduce((a, b) => a * b, 1);
+    const codes = new Int32Array(data.count * perImage);
     const progress = ctx.progress({ total: data.count, label: 'image' });
     for (let start = 0; start < data.count; start += flags.batch) {
       const end = Math.min(data.count, start + flags.batch);
       const x = sliceImages(data, start, end);
       const indices = loaded.vqvae.encodeIndices(x);
-      codes.set(indices.dataSync() as Int32Array, start * h * w);
+      codes.set(indices.dataSync() as Int32Array, start * perImage);
       tf.dispose([x, indices]);
       progress.update(end);
     }
     progress.stop();
-    writeNpyFile(flags.out, codes, [data.count, h, w]);
-    info(ctx, `wrote ${flags.out}: int32 [${data.count}, ${h}, ${w}]`);
+    writeNpyFile(flags.out, codes, [data.count, ...shape]);
+    info(ctx, `wrote ${flags.out}: int32 [${[data.count, ...shape].join(', ')}]`);
     if (flags.labelsOut) {
       writeNpyFile(flags.labelsOut, Int32Array.from(data.labels), [data.count]);
       info(ctx, `wrote ${flags.labelsOut}: int32 [${data.count}]`);

@@ -12,7 +12,7 @@ import { loadModel } from '../model/checkpoint.js';
 import { codeGridSize } from '../model/config.js';
 import { loadPriorDirectory, savePrior, type PriorTrainingState } from '../prior/checkpoint.js';
 import type { CodeSet } from '../prior/codeSet.js';
-import { maxOf, readCodeSet } from '../prior/codeFile.js';
+import { maxOf, readCodeSet, residualModelError } from '../prior/codeFile.js';
 import { DEFAULT_PRIOR_CONFIG, makePriorConfig, type PriorConfig } from '../prior/config.js';
 import { priorNll } from '../prior/nll.js';
 import { PixelCnn } from '../prior/pixelcnn.js';
@@ -86,6 +86,10 @@ export const priorTrainCommand = defineCommand({
     let modelGrid: [number, number] | undefined;
     if (flags.model !== undefined) {
       const model = loadModel(flags.model);
+      if (model.vqvae.codeDepth > 1) {
+        model.vqvae.dispose();
+        throw residualModelError(flags.model, model.model.depth);
+      }
       modelK = model.model.codebookSize;
       modelGrid = codeGridSize(model.model);
       model.vqvae.dispose();
