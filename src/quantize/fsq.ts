@@ -69,12 +69,13 @@ export class FiniteScalarQuantizer implements Quantizer {
   readonly projectIn?: Linear;
   readonly projectOut?: Linear;
   private readonly variables: VariableMap = new Map();
-  /** Per scalar: half_l, atanh shift, offset, L // 2 and the mixed-radix place value. */
-  private readonly halfL: Float32Array;
-  private readonly shift: Float32Array;
-  private readonly offset: Float32Array;
-  private readonly halfWidth: Float32Array;
-  private readonly basis: number[];
+  /** Per scalar, as float32 (the ONNX export uses the same values): half_l, atanh shift, offset, L // 2. */
+  readonly halfL: Float32Array;
+  readonly shift: Float32Array;
+  readonly offset: Float32Array;
+  readonly halfWidth: Float32Array;
+  /** Per scalar: the mixed-radix place value prod_{j<i} L_j. */
+  readonly basis: number[];
 
   constructor(options: FsqOptions) {
     checkLevels(options.levels);

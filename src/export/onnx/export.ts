@@ -3,7 +3,8 @@
  * ONNX tool) runs without this project:
  *
  *   encoder.onnx   pixels uint8 [N, H, W, C] → indices int32 [N, h, w]
- *   decoder.onnx   indices int32 [N, h, w] → pixels uint8 [N, H, W, C]
+ *                  ([N, h, w, depth] for an rvq model)
+ *   decoder.onnx   indices int32 [N, h, w] (rvq: [N, h, w, depth]) → pixels uint8 [N, H, W, C]
  *                  (+ reconstruction float32 [N, H, W, C], model scale)
  *   prior.onnx     with `priorDir`: codes int32 [N, h, w] (+ labels int32
  *                  [N] if class-conditional) → logits float32 [N, h, w, K]
@@ -26,7 +27,7 @@ import { writeFileAtomicSync } from '../../io/atomicWrite.js';
 import { makeDirectory } from '../../io/directory.js';
 import { CONFIG_FILE, loadCheckpoint } from '../../io/checkpoint.js';
 import { loadModel } from '../../model/checkpoint.js';
-import { codeGridSize, DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../model/config.js';
+import { codeGridSize, DEFAULT_MODEL_CONFIG, QUANTIZER_KINDS, type ModelConfig } from '../../model/config.js';
 import { loadPrior } from '../../prior/checkpoint.js';
 import type { PriorConfig } from '../../prior/config.js';
 import { decoderGraph } from './decoderGraph.js';
@@ -34,6 +35,7 @@ import { encoderGraph } from './encoderGraph.js';
 import type { GraphBuilder } from './graph.js';
 import type { Weights } from './layers.js';
 import { priorGraph } from './priorGraph.js';
+import { quantizerTables } from './quantizerGraph.js';
 
 export interface ExportOnnxOptions {
   /** A model directory written by `vqvae train`. */
@@ -52,7 +54,7 @@ export interface ExportOnnxResult {
 /** The model and prior settings the ONNX graphs implement, and the quantizers. */
 const EXPORTABLE_SETTINGS: readonly string[] = Object.keys(DEFAULT_MODEL_CONFIG);
 const EXPORTABLE_PRIOR_SETTINGS: readonly string[] = ['codebookSize', 'height', 'width', 'channels', 'layers', 'kernelSize', 'numClasses'];
-const EXPORTABLE_QUANTIZERS: readonly string[] = ['vq', 'ema'];
+const EXPORTABLE_QUANTIZERS: readonly string[] = QUANTIZER_KINDS;
 
 export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnxResult> {
   checkExportable(loadCheckpoint(options.modelDir).config, 'model', EXPORTABLE_SETTINGS, join(options.modelDir, CONFIG_FILE));
@@ -65,6 +67,7 @@ export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnx
   const weights: Weights = new Map(
     Object.entries(loaded.vqvae.state()).map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]),
   );
+  const quantizer = quantizerTables(loaded.vqvae);
   loaded.vqvae.dispose();
   const prior = options.priorDir === undefined ? undefined : await loadPriorFor(options.priorDir, loaded.model);
 
@@ -75,8 +78,8 @@ export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnx
     writeFileAtomicSync(path, graph.toModel({ docString, properties: modelProperties(loaded.model) }));
     files.push(path);
   };
-  write('encoder.onnx', encoderGraph(loaded.model, weights), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w]');
-  write('decoder.onnx', decoderGraph(loaded.model, weights), 'VQ-VAE decoder: code indices int32 [N, h, w] → pixels uint8 [N, H, W, C]');
+  write('encoder.onnx', encoderGraph(loaded.model, weights, quantizer), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w] ([N, h, w, depth] for rvq)');
+  write('decoder.onnx', decoderGraph(loaded.model, weights, quantizer), 'VQ-VAE decoder: code indices int32 [N, h, w] ([N, h, w, depth] for rvq) → pixels uint8 [N, H, W, C]');
   if (prior) {
     write('prior.onnx', priorGraph(prior.config, prior.weights), 'PixelCNN prior over the VQ-VAE codes: codes int32 [N, h, w] → logits float32 [N, h, w, K]');
   }
@@ -104,7 +107,7 @@ function checkExportable(config: unknown, section: 'model' | 'prior', settings: 
   if (section === 'model' && typeof record.quantizer === 'string' && !EXPORTABLE_QUANTIZERS.includes(record.quantizer)) {
     throw new UserError(
       `${source}: cannot export to ONNX: no ONNX graph for quantizer "${record.quantizer}"; ` +
-        `the export implements ${EXPORTABLE_QUANTIZERS.map((q) => `"${q}"`).join(' and ')}`,
+        `the export implements ${EXPORTABLE_QUANTIZERS.slice(0, -1).map((q) => `"${q}"`).join(', ')} and "${EXPORTABLE_QUANTIZERS.at(-1)}"`,
     );
   }
 }
@@ -141,6 +144,8 @@ function modelProperties(config: ModelConfig): Record<string, string> {
     image_size: `${config.imageHeight}x${config.imageWidth}x${config.inputChannels}`,
     codebook_size: String(config.codebookSize),
     code_dim: String(config.codeDim),
+    quantizer: config.quantizer,
+    ...(config.quantizer === 'rvq' ? { code_depth: String(config.depth) } : {}),
     pixel_scale: 'x = pixels / 255 - 0.5',
   };
 }
