@@ -16,7 +16,7 @@ import { loadModel, saveModel } from '../../src/model/checkpoint.js';
 import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { VqVae } from '../../src/model/vqvae.js';
 import { Adam } from '../../src/train/adam.js';
-import { assertFails, assertOk, int32Values, lastJson, parseNpy, readCell, readConfig, readPng, tempDir, vqvae } from './helpers.js';
+import { assertDecodedEqualsReconstructed, assertFails, assertOk, int32Values, lastJson, parseNpy, readConfig, tempDir, vqvae } from './helpers.js';
 
 const small = { hidden: 16, resHidden: 8, codeDim: 8 };
 const KINDS: Record<string, ModelConfig> = {
@@ -25,10 +25,6 @@ const KINDS: Record<string, ModelConfig> = {
   rvq: makeModelConfig({ ...small, quantizer: 'rvq', depth: 3, codebookSize: 32 }),
 };
 const N = 12;
-const SIDE = 28;
-const UPSCALE = 2;
-const PAD = 2;
-const CELL = SIDE * UPSCALE + PAD;
 
 const root = tempDir();
 
@@ -75,15 +71,7 @@ for (const [kind, config] of Object.entries(KINDS)) {
       const reconstructedFile = path.join(root, `${kind}-reconstructed.png`);
       assertOk(await vqvae('decode', '--model', dir, '--codes', codesFile(), '--out', decodedFile, '--columns', '4'));
       assertOk(await vqvae('reconstruct', '--model', dir, '--data', 'mnist', '--limit', String(N), '--out', reconstructedFile, '--columns', '4'));
-      const decoded = readPng(decodedFile);
-      const reconstructed = readPng(reconstructedFile);
-      for (let i = 0; i < N; i++) {
-        const row = Math.floor(i / 4);
-        const column = i % 4;
-        const fromCodes = readCell(decoded, PAD + column * CELL, PAD + row * CELL, SIDE, SIDE, UPSCALE);
-        const y = PAD + (2 * row + 1) * CELL + row * 3 * PAD;
-        assert.deepEqual(fromCodes, readCell(reconstructed, PAD + column * CELL, y, SIDE, SIDE, UPSCALE), `image ${i}`);
-      }
+      assertDecodedEqualsReconstructed(decodedFile, reconstructedFile, N, 4);
     });
 
     it('eval --json reports codes used within K', async () => {
