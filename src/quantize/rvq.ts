@@ -112,9 +112,10 @@ export class ResidualVQ implements Quantizer {
     let residual = tf.clone(inputs);
     try {
       this.layers.forEach((layer, i) => {
+        // The next residual from the codes the step used, before this layer's update moves them.
+        const codes = i + 1 < this.depth ? layer.lookup(perLayer[i]!) : undefined;
         layer.update(residual, perLayer[i]!);
-        if (i + 1 < this.depth) {
-          const codes = layer.lookup(perLayer[i]!);
+        if (codes) {
           const next = tf.sub(residual, codes) as tf.Tensor4D;
           tf.dispose([codes, residual]);
           residual = next;

@@ -5,6 +5,7 @@ import '@tensorflow/tfjs-backend-cpu';
 import { UserError } from '../../src/errors.js';
 import { ResidualVQ } from '../../src/quantize/rvq.js';
 import { VectorQuantizer } from '../../src/quantize/vectorQuantizer.js';
+import { VectorQuantizerEMA } from '../../src/quantize/vectorQuantizerEma.js';
 import { mulberry32 } from '../../src/random.js';
 
 function randomArray(n: number, seed: number, scale = 1): Float32Array {
@@ -127,6 +128,30 @@ describe('ResidualVQ', () => {
     assert.equal(Object.keys(grads).length, depth);
     for (const g of Object.values(grads)) assert.ok(Array.from(g.dataSync()).some((v) => v !== 0));
     assert.deepEqual(Object.keys(rvq.state()), [0, 1, 2, 3].map((i) => `quantizer.layers.${i}.codebook`));
+    rvq.dispose();
+  });
+
+  it('updates EMA layers each on the residual the forward pass gave it, from the codes before the update', () => {
+    const z = randomArray(m * d, 25);
+    const { codebooks } = fitted(z);
+    const ema = (i: number) => new VectorQuantizerEMA({ codebookSize: k, codeDim: d, decay: 0.5, initialCodebook: tf.tensor2d(codebooks[i]!, [k, d]) });
+    const rvq = new ResidualVQ({ codebookSize: k, codeDim: d, depth, layer: (i) => ema(i) });
+    const input = tf.tensor4d(z, shape);
+    const out = rvq.apply(input);
+    const indices = out.indices.dataSync();
+    rvq.update(input, out.indices);
+    // Each layer alone, updated on r_i = z - e_0 - ... - e_{i-1} with the codebooks as they were.
+    const residual = Float32Array.from(z);
+    for (let level = 0; level < depth; level++) {
+      const alone = ema(level);
+      const picks = Int32Array.from({ length: m }, (_, i) => indices[i * depth + level]!);
+      alone.update(tf.tensor4d(residual, shape), tf.tensor3d(picks, [2, 4, 5], 'int32'));
+      const layer = rvq.layers[level]! as VectorQuantizerEMA;
+      assert.deepEqual(Array.from(layer.codebook.dataSync()), Array.from(alone.codebook.dataSync()), `layer ${level}`);
+      assert.notDeepEqual(Array.from(layer.codebook.dataSync()), Array.from(codebooks[level]!), `layer ${level} moved`);
+      for (let i = 0; i < m; i++) for (let c = 0; c < d; c++) residual[i * d + c] = residual[i * d + c]! - codebooks[level]![picks[i]! * d + c]!;
+      alone.dispose();
+    }
     rvq.dispose();
   });
 
