@@ -33,7 +33,7 @@ async function startModel(kind: string, config: ModelConfig): Promise<string> {
   const dir = path.join(root, kind);
   const model = new VqVae(config, 0);
   const training = { data: 'mnist', step: 0, totalSteps: 3, batch: 16, learningRate: 1e-3, seed: 0, dataVariance: 0.09, backend: 'cpu', trainingSeconds: 0 };
-  saveModel(dir, model, training, new Adam({ learningRate: 1e-3 }));
+  saveModel(dir, model, training, new Adam({ learningRate: 1e-3 }).state());
   model.dispose();
   assertOk(await vqvae('train', '--data', 'mnist', '--out', dir, '--resume', '--limit', '64', '--eval-limit', '16'));
   assert.equal(readConfig(dir).training.step, 3);

@@ -47,7 +47,7 @@ describe('simvq, fsq and rvq models', () => {
       const first = new VqVae(config, 1);
       const firstOptimizer = new Adam({ learningRate: 2e-3 });
       await train({ ...common, model: first, optimizer: firstOptimizer, totalSteps: 3 });
-      saveModel(dir, first, undefined, firstOptimizer);
+      saveModel(dir, first, undefined, firstOptimizer.state());
       const saved = JSON.parse(readFileSync(join(dir, 'config.json'), 'utf8')) as { model: ModelConfig };
       assert.equal(saved.model.quantizer, kind);
       assert.deepEqual([saved.model.levels, saved.model.depth], [config.levels, config.depth]);
