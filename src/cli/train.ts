@@ -4,11 +4,13 @@
  * itself is the run engine (train/run.ts) with the VQ-VAE's plug-in
  * (train/vqvaeRun.ts); this file maps the flags.
  */
+import type { ImageDataset } from '../data/dataset.js';
 import type { ModelConfig } from '../model/config.js';
 import { runTraining } from '../train/run.js';
 import { vqvaeRun } from '../train/vqvaeRun.js';
 import { defineCommand } from './command.js';
-import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
+import { backendFlag, precisionFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
+import { distributedFlag, distributedRun, openJob } from './distributed.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 
@@ -43,10 +45,13 @@ export const trainCommand = defineCommand({
     resizeFlag,
     resumeFlag,
     backendFlag,
+    precisionFlag,
+    distributedFlag,
     jsonFlag,
   ],
   examples: [
     'vqvae train --data mnist --steps 600',
+    'mpirun -np 2 vqvae train --data fashion-mnist --distributed',
     'vqvae train --data fashion-mnist --out runs/fashion-ema --steps 5000 --ema',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --epochs 2',
     'vqvae train --data mnist --steps 1200 --resume',
@@ -58,9 +63,15 @@ export const trainCommand = defineCommand({
     }
     const resize = parseResize(flags.resize);
     const model: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
+    const comm = openJob(flags);
+    const loaded: ImageDataset[] = [];
     const plugin = vqvaeRun({
       data: flags.data,
-      loadData: (split, limit) => loadData(flags.data, { split, limit, resize }, ctx),
+      async loadData(split, limit) {
+        const data = await loadData(flags.data, { split, limit, resize }, ctx);
+        loaded.push(data);
+        return data;
+      },
       limit: flags.limit,
       evalLimit: flags.evalLimit,
       resize,
@@ -68,6 +79,8 @@ export const trainCommand = defineCommand({
       model,
       ema: flags.ema,
     });
-    return runTraining(plugin, runOptions(flags, flags.out ?? defaultRunDir(flags.data), DEFAULTS, ctx));
+    // Every rank must run the same flags on the same images.
+    const job = distributedRun(comm, plugin, () => [JSON.stringify(flags), ...loaded.flatMap((d) => [d.images, d.labels])]);
+    return runTraining(job.plugin, { ...runOptions(flags, flags.out ?? defaultRunDir(flags.data), DEFAULTS, ctx), communicator: job.communicator });
   },
 });
