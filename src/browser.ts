@@ -16,11 +16,15 @@ export { mulberry32, nextSeed, type Rng } from './random.js';
 
 export { VectorQuantizer, initialCodebook, type VectorQuantizerOptions } from './quantize/vectorQuantizer.js';
 export { VectorQuantizerEMA, type VectorQuantizerEmaOptions } from './quantize/vectorQuantizerEma.js';
-export type { Quantizer, QuantizerOutput } from './quantize/types.js';
+export { SimVQ, type SimVqOptions } from './quantize/simvq.js';
+export { FiniteScalarQuantizer, type FsqOptions } from './quantize/fsq.js';
+export { ResidualVQ, type ResidualVqOptions } from './quantize/rvq.js';
+export type { CodeIndices, Quantizer, QuantizerOutput } from './quantize/types.js';
 export { nearestCodes, stopGradient, usageMetrics, codeCounts } from './quantize/ops.js';
 
 export {
   DEFAULT_MODEL_CONFIG,
+  QUANTIZER_KINDS,
   codeGridSize,
   makeModelConfig,
   validateModelConfig,

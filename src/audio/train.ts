@@ -69,7 +69,7 @@ export function audioStepper(model: AudioVqVae, data: AudioDataset, options: { b
         const out = model.forward(x, targets, speakers);
         kept = {
           ce: tf.keep(out.crossEntropy), vq: tf.keep(out.loss), perplexity: tf.keep(out.perplexity), codesUsed: tf.keep(out.codesUsed),
-          encoded: tf.keep(out.encoded), indices: tf.keep(out.indices),
+          encoded: tf.keep(out.encoded), indices: tf.keep(out.indices as tf.Tensor3D),
         };
         return out.totalLoss;
       }, Object.values(params));

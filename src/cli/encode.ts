@@ -1,4 +1,4 @@
-/** `vqvae encode`: images → code indices, written as an int32 .npy of shape [N, h, w]. */
+/** `vqvae encode`: images → code indices, written as an int32 .npy of shape [N, h, w] ([N, h, w, depth] for RVQ). */
 import * as tf from '@tensorflow/tfjs-core';
 import { tensorsDigest } from '../distributed/consistency.js';
 import { shareCounts, shareOf } from '../distributed/shard.js';
@@ -16,7 +16,8 @@ export const encodeCommand = defineCommand({
   summary: 'turn images into grids of code indices (.npy)',
   description:
     'Encodes a data split with a trained model and writes the index of the nearest code at each ' +
-    'position as a NumPy int32 array of shape [N, h, w] (7x7 for 28x28 images). --labels-out also ' +
+    'position as a NumPy int32 array of shape [N, h, w] (7x7 for 28x28 images); a residual (rvq) model ' +
+    'writes one index per codebook, [N, h, w, depth]. --labels-out also ' +
     'writes the class labels as int32 [N], for a class-conditional prior. --shard I/N encodes only ' +
     'the I-th of N even, contiguous parts of the split (their files, in order, make the whole); under ' +
     'mpirun the ranks share the images and rank 0 writes the one file.',
@@ -49,27 +50,29 @@ export const encodeCommand = defineCommand({
     const comm = openJob(flags);
     const { loaded, data } = await agree(comm, () => openModelAndData(flags, ctx));
     checkSameJob(comm, () => [JSON.stringify(flags), data.images, data.labels, tensorsDigest(loaded.vqvae.state())]);
-    const [h, w] = loaded.vqvae.codeGrid;
+    // One image's codes: [h, w], or [h, w, depth] for RVQ.
+    const shape = loaded.vqvae.codeShape;
+    const perImage = shape.reduce((a, b) => a * b, 1);
     // This job's images (its shard, or all), split among the ranks; each rank encodes its part.
     const [first, last] = shard ? shareOf(data.count, shard.index, shard.count) : [0, data.count];
     const count = last - first;
     const [mineStart, mineEnd] = shareOf(count, comm.rank, comm.size).map((i) => first + i) as [number, number];
-    const mine = new Int32Array((mineEnd - mineStart) * h * w);
+    const mine = new Int32Array((mineEnd - mineStart) * perImage);
     const progress = ctx.progress({ total: mineEnd - mineStart, label: 'image' });
     for (let start = mineStart; start < mineEnd; start += flags.batch) {
       const end = Math.min(mineEnd, start + flags.batch);
       const x = sliceImages(data, start, end);
       const indices = loaded.vqvae.encodeIndices(x);
-      mine.set(indices.dataSync() as Int32Array, (start - mineStart) * h * w);
+      mine.set(indices.dataSync() as Int32Array, (start - mineStart) * perImage);
       tf.dispose([x, indices]);
       progress.update(end - mineStart);
     }
     progress.stop();
     loaded.vqvae.dispose();
-    const codes = comm.gather(mine, shareCounts(count, comm.size, h * w));
+    const codes = comm.gather(mine, shareCounts(count, comm.size, perImage));
     if (codes === undefined) return;
-    writeNpyFile(flags.out, codes, [count, h, w]);
-    info(ctx, `wrote ${flags.out}: int32 [${count}, ${h}, ${w}]`);
+    writeNpyFile(flags.out, codes, [count, ...shape]);
+    info(ctx, `wrote ${flags.out}: int32 [${[count, ...shape].join(', ')}]`);
     if (flags.labelsOut) {
       writeNpyFile(flags.labelsOut, data.labels.slice(first, last), [count]);
       info(ctx, `wrote ${flags.labelsOut}: int32 [${count}]`);

@@ -2,6 +2,7 @@
 import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { loadPrior } from '../prior/checkpoint.js';
+import { residualModelError } from '../prior/codeFile.js';
 import type { CodeSet } from '../prior/codeSet.js';
 import { priorNll } from '../prior/nll.js';
 import { evaluate } from '../train/evaluate.js';
@@ -40,10 +41,11 @@ export const evalCommand = defineCommand({
   async run(flags, ctx) {
     const dir = modelDirFor(flags.model, flags.data);
     if (isAudioModelDir(dir)) return audioEval(dir, flags, ctx);
-    const { loaded, data } = await openModelAndData(flags, ctx);
+    const { modelDir, loaded, data } = await openModelAndData(flags, ctx);
     try {
       const prior = flags.prior !== undefined ? await loadPrior(flags.prior) : undefined;
       try {
+        if (prior && loaded.vqvae.codeDepth > 1) throw residualModelError(modelDir, loaded.model.depth);
         const [h, w] = loaded.vqvae.codeGrid;
         if (prior && (prior.config.height !== h || prior.config.width !== w)) {
           throw new UserError(`the prior in ${flags.prior} models ${prior.config.height}x${prior.config.width} code grids but the model makes ${h}x${w}`);

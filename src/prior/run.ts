@@ -10,7 +10,7 @@ import { UserError } from '../errors.js';
 import { loadModel } from '../model/checkpoint.js';
 import { codeGridSize } from '../model/config.js';
 import { checkBatchDivides, checkFlagsMatch, type RunPlugin, type RunSession } from '../train/run.js';
-import { maxOf, readCodeSet } from './codeFile.js';
+import { maxOf, readCodeSet, residualModelError } from './codeFile.js';
 import type { CodeSet } from './codeSet.js';
 import { loadPriorDirectory, savePrior, type LoadedPrior, type PriorTrainingState } from './checkpoint.js';
 import { makePriorConfig, type PriorConfig } from './config.js';
@@ -63,6 +63,10 @@ export function priorRun(options: PriorRunOptions): RunPlugin<PriorTrainingState
       let modelGrid: [number, number] | undefined;
       if (options.model !== undefined) {
         const model = loadModel(options.model);
+        if (model.vqvae.codeDepth > 1) {
+          model.vqvae.dispose();
+          throw residualModelError(options.model, model.model.depth);
+        }
         modelK = model.model.codebookSize;
         modelGrid = codeGridSize(model.model);
         model.vqvae.dispose();

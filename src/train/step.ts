@@ -15,6 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { pixelNll } from '../model/likelihood.js';
 import type { VqVae } from '../model/vqvae.js';
+import type { CodeIndices } from '../quantize/types.js';
 import { BatchSampler } from './batches.js';
 import { shareCounts } from '../distributed/shard.js';
 import type { Communicator, ComputedStep, Optimizer, Stepper } from './stepLoop.js';
@@ -28,7 +29,7 @@ export interface StepGradients {
   codesUsed: tf.Scalar;
   /** z_e and the chosen codes, for the EMA update. */
   encoded: tf.Tensor4D;
-  indices: tf.Tensor3D;
+  indices: CodeIndices;
   /** d loss / d variable, by the names of `model.trainable()`. */
   grads: Record<string, tf.Tensor>;
 }
@@ -73,7 +74,7 @@ export function disposeStep(step: StepGradients): void {
 /** A VQ-VAE step as the loop sees it: metrics reconstructionLoss, vqLoss, perplexity, codesUsed. */
 export interface VqVaeComputedStep extends ComputedStep {
   encoded: tf.Tensor4D;
-  indices: tf.Tensor3D;
+  indices: CodeIndices;
 }
 
 /**

@@ -7,10 +7,11 @@
  *              to float32, exactly as model/vqvae.ts pixelsToInput does
  *   encoder    Transpose to NCHW, the convolutions of model/encoder.ts,
  *              Transpose back to NHWC
- *   quantize   Reshape to [M, D]; distances ||e_j||^2 - 2 z.e_j (MatMul with
- *              E^T); ArgMin over j, first index on ties like tfjs's argMin
- *              and quantize/ops.ts nearestCodes; Cast to int32; Reshape to
- *              [N, h, w]
+ *   quantize   Reshape to [M, D]; the quantizer's indices (quantizerGraph.ts:
+ *              for a VQ, distances ||e_j||^2 - 2 z.e_j by a MatMul with E^T
+ *              and ArgMin over j, first index on ties like tfjs's argMin and
+ *              quantize/ops.ts nearestCodes); Cast to int32; Reshape to
+ *              [N, h, w] ([N, h, w, depth] for rvq)
  *
  * Axis legend: N - batch, H, W, C - image, h, w - code grid, D - code
  * dimension, K - codebook size, M = N * h * w.
@@ -18,14 +19,15 @@
 import type { ModelConfig } from '../../model/config.js';
 import { codeGridSize } from '../../model/config.js';
 import { DataType, GraphBuilder } from './graph.js';
-import { conv, residualStack, toChannelsFirst, toChannelsLast, weight, type Weights } from './layers.js';
+import { conv, residualStack, toChannelsFirst, toChannelsLast, type Weights } from './layers.js';
+import { quantizeGraph, type QuantizerTables } from './quantizerGraph.js';
 
 export const ENCODER_INPUT = 'pixels';
 export const ENCODER_OUTPUT = 'indices';
 
 /** The graph of the encoder and the quantizer's nearest-code search. */
-export function encoderGraph(config: ModelConfig, weights: Weights): GraphBuilder {
-  const { imageHeight: H, imageWidth: W, inputChannels: C, codeDim: D, codebookSize: K } = config;
+export function encoderGraph(config: ModelConfig, weights: Weights, quantizer: QuantizerTables): GraphBuilder {
+  const { imageHeight: H, imageWidth: W, inputChannels: C, codeDim: D } = config;
   const [h, w] = codeGridSize(config);
   const g = new GraphBuilder('vqvae_encoder');
   const pixels = g.input(ENCODER_INPUT, DataType.UINT8, ['batch', H, W, C]);
@@ -44,23 +46,7 @@ export function encoderGraph(config: ModelConfig, weights: Weights): GraphBuilde
   z = conv(g, z, weights, 'encoder.pre_quantize', { stride: 1, pad: 0 });
 
   const flat = g.node('Reshape', [toChannelsLast(g, z), g.constantInt64('vectors_shape', [-1, D])]);
-  const codebook = weight(weights, 'quantizer.codebook').data;
-  const codebookT = new Float32Array(D * K);
-  const norms = new Float32Array(K);
-  for (let k = 0; k < K; k++) {
-    let sum = 0;
-    for (let d = 0; d < D; d++) {
-      const e = codebook[k * D + d]!;
-      codebookT[d * K + k] = e;
-      sum += Math.fround(e * e);
-    }
-    norms[k] = sum;
-  }
-  // ||z||^2 is the same for every code, so nearestCodes leaves it out; so does this.
-  const dots = g.node('MatMul', [flat, g.constant('codebook_transposed', codebookT, [D, K])]);
-  const distances = g.node('Sub', [g.constant('code_norms', norms, [K]), g.node('Mul', [dots, g.constant('two', Float32Array.of(2), [])])]);
-  const nearest = g.node('ArgMin', [distances], { axis: 1, keepdims: 0, select_last_index: 0 });
-  const indices = g.node('Reshape', [g.node('Cast', [nearest], { to: DataType.INT32 }), g.constantInt64('grid_shape', [-1, h, w])]);
-  g.output(indices, ENCODER_OUTPUT, DataType.INT32, ['batch', h, w]);
+  const indices = quantizeGraph(g, flat, config, quantizer, [h, w]);
+  g.output(indices, ENCODER_OUTPUT, DataType.INT32, ['batch', h, w, ...(quantizer.tables.length > 1 ? [quantizer.tables.length] : [])]);
   return g;
 }
