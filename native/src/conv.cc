@@ -226,23 +226,6 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   });
 }
 
-// out[c] = sum over rows of x [rows, cols] (double partial sums per thread).
-void ColumnSums(const float* x, int64_t rows, int64_t cols, float* out) {
-  const int nt = Threads();
-  std::vector<double> partial(size_t(nt) * cols, 0.0);
-  ParallelFor(rows, rows * cols, [&](int64_t begin, int64_t end, int t) {
-    std::vector<float> sum(cols, 0.0f);
-    for (int64_t r = begin; r < end; r++)
-      for (int64_t c = 0; c < cols; c++) sum[c] += x[r * cols + c];
-    for (int64_t c = 0; c < cols; c++) partial[size_t(t) * cols + c] += sum[c];
-  });
-  for (int64_t c = 0; c < cols; c++) {
-    double total = 0;
-    for (int t = 0; t < nt; t++) total += partial[size_t(t) * cols + c];
-    out[c] = float(total);
-  }
-}
-
 // Up to this many filter taps (kh * kw * ci), the input gradient is one
 // sgemm and a scatter (col2im) instead of oneDNN's backward-data primitive,
 // which runs at a few GFLOP/s when ci is 1 (the decoder's last transposed
@@ -283,26 +266,7 @@ void BackpropInputCol2im(const Geometry& g, const float* dy, const float* w, flo
 
 }  // namespace
 
-// A 1x1 convolution with stride 1 and no padding is a matrix product over
-// the n*h*w pixels: its gradients go through sgemm (oneDNN's 1x1 kernels
-// ran its backward passes at 40-60% of the sgemm rate). fp32 only.
-static bool IsPointwise(const Geometry& g) {
-  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0 &&
-         g.oh == g.ih && g.ow == g.iw && !Bf16();
-}
-
-static void Sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
-           float* c, int64_t ldc) {
-  dnnl_status_t status = dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, 0.0f, c, ldc);
-  if (status != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(status));
-}
-
 void ConvBackwardData(const Geometry& g, const float* dy, const float* w, float* dx) {
-  if (IsPointwise(g)) {
-    // dx [m, ci] = dy [m, co] . w [ci, co]^T
-    Sgemm('N', 'T', g.n * g.ih * g.iw, g.ci, g.co, dy, g.co, w, g.co, dx, g.ci);
-    return;
-  }
   if (g.kh * g.kw * g.ci <= kCol2imMaxTaps) {
     BackpropInputCol2im(g, dy, w, dx);
     return;
@@ -325,13 +289,6 @@ void ConvBackwardData(const Geometry& g, const float* dy, const float* w, float*
 // kernel took 4x the CPU time of the f32 one on the reference model's
 // 14x14x64 -> 128 layer (forward: half, backward data: 0.85).
 void ConvBackwardWeights(const Geometry& g, const float* x, const float* dy, float* dw, float* db) {
-  if (IsPointwise(g)) {
-    const int64_t m = g.n * g.oh * g.ow;
-    // dw [ci, co] = x [m, ci]^T . dy [m, co]; db = dy's column sums.
-    Sgemm('T', 'N', g.ci, g.co, m, x, g.ci, dy, g.co, dw, g.co);
-    if (db) ColumnSums(dy, m, g.co, db);
-    return;
-  }
   BackwardWeights& entry = backwardWeights.Get(g.Key(db ? 1 : 0), [&] {
     auto hint = ForwardDesc(g, db != nullptr, false, dnnl::prop_kind::forward_training, false);
     if (db) {
