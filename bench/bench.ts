@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the native backend side by side with wasm and PyTorch in
- * one run, on the reference VQ-VAE (DESIGN.md) at batch 128 with the same
+ * one run, on the reference VQ-VAE (DEFAULT_MODEL_CONFIG, src/model/config.ts) at batch 128 with the same
  * thread count everywhere:
  * - what users run: `vqvae train` on Fashion-MNIST (its own images/s, data,
  *   metrics and progress included, and its wall time) beside the independent

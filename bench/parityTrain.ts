@@ -1,5 +1,5 @@
 /**
- * Trains the reference VQ-VAE (DESIGN.md: hidden 128, residual hidden 32,
+ * Trains the reference VQ-VAE (src/model/config.ts: hidden 128, residual hidden 32,
  * 2 blocks, K 512, D 64, batch 128, Adam lr 2e-4) on Fashion-MNIST here and
  * in the PyTorch reference (bench/torch_parity_train.py, Debian's
  * python3-torch) from the same initial weights (PyTorch's, through the
@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend, type BackendChoice } from '../src/backend/select.js';
 import { loadDataset } from '../src/data/load.js';
-import { readNpyFile, writeNpyFile } from '../src/io/npy.js';
+import { readNpyFile, writeNpyFile } from '../src/io/npyFile.js';
 import { makeModelConfig } from '../src/model/config.js';
 import { loadPytorchModel } from '../src/model/pytorch.js';
 import { Adam } from '../src/train/adam.js';
