@@ -2,16 +2,19 @@
 import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { loadPrior } from '../prior/checkpoint.js';
+import { residualModelError } from '../prior/codeFile.js';
 import type { CodeSet } from '../prior/codeSet.js';
 import { priorNll } from '../prior/nll.js';
 import { evaluate } from '../train/evaluate.js';
 import { defineCommand } from './command.js';
-import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
+import { backendFlag, DATA_HELP, info, limitFlag, modelDirFor, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { writeNpyFile } from '../io/npyFile.js';
 import { codebookUsage, countCodes } from '../quantize/usage.js';
 import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { isAudioModelDir } from '../audio/checkpoint.js';
+import { audioEval } from './audioCommands.js';
 
 export const evalCommand = defineCommand({
   name: 'eval',
@@ -33,6 +36,7 @@ export const evalCommand = defineCommand({
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'images per forward pass' },
     { name: 'usage-out', type: 'string', metavar: 'F.npy', help: 'write the usage histogram: how often each of the K codes occurs on the split, int32 [K]' },
     resizeFlag,
+    { name: 'conversions', type: 'int', min: 0, default: 0, metavar: 'N', help: 'audio models: convert N test utterances to another speaker and score them with an MFCC speaker classifier' },
     backendFlag,
     jsonFlag,
   ],
@@ -43,10 +47,13 @@ export const evalCommand = defineCommand({
   ],
   async run(flags, ctx) {
     if (flags.usageOut !== undefined) checkOutputFile(flags.usageOut, '--usage-out');
-    const { loaded, data } = await openModelAndData(flags, ctx);
+    const dir = modelDirFor(flags.model, flags.data);
+    if (isAudioModelDir(dir)) return audioEval(dir, flags, ctx);
+    const { modelDir, loaded, data } = await openModelAndData(flags, ctx);
     try {
       const prior = flags.prior !== undefined ? await loadPrior(flags.prior) : undefined;
       try {
+        if (prior && loaded.vqvae.codeDepth > 1) throw residualModelError(modelDir, loaded.model.depth);
         const [h, w] = loaded.vqvae.codeGrid;
         if (prior && (prior.config.height !== h || prior.config.width !== w)) {
           throw new UserError(`the prior in ${flags.prior} models ${prior.config.height}x${prior.config.width} code grids but the model makes ${h}x${w}`);

@@ -5,14 +5,17 @@
  * (train/vqvaeRun.ts); this file maps the flags.
  */
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../model/config.js';
+import type { ImageDataset } from '../data/dataset.js';
 import { runTraining } from '../train/run.js';
 import { vqvaeRun } from '../train/vqvaeRun.js';
 import { defineCommand } from './command.js';
-import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
+import { backendFlag, precisionFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
+import { distributedFlag, distributedRun, openJob } from './distributed.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 import { QUANTIZER_FLAGS, quantizerSettings } from './quantizerFlags.js';
 import { describeRecipe, TRAIN_QUANTIZER_DEFAULTS } from '../quantize/recipe.js';
+import { AUDIO_TRAIN_FLAGS, checkDataKindFlags, runAudioTrain } from './audioTrain.js';
 
 /** Training defaults of the reference configuration. */
 export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
@@ -40,6 +43,7 @@ export const trainCommand = defineCommand({
     { name: 'likelihood', type: 'choice', choices: ['mse', 'categorical'], help: "decoder output: mse (squared error, the default) or categorical (256-way softmax per pixel value, for bits per dimension)" },
     ...QUANTIZER_FLAGS,
     decayFlag,
+    ...AUDIO_TRAIN_FLAGS,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
     checkpointEveryFlag,
@@ -47,24 +51,35 @@ export const trainCommand = defineCommand({
     resizeFlag,
     resumeFlag,
     backendFlag,
+    precisionFlag,
+    distributedFlag,
     jsonFlag,
   ],
   examples: [
     'vqvae train --data mnist --steps 600',
+    'mpirun -np 2 vqvae train --data fashion-mnist --distributed',
     'vqvae train --data fashion-mnist --out runs/fashion-ema --steps 5000 --ema',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --epochs 2',
     'vqvae train --data mnist --steps 1200 --resume',
+    'vqvae train --data wav:/tmp/speech --out runs/speech --steps 2000',
   ],
   async run(flags, ctx) {
     checkDataFlag(flags.data);
     if (flags.steps !== undefined && flags.epochs !== undefined) {
       throw new UsageError('give either --steps or --epochs, not both');
     }
+    if (checkDataKindFlags(flags)) return runAudioTrain(flags, flags.out ?? defaultRunDir(flags.data), ctx);
     const resize = parseResize(flags.resize);
     const model: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
+    const comm = openJob(flags);
+    const loaded: ImageDataset[] = [];
     const plugin = vqvaeRun({
       data: flags.data,
-      loadData: (split, limit) => loadData(flags.data, { split, limit, resize }, ctx),
+      async loadData(split, limit) {
+        const data = await loadData(flags.data, { split, limit, resize }, ctx);
+        loaded.push(data);
+        return data;
+      },
       limit: flags.limit,
       evalLimit: flags.evalLimit,
       resize,
@@ -72,6 +87,8 @@ export const trainCommand = defineCommand({
       model,
       quantizer: quantizerSettings(flags, flags.codeDim ?? DEFAULT_MODEL_CONFIG.codeDim),
     });
-    return runTraining(plugin, runOptions(flags, flags.out ?? defaultRunDir(flags.data), DEFAULTS, ctx));
+    // Every rank must run the same flags on the same images.
+    const job = distributedRun(comm, plugin, () => [JSON.stringify(flags), ...loaded.flatMap((d) => [d.images, d.labels])]);
+    return runTraining(job.plugin, { ...runOptions(flags, flags.out ?? defaultRunDir(flags.data), DEFAULTS, ctx), communicator: job.communicator });
   },
 });

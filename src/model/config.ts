@@ -39,9 +39,9 @@ export type QuantizerOption = keyof typeof QUANTIZER_OPTION_DEFAULTS;
 export const QUANTIZER_OPTIONS: Record<QuantizerKind, readonly QuantizerOption[]> = {
   vq: ['codebookInit', 'restartDead', 'lookupDim', 'cosine', 'gradient'],
   ema: ['codebookInit', 'restartDead', 'lookupDim', 'cosine', 'gradient'],
-  simvq: ['gradient'],
+  simvq: [],
   fsq: ['levels'],
-  rvq: ['depth', 'codebookInit', 'restartDead', 'gradient'],
+  rvq: ['depth', 'restartDead'],
 };
 
 /** The gradient that passes the snap to a code: straight-through, or the rotation trick (quantize/rotation.ts). */
@@ -208,6 +208,9 @@ export function quantizersWith(option: QuantizerOption): string {
 
 /** The quantizer settings that only make sense together, checked across fields. */
 function checkQuantizerConfig(config: ModelConfig, source: string): void {
+  if (config.quantizer !== 'rvq' && config.depth !== 1) {
+    throw new UserError(`${source}: "depth" ${config.depth} applies to the rvq quantizer only; the ${config.quantizer} quantizer has depth 1`);
+  }
   if (config.lookupDim > config.codeDim) {
     throw new UserError(`${source}: "lookupDim" ${config.lookupDim} must be at most the code dimension ${config.codeDim}`);
   }
@@ -224,7 +227,9 @@ function checkQuantizerConfig(config: ModelConfig, source: string): void {
     if (config.levels.length === 0) throw new UserError(`${source}: "levels" must be given for the fsq quantizer`);
     const product = config.levels.reduce((a, b) => a * b, 1);
     if (config.codebookSize !== product) {
-      throw new UserError(`${source}: "codebookSize" ${config.codebookSize} must be the product of the levels ${config.levels.join(',')} (${product})`);
+      throw new UserError(
+        `${source}: "codebookSize" must be the product of the FSQ levels ${config.levels.join(',')} = ${product}, found ${config.codebookSize}`,
+      );
     }
   }
 }

@@ -40,10 +40,11 @@ export class Decoder {
   }
 
   apply(z: tf.Tensor4D): tf.Tensor4D {
-    let h = this.residual.apply(this.conv.apply(z));
+    // The stack's final ReLU is applied by the first up layer to its input.
+    let h = this.residual.applyBeforeRelu(this.conv.apply(z));
+    if (this.up.length === 0) return tf.relu(h);
     this.up.forEach((conv, i) => {
-      h = conv.apply(h);
-      if (i < this.up.length - 1) h = tf.relu(h);
+      h = conv.apply(h, i < this.up.length - 1 ? 'relu' : 'linear', i === 0);
     });
     return h;
   }

@@ -9,7 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import type { Quantizer, QuantizerOutput } from '../quantize/types.js';
+import type { CodeIndices, Quantizer, QuantizerOutput } from '../quantize/types.js';
 import { makeQuantizer } from '../quantize/factory.js';
 import { mulberry32, nextSeed } from '../random.js';
 import { codeGridSize, type ModelConfig, validateModelConfig } from './config.js';
@@ -86,16 +86,26 @@ export class VqVae {
     });
   }
 
-  /** Code indices [b, h, w] of images x [b, H, W, C] in input scale. */
-  encodeIndices(x: tf.Tensor4D): tf.Tensor3D {
+  /** Codes per vector: the quantizer's depth (1 but for RVQ, whose indices are [b, h, w, depth]). */
+  get codeDepth(): number {
+    return this.quantizer.depth ?? 1;
+  }
+
+  /** The shape of one image's codes: [h, w], or [h, w, depth] for RVQ. */
+  get codeShape(): number[] {
+    return this.codeDepth === 1 ? [...this.codeGrid] : [...this.codeGrid, this.codeDepth];
+  }
+
+  /** Code indices [b, h, w] (RVQ: [b, h, w, depth]) of images x [b, H, W, C] in input scale. */
+  encodeIndices(x: tf.Tensor4D): CodeIndices {
     return tf.tidy(() => this.quantizer.apply(this.encode(x)).indices);
   }
 
-  /** Images in input scale [b, H, W, C] from code indices [b, h, w]. */
-  decodeIndices(indices: tf.Tensor3D): tf.Tensor4D {
-    const [h, w] = this.codeGrid;
-    if (indices.rank !== 3 || indices.shape[1] !== h || indices.shape[2] !== w) {
-      throw new Error(`codes must be [batch, ${h}, ${w}] for this model, found [${indices.shape.join(', ')}]`);
+  /** Images in input scale [b, H, W, C] from code indices [b, h, w] (RVQ: [b, h, w, depth]). */
+  decodeIndices(indices: CodeIndices): tf.Tensor4D {
+    const shape = this.codeShape;
+    if (indices.rank !== shape.length + 1 || shape.some((n, i) => indices.shape[i + 1] !== n)) {
+      throw new Error(`codes must be [batch, ${shape.join(', ')}] for this model, found [${indices.shape.join(', ')}]`);
     }
     const codes = this.quantizer.lookup(indices);
     try {
@@ -110,21 +120,7 @@ export class VqVae {
    * of `state()` must be present with the same shape, and nothing else.
    */
   load(tensors: Record<string, { shape: number[]; data: Float32Array }>, source = 'checkpoint'): void {
-    const state = this.state();
-    const problems: string[] = [];
-    for (const [name, v] of Object.entries(state)) {
-      const t = tensors[name];
-      if (!t) problems.push(`missing ${name}`);
-      else if (t.shape.join(',') !== v.shape.join(',')) {
-        problems.push(`${name} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
-      }
-    }
-    for (const name of Object.keys(tensors)) if (!(name in state)) problems.push(`unexpected ${name}`);
-    if (problems.length > 0) throw new ModelMismatchError(`${source} does not match the model config: ${problems.join('; ')}`);
-    for (const [name, v] of Object.entries(state)) {
-      const t = tensors[name]!;
-      tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
-    }
+    loadState(this.state(), tensors, source);
   }
 
   dispose(): void {
@@ -144,6 +140,32 @@ export class VqVae {
 
 /** A checkpoint whose tensors do not fit the config it came with. */
 export class ModelMismatchError extends UserError {}
+
+/**
+ * Assigns saved tensors to a model's variables (`state()`), after checking
+ * that the names and shapes match exactly: a ModelMismatchError lists every
+ * missing, unexpected or mis-shaped tensor, and then nothing is assigned.
+ */
+export function loadState(
+  state: Record<string, tf.Variable>,
+  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+  source = 'checkpoint',
+): void {
+  const problems: string[] = [];
+  for (const [name, v] of Object.entries(state)) {
+    const t = tensors[name];
+    if (!t) problems.push(`missing ${name}`);
+    else if (t.shape.join(',') !== v.shape.join(',')) {
+      problems.push(`${name} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
+    }
+  }
+  for (const name of Object.keys(tensors)) if (!(name in state)) problems.push(`unexpected ${name}`);
+  if (problems.length > 0) throw new ModelMismatchError(`${source} does not match the model config: ${problems.join('; ')}`);
+  for (const [name, v] of Object.entries(state)) {
+    const t = tensors[name]!;
+    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
+  }
+}
 
 /** Raw bytes [b, H, W, C] (0..255) → float input x = pixels/255 - 0.5. */
 export function pixelsToInput(pixels: Uint8Array, batch: number, height: number, width: number, channels: number): tf.Tensor4D {

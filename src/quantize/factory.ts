@@ -7,7 +7,10 @@
  */
 import { UserError } from '../errors.js';
 import type { ModelConfig, QuantizerKind } from '../model/config.js';
+import { FiniteScalarQuantizer } from './fsq.js';
 import { ProjectedQuantizer } from './projection.js';
+import { ResidualVQ } from './rvq.js';
+import { SimVQ } from './simvq.js';
 import type { Quantizer } from './types.js';
 import { VectorQuantizer } from './vectorQuantizer.js';
 import { VectorQuantizerEMA } from './vectorQuantizerEma.js';
@@ -22,6 +25,14 @@ const MAKERS: Partial<Record<QuantizerKind, Maker>> = {
     new VectorQuantizerEMA({
       codebookSize: c.codebookSize, codeDim, beta: c.beta, decay: c.decay, epsilon: c.epsilon, seed,
       cosine: c.cosine, gradient: c.gradient, restartDead: c.restartDead,
+    }),
+  simvq: (c, codeDim, seed) => new SimVQ({ codebookSize: c.codebookSize, codeDim, beta: c.beta, seed }),
+  fsq: (c, codeDim, seed) => new FiniteScalarQuantizer({ levels: c.levels, codeDim, seed }),
+  // Each layer a VQ layer (its restarts included); one straight-through estimator over the whole sum.
+  rvq: (c, codeDim, seed) =>
+    new ResidualVQ({
+      codebookSize: c.codebookSize, codeDim, depth: c.depth, beta: c.beta, seed,
+      layer: (_i, o) => new VectorQuantizer({ ...o, restartDead: c.restartDead }),
     }),
 };
 

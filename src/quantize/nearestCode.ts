@@ -12,9 +12,9 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { GradientEstimator } from '../model/config.js';
 import { kmeans } from './kmeans.js';
-import { l2Normalize, snapToCodebook, type Snapped } from './ops.js';
+import { checkIndexRange, l2Normalize, snapToCodebook, type Snapped } from './ops.js';
 import { DeadCodeRestarter, type Restart } from './restart.js';
-import type { Quantizer, QuantizerOutput, QuantizerTables } from './types.js';
+import type { CodeIndices, Quantizer, QuantizerOutput, QuantizerTables } from './types.js';
 
 /**
  * Sonnet's codebook initialisation (variance scaling, fan-in D, uniform):
@@ -48,17 +48,11 @@ export function checkInputs(inputs: tf.Tensor, codeDim: number): void {
 }
 
 /** Codes [b, h, w, d] for indices [b, h, w]; rejects indices outside 0..k-1. */
-export function lookupCodes(codebook: tf.Tensor, indices: tf.Tensor3D, k: number, d: number): tf.Tensor4D {
+export function lookupCodes(codebook: tf.Tensor, indices: CodeIndices, k: number, d: number): tf.Tensor4D {
   if (indices.rank !== 3) {
     throw new Error(`indices must be [batch, height, width], found [${indices.shape.join(', ')}]`);
   }
-  const values = indices.dataSync();
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!(v >= 0 && v < k && Number.isInteger(v))) {
-      throw new UserError(`code index ${v} at position ${i} is out of range: the codebook has ${k} codes (0..${k - 1})`);
-    }
-  }
+  checkIndexRange(indices.dataSync(), k);
   return tf.tidy(() => {
     const [b, h, w] = indices.shape;
     const flat = tf.reshape(tf.cast(indices, 'int32'), [-1]);
@@ -129,7 +123,7 @@ export abstract class NearestCodeQuantizer implements Quantizer {
   }
 
   abstract apply(inputs: tf.Tensor4D): QuantizerOutput;
-  abstract update(inputs: tf.Tensor4D, indices: tf.Tensor3D): void;
+  abstract update(inputs: tf.Tensor4D, indices: CodeIndices): void;
   abstract trainable(): Record<string, tf.Variable>;
   /** Sets the codes `codes` to `vectors` [codes.length, d] (restart or initialisation) in every variable that holds them. */
   protected abstract setCodes(codes: readonly number[], vectors: Float32Array): void;
@@ -143,7 +137,7 @@ export abstract class NearestCodeQuantizer implements Quantizer {
   }
 
   /** After a training step: restart the codes whose running usage fell below the threshold. */
-  protected restartDead(inputs: tf.Tensor4D, indices: tf.Tensor3D): void {
+  protected restartDead(inputs: tf.Tensor4D, indices: CodeIndices): void {
     if (!this.restarter) return;
     const flat = this.searchVectors(inputs);
     const table = tf.tidy(() => tf.clone(this.searchCodes()));
@@ -177,7 +171,7 @@ export abstract class NearestCodeQuantizer implements Quantizer {
     return this.restarter?.takeRestarted() ?? 0;
   }
 
-  lookup(indices: tf.Tensor3D): tf.Tensor4D {
+  lookup(indices: CodeIndices): tf.Tensor4D {
     const table = tf.tidy(() => tf.clone(this.searchCodes()));
     try {
       return lookupCodes(table, indices, this.codebookSize, this.codeDim);

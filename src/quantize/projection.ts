@@ -17,7 +17,7 @@
  * dimension, k - codes, m - vectors.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import type { Quantizer, QuantizerOutput, QuantizerTables } from './types.js';
+import type { CodeIndices, Quantizer, QuantizerOutput, QuantizerTables } from './types.js';
 
 /** Glorot-uniform [rows, cols], seeded. */
 function glorot(rows: number, cols: number, seed: number): tf.Tensor2D {
@@ -77,7 +77,7 @@ export class ProjectedQuantizer implements Quantizer {
     });
   }
 
-  update(inputs: tf.Tensor4D, indices: tf.Tensor3D): void {
+  update(inputs: tf.Tensor4D, indices: CodeIndices): void {
     const p = this.projectIn(inputs);
     try {
       this.inner.update(p, indices);
@@ -86,7 +86,7 @@ export class ProjectedQuantizer implements Quantizer {
     }
   }
 
-  lookup(indices: tf.Tensor3D): tf.Tensor4D {
+  lookup(indices: CodeIndices): tf.Tensor4D {
     const codes = this.inner.lookup(indices);
     try {
       return this.projectOut(codes);

@@ -20,7 +20,7 @@ import { NearestCodeQuantizer, type CodebookOptions } from './nearestCode.js';
 export { checkInputs, checkQuantizerSizes, initialCodebook, lookupCodes } from './nearestCode.js';
 import { stopGradient } from './ops.js';
 import { replaceRows } from './restart.js';
-import type { QuantizerOutput } from './types.js';
+import type { CodeIndices, QuantizerOutput } from './types.js';
 
 export interface VectorQuantizerOptions extends CodebookOptions {
   /** Commitment cost beta (equation 3); the paper uses 0.25. */
@@ -47,7 +47,7 @@ export class VectorQuantizer extends NearestCodeQuantizer {
   }
 
   /** The codebook learns through `loss`; after a step only dead codes are restarted (with restartDead). */
-  update(inputs: tf.Tensor4D, indices: tf.Tensor3D): void {
+  update(inputs: tf.Tensor4D, indices: CodeIndices): void {
     this.restartDead(inputs, indices);
   }
 

@@ -22,7 +22,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { checkInputs, NearestCodeQuantizer, type CodebookOptions } from './nearestCode.js';
 import { codeCounts, l2Normalize } from './ops.js';
 import { replaceRows, setEntries } from './restart.js';
-import type { QuantizerOutput } from './types.js';
+import type { CodeIndices, QuantizerOutput } from './types.js';
 
 
 export interface VectorQuantizerEmaOptions extends CodebookOptions {
@@ -73,7 +73,7 @@ export class VectorQuantizerEMA extends NearestCodeQuantizer {
    * Equations 6-8 from the step's vectors (unit rows with `cosine`, whose
    * codebook is then the unit rows of m_i / N_i), then dead-code restarts.
    */
-  update(inputs: tf.Tensor4D, indices: tf.Tensor3D): void {
+  update(inputs: tf.Tensor4D, indices: CodeIndices): void {
     checkInputs(inputs, this.codeDim);
     const flat = this.searchVectors(inputs);
     tf.tidy(() => {

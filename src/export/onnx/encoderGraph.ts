@@ -7,12 +7,11 @@
  *              to float32, exactly as model/vqvae.ts pixelsToInput does
  *   encoder    Transpose to NCHW, the convolutions of model/encoder.ts,
  *              Transpose back to NHWC
- *   quantize   Reshape to [M, D]; with a lookup dimension d, the projection
- *              z W_in + b_in to [M, d]; with cosine, rows divided by their
- *              norm; distances ||e_j||^2 - 2 z.e_j (MatMul with
- *              E^T); ArgMin over j, first index on ties like tfjs's argMin
- *              and quantize/ops.ts nearestCodes; Cast to int32; Reshape to
- *              [N, h, w]
+ *   quantize   Reshape to [M, D]; the quantizer's indices (quantizerGraph.ts:
+ *              for a VQ, distances ||e_j||^2 - 2 z.e_j by a MatMul with E^T
+ *              and ArgMin over j, first index on ties like tfjs's argMin and
+ *              quantize/ops.ts nearestCodes); Cast to int32; Reshape to
+ *              [N, h, w] ([N, h, w, depth] for rvq)
  *
  * Axis legend: N - batch, H, W, C - image, h, w - code grid, D - code
  * dimension, K - codebook size, M = N * h * w.
@@ -20,17 +19,15 @@
 import type { ModelConfig } from '../../model/config.js';
 import { codeGridSize } from '../../model/config.js';
 import { DataType, GraphBuilder } from './graph.js';
-import { conv, residualStack, toChannelsFirst, toChannelsLast, weight, type Weights } from './layers.js';
+import { conv, residualStack, toChannelsFirst, toChannelsLast, type Weights } from './layers.js';
+import { quantizeGraph, type QuantizerTables } from './quantizerGraph.js';
 
 export const ENCODER_INPUT = 'pixels';
 export const ENCODER_OUTPUT = 'indices';
-/** Names of the quantizer's tables in `weights` (export.ts adds them from the model). */
-export const SEARCH_CODES = 'quantizer.search_codes';
-export const LOOKUP_CODES = 'quantizer.lookup_codes';
 
 /** The graph of the encoder and the quantizer's nearest-code search. */
-export function encoderGraph(config: ModelConfig, weights: Weights): GraphBuilder {
-  const { imageHeight: H, imageWidth: W, inputChannels: C, codeDim: D, codebookSize: K } = config;
+export function encoderGraph(config: ModelConfig, weights: Weights, quantizer: QuantizerTables): GraphBuilder {
+  const { imageHeight: H, imageWidth: W, inputChannels: C, codeDim: D } = config;
   const [h, w] = codeGridSize(config);
   const g = new GraphBuilder('vqvae_encoder');
   const pixels = g.input(ENCODER_INPUT, DataType.UINT8, ['batch', H, W, C]);
@@ -48,37 +45,8 @@ export function encoderGraph(config: ModelConfig, weights: Weights): GraphBuilde
   z = residualStack(g, z, weights, 'encoder.res', config.resBlocks);
   z = conv(g, z, weights, 'encoder.pre_quantize', { stride: 1, pad: 0 });
 
-  let flat = g.node('Reshape', [toChannelsLast(g, z), g.constantInt64('vectors_shape', [-1, D])]);
-  const search = weights.get(SEARCH_CODES) ?? weight(weights, 'quantizer.codebook');
-  const d = search.shape[1]!;
-  if (config.lookupDim > 0 && config.lookupDim !== D) {
-    // quantize/projection.ts: p = z W_in + b_in, searched in d dimensions.
-    const w = weight(weights, 'quantizer.project_in.weight');
-    const b = weight(weights, 'quantizer.project_in.bias');
-    flat = g.node('Add', [g.node('MatMul', [flat, g.constant('project_in_weight', w.data, [D, d])]), g.constant('project_in_bias', b.data, [d])]);
-  }
-  if (config.cosine) {
-    // quantize/ops.ts l2Normalize: x / max(||x||, 1e-12).
-    const norm = g.node('Sqrt', [g.node('ReduceSum', [g.node('Mul', [flat, flat]), g.constantInt64('last_axis', [1])], { keepdims: 1 })]);
-    flat = g.node('Div', [flat, g.node('Max', [norm, g.constant('norm_floor', Float32Array.of(1e-12), [])])]);
-  }
-  const codebook = search.data;
-  const codebookT = new Float32Array(d * K);
-  const norms = new Float32Array(K);
-  for (let k = 0; k < K; k++) {
-    let sum = 0;
-    for (let j = 0; j < d; j++) {
-      const e = codebook[k * d + j]!;
-      codebookT[j * K + k] = e;
-      sum += Math.fround(e * e);
-    }
-    norms[k] = sum;
-  }
-  // ||z||^2 is the same for every code, so nearestCodes leaves it out; so does this.
-  const dots = g.node('MatMul', [flat, g.constant('codebook_transposed', codebookT, [d, K])]);
-  const distances = g.node('Sub', [g.constant('code_norms', norms, [K]), g.node('Mul', [dots, g.constant('two', Float32Array.of(2), [])])]);
-  const nearest = g.node('ArgMin', [distances], { axis: 1, keepdims: 0, select_last_index: 0 });
-  const indices = g.node('Reshape', [g.node('Cast', [nearest], { to: DataType.INT32 }), g.constantInt64('grid_shape', [-1, h, w])]);
-  g.output(indices, ENCODER_OUTPUT, DataType.INT32, ['batch', h, w]);
+  const flat = g.node('Reshape', [toChannelsLast(g, z), g.constantInt64('vectors_shape', [-1, D])]);
+  const indices = quantizeGraph(g, flat, config, quantizer, [h, w]);
+  g.output(indices, ENCODER_OUTPUT, DataType.INT32, ['batch', h, w, ...(quantizer.tables.length > 1 ? [quantizer.tables.length] : [])]);
   return g;
 }

@@ -3,7 +3,8 @@
  * ONNX tool) runs without this project:
  *
  *   encoder.onnx   pixels uint8 [N, H, W, C] → indices int32 [N, h, w]
- *   decoder.onnx   indices int32 [N, h, w] → pixels uint8 [N, H, W, C]
+ *                  ([N, h, w, depth] for an rvq model)
+ *   decoder.onnx   indices int32 [N, h, w] (rvq: [N, h, w, depth]) → pixels uint8 [N, H, W, C]
  *                  (+ reconstruction float32 [N, H, W, C], model scale)
  *   prior.onnx     with `priorDir`: codes int32 [N, h, w] (+ labels int32
  *                  [N] if class-conditional) → logits float32 [N, h, w, K]
@@ -27,16 +28,17 @@ import { makeDirectory } from '../../io/directory.js';
 import { CONFIG_FILE, loadCheckpoint } from '../../io/checkpoint.js';
 import type { SavedModel } from '../../io/savedModel.js';
 import { modelSources } from '../../model/checkpoint.js';
-import { codeGridSize, DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../model/config.js';
-import { modelFromData, parseModelData, type LoadedModel } from '../../model/modelFile.js';
+import { codeGridSize, DEFAULT_MODEL_CONFIG, QUANTIZER_KINDS, type ModelConfig } from '../../model/config.js';
+import { modelFromData, parseModelData } from '../../model/modelFile.js';
 import { priorSources } from '../../prior/checkpoint.js';
 import type { PriorConfig } from '../../prior/config.js';
 import { parsePriorData, priorFromData } from '../../prior/priorFile.js';
 import { decoderGraph } from './decoderGraph.js';
-import { encoderGraph, LOOKUP_CODES, SEARCH_CODES } from './encoderGraph.js';
+import { encoderGraph } from './encoderGraph.js';
 import type { GraphBuilder } from './graph.js';
-import type { Weights, WeightTensor } from './layers.js';
+import type { Weights } from './layers.js';
 import { priorGraph } from './priorGraph.js';
+import { quantizerTables } from './quantizerGraph.js';
 
 export interface ExportOnnxOptions {
   /** A model directory written by `vqvae train`. */
@@ -55,7 +57,7 @@ export interface ExportOnnxResult {
 /** The model and prior settings the ONNX graphs implement, and the quantizers. */
 const EXPORTABLE_SETTINGS: readonly string[] = Object.keys(DEFAULT_MODEL_CONFIG);
 const EXPORTABLE_PRIOR_SETTINGS: readonly string[] = ['codebookSize', 'height', 'width', 'channels', 'layers', 'kernelSize', 'numClasses'];
-const EXPORTABLE_QUANTIZERS: readonly string[] = ['vq', 'ema'];
+const EXPORTABLE_QUANTIZERS: readonly string[] = QUANTIZER_KINDS;
 
 export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnxResult> {
   // Each directory is read and decoded once; its weights go into the graphs as they are.
@@ -68,10 +70,10 @@ export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnx
   const model = parseModelData(modelSaved, modelSources(options.modelDir));
   // The weights must be the ones the config's model has: checked against a model of that config.
   await tf.ready();
-  const loaded = modelFromData(model, modelSources(options.modelDir));
-  const weights = new Map<string, WeightTensor>(Object.entries(model.weights));
-  addQuantizerTables(weights, loaded);
-  loaded.vqvae.dispose();
+  const built = modelFromData(model, modelSources(options.modelDir)).vqvae;
+  const quantizer = quantizerTables(built);
+  built.dispose();
+  const weights: Weights = new Map(Object.entries(model.weights));
   const prior = priorSaved === undefined ? undefined : priorFor(options.priorDir!, priorSaved, model.config);
 
   prepareOutDir(options.outDir);
@@ -81,26 +83,12 @@ export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnx
     writeFileAtomicSync(path, graph.toModel({ docString, properties: modelProperties(model.config) }));
     files.push(path);
   };
-  write('encoder.onnx', encoderGraph(model.config, weights), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w]');
-  write('decoder.onnx', decoderGraph(model.config, weights), 'VQ-VAE decoder: code indices int32 [N, h, w] → pixels uint8 [N, H, W, C]');
+  write('encoder.onnx', encoderGraph(model.config, weights, quantizer), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w] ([N, h, w, depth] for rvq)');
+  write('decoder.onnx', decoderGraph(model.config, weights, quantizer), 'VQ-VAE decoder: code indices int32 [N, h, w] ([N, h, w, depth] for rvq) → pixels uint8 [N, H, W, C]');
   if (prior) {
     write('prior.onnx', priorGraph(prior.config, prior.weights), 'PixelCNN prior over the VQ-VAE codes: codes int32 [N, h, w] → logits float32 [N, h, w, K]');
   }
   return { files };
-}
-
-/**
- * The codes as the library's search and lookup see them (quantize/types.ts
- * QuantizerTables): `quantizer.search_codes` [K, d] (unit rows with cosine)
- * and `quantizer.lookup_codes` [K, D] (projected back with a lookup
- * dimension), computed by the model itself so the graphs find the same codes.
- */
-function addQuantizerTables(weights: Map<string, WeightTensor>, loaded: LoadedModel): void {
-  const tables = loaded.vqvae.quantizer.tables?.();
-  if (!tables) throw new Error(`ONNX export: the ${loaded.model.quantizer} quantizer has no tables`);
-  const { codebookSize: K, codeDim: D, lookupDim } = loaded.model;
-  weights.set(SEARCH_CODES, { shape: [K, lookupDim > 0 ? lookupDim : D], data: tables.search });
-  weights.set(LOOKUP_CODES, { shape: [K, D], data: tables.lookup });
 }
 
 /**
@@ -124,7 +112,7 @@ function checkExportable(config: unknown, section: 'model' | 'prior', settings: 
   if (section === 'model' && typeof record.quantizer === 'string' && !EXPORTABLE_QUANTIZERS.includes(record.quantizer)) {
     throw new UserError(
       `${source}: cannot export to ONNX: no ONNX graph for quantizer "${record.quantizer}"; ` +
-        `the export implements ${EXPORTABLE_QUANTIZERS.map((q) => `"${q}"`).join(' and ')}`,
+        `the export implements ${EXPORTABLE_QUANTIZERS.slice(0, -1).map((q) => `"${q}"`).join(', ')} and "${EXPORTABLE_QUANTIZERS.at(-1)}"`,
     );
   }
 }
@@ -161,6 +149,8 @@ function modelProperties(config: ModelConfig): Record<string, string> {
     image_size: `${config.imageHeight}x${config.imageWidth}x${config.inputChannels}`,
     codebook_size: String(config.codebookSize),
     code_dim: String(config.codeDim),
+    quantizer: config.quantizer,
+    ...(config.quantizer === 'rvq' ? { code_depth: String(config.depth) } : {}),
     pixel_scale: 'x = pixels / 255 - 0.5',
   };
 }
