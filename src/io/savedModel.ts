@@ -27,6 +27,22 @@ import { CHECKPOINT_ID_KEY } from './checkpointId.js';
 import { decodeSafetensors, type NamedTensor } from './safetensors.js';
 
 /** config.json's parsed value (without `checkpoint_id`) and the weights' tensors by name. */
+/** The fields of config.json's "training" object that every model's run has: each
+ * model's training state extends it (model/modelFile.ts, prior/priorFile.ts,
+ * audio/run.ts), and the run engine (train/run.ts) fills it in. */
+export interface RunState {
+  step: number;
+  totalSteps: number;
+  batch: number;
+  learningRate: number;
+  seed: number;
+  backend: string;
+  /** Seconds spent in training steps, all runs together. */
+  trainingSeconds: number;
+  /** Loss of the last step. */
+  loss?: number;
+}
+
 export interface SavedModel {
   config: unknown;
   tensors: Record<string, NamedTensor>;

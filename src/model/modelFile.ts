@@ -18,6 +18,7 @@ import {
   savedModelFromBytes,
   type Float32Tensor,
   type ParsedSaved,
+  type RunState,
   type SavedFormat,
   type SavedModel,
   type SavedSources,
@@ -29,26 +30,13 @@ export const MODEL_FORMAT = 'vqvae';
 export const MODEL_FORMAT_VERSION = 1;
 
 /** How the model in a directory was trained, so far. */
-export interface TrainingState {
+export interface TrainingState extends RunState {
   /** Data SPEC it was trained on. */
   data: string;
-  /** Steps done. */
-  step: number;
-  /** Steps the run was asked for. */
-  totalSteps: number;
-  batch: number;
-  learningRate: number;
-  seed: number;
   /** var(x) of the training pixels in [0, 1], the reconstruction loss's divisor. */
   dataVariance: number;
-  /** Backend of the latest run. */
-  backend: string;
-  /** Seconds spent in training steps, all runs together. */
-  trainingSeconds: number;
   /** `--resize` of a folder data set, if any. */
   resize?: [number, number];
-  /** Loss of the last step. */
-  loss?: number;
 }
 
 export interface ModelFile {

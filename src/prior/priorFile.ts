@@ -16,6 +16,7 @@ import {
   savedModelFromBytes,
   type Float32Tensor,
   type ParsedSaved,
+  type RunState,
   type SavedFormat,
   type SavedModel,
   type SavedSources,
@@ -27,21 +28,11 @@ export const PRIOR_FORMAT = 'vqvae-prior';
 export const PRIOR_FORMAT_VERSION = 1;
 
 /** How the prior in a directory was trained, so far. */
-export interface PriorTrainingState {
+export interface PriorTrainingState extends RunState {
   /** The .npy file of code grids it was trained on. */
   codes: string;
   /** The .npy file of labels, for a class-conditional prior. */
   labels?: string;
-  step: number;
-  totalSteps: number;
-  batch: number;
-  learningRate: number;
-  seed: number;
-  backend: string;
-  /** Seconds spent in training steps, all runs together. */
-  trainingSeconds: number;
-  /** Loss (nats per code) of the last step. */
-  loss?: number;
 }
 
 export interface PriorFile {

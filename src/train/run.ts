@@ -65,20 +65,10 @@ import {
   type StepLoopResult,
   type Stepper,
 } from './stepLoop.js';
+import type { RunState } from '../io/savedModel.js';
 
-/** The fields of config.json's "training" object that every model's run has. */
-export interface RunState {
-  step: number;
-  totalSteps: number;
-  batch: number;
-  learningRate: number;
-  seed: number;
-  backend: string;
-  /** Seconds spent in training steps, all runs together. */
-  trainingSeconds: number;
-  /** Loss of the last step. */
-  loss?: number;
-}
+/** The fields of config.json's "training" object that every model's run has (io/savedModel.ts). */
+export type { RunState };
 
 /** A saved directory as `RunPlugin.load` reads it. */
 export interface SavedRun<S extends RunState> {
