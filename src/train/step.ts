@@ -90,7 +90,11 @@ export function vqvaeStepper(model: VqVae, sampler: BatchSampler, dataVariance: 
   const gathers = communicator !== undefined && communicator.size > 1 && Object.keys(quantizer.state()).length > Object.keys(quantizer.trainable()).length;
   return {
     computeGradients(step) {
-      if (step === 0) initializeCodebook(model, (i) => sampler.batchAt(i)); // --codebook-init kmeans
+      if (step === 0) {
+        // --codebook-init kmeans: on the whole batches, so every process computes the codebook one process would.
+        const whole = communicator !== undefined && communicator.size > 1 ? new BatchSampler(sampler.data, sampler.batch, sampler.seed) : sampler;
+        initializeCodebook(model, (i) => whole.batchAt(i));
+      }
       const x = sampler.batchAt(step);
       const s = stepGradients(model, x, dataVariance);
       x.dispose();

@@ -78,9 +78,10 @@ const train = (out: string, ...extra: string[]) => ['train', '--data', 'mnist', 
 describe('vqvae train --distributed on 2 ranks', { timeout: 600_000 }, () => {
   before(requireMpi);
 
-  for (const quantizer of ['ema', 'vq'] as const) {
+  const recipes = { ema: ['--ema'], vq: [], 'vq+kmeans+restart': ['--codebook-init', 'kmeans', '--restart-dead', '0.5'] } as const;
+  for (const quantizer of Object.keys(recipes) as (keyof typeof recipes)[]) {
     it(`${quantizer.toUpperCase()}: after ${K} steps of batch 32 the 2-rank run holds the 1-process run's tensors (1e-5) and its 2 replicas are bit-identical`, async () => {
-      const extra = quantizer === 'ema' ? ['--ema'] : [];
+      const extra = [...recipes[quantizer]];
       const one = path.join(root, `one-${quantizer}`);
       const two = path.join(root, `two-${quantizer}`);
       const single = await vqvae(...train(one, ...extra));
@@ -90,6 +91,8 @@ describe('vqvae train --distributed on 2 ranks', { timeout: 600_000 }, () => {
       assert.equal(readConfig(two).training.step, K);
       const { worst, name, names } = worstRelativeDifference(one, two);
       if (quantizer === 'ema') assert.ok(names.includes('quantizer.ema_count') && names.includes('quantizer.ema_sum'), names.join(', '));
+      // k-means init and dead-code restarts: the running usage is saved, and equal to one process's like every tensor.
+      if (quantizer === 'vq+kmeans+restart') assert.ok(names.includes('quantizer.usage'), names.join(', '));
       assert.ok(names.some((n) => n.startsWith('adam.m.')), 'the files should hold Adam moments');
       assert.ok(worst <= 1, `${name} differs by ${worst * tolerance(name)} (relative; tolerance ${tolerance(name)}) between 1 process and 2 ranks`);
       const summary = jsonOf(run);
