@@ -79,15 +79,24 @@ export class ConvTranspose2d {
     this.bias = addVariable(vars, `${name}.bias`, uniform([outChannels], bound, rng));
   }
 
-  apply(x: tf.Tensor4D): tf.Tensor4D {
+  /**
+   * x [b, h, w, in] → [b, outH, outW, out]. Without `outSize`, PyTorch's size
+   * (in - 1) * stride - 2 * padding + kernel; with it, any size whose 'same'
+   * convolution gives back h x w (ceil(out / stride) = in, e.g. 4 → 7): the
+   * transpose of that convolution, its odd padding at the bottom and right.
+   */
+  apply(x: tf.Tensor4D, outSize?: [number, number]): tf.Tensor4D {
     const { stride, kernel, padding, outChannels } = this.spec;
     const [b, h, w] = x.shape;
     const pad = typeof padding === 'number' ? padding : 0;
     // PyTorch's output size: (in - 1) * stride - 2 * padding + kernel.
-    const outH = (h - 1) * stride - 2 * pad + kernel;
-    const outW = (w - 1) * stride - 2 * pad + kernel;
-    const tfPad = typeof padding === 'number' ? (outH === h * stride ? 'same' : 'valid') : padding;
-    if (typeof padding === 'number' && tfPad === 'valid' && padding !== 0) {
+    const outH = outSize?.[0] ?? (h - 1) * stride - 2 * pad + kernel;
+    const outW = outSize?.[1] ?? (w - 1) * stride - 2 * pad + kernel;
+    if (outSize && (Math.ceil(outH / stride) !== h || Math.ceil(outW / stride) !== w)) {
+      throw new Error(`transposed convolution: [${h}, ${w}] cannot give [${outH}, ${outW}] with stride ${stride}`);
+    }
+    const tfPad = outSize ? 'same' : typeof padding === 'number' ? (outH === h * stride ? 'same' : 'valid') : padding;
+    if (!outSize && typeof padding === 'number' && tfPad === 'valid' && padding !== 0) {
       throw new Error(`transposed convolution: padding ${padding} with kernel ${kernel}, stride ${stride} is not supported`);
     }
     const y = tf.conv2dTranspose(x, this.weight as tf.Tensor4D, [b, outH, outW, outChannels], stride, tfPad);

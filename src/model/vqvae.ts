@@ -77,9 +77,7 @@ export class VqVae {
 
   /** The decoder's raw output as images in input scale, and the logits with the categorical likelihood. */
   private output(raw: tf.Tensor4D): { reconstruction: tf.Tensor4D; logits?: tf.Tensor5D } {
-    if (this.config.likelihood !== 'categorical') return { reconstruction: raw };
-    const logits = pixelLogits(raw, this.config.inputChannels);
-    return { reconstruction: categoricalMean(logits), logits };
+    return decoderOutput(raw, this.config);
   }
 
   /** The whole model on x [b, H, W, C]; differentiable, changes no state. */
@@ -116,21 +114,7 @@ export class VqVae {
    * of `state()` must be present with the same shape, and nothing else.
    */
   load(tensors: Record<string, { shape: number[]; data: Float32Array }>, source = 'checkpoint'): void {
-    const state = this.state();
-    const problems: string[] = [];
-    for (const [name, v] of Object.entries(state)) {
-      const t = tensors[name];
-      if (!t) problems.push(`missing ${name}`);
-      else if (t.shape.join(',') !== v.shape.join(',')) {
-        problems.push(`${name} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
-      }
-    }
-    for (const name of Object.keys(tensors)) if (!(name in state)) problems.push(`unexpected ${name}`);
-    if (problems.length > 0) throw new ModelMismatchError(`${source} does not match the model config: ${problems.join('; ')}`);
-    for (const [name, v] of Object.entries(state)) {
-      const t = tensors[name]!;
-      tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
-    }
+    loadState(this.state(), tensors, source);
   }
 
   dispose(): void {
@@ -139,12 +123,50 @@ export class VqVae {
   }
 
   private checkImages(x: tf.Tensor4D): void {
-    const { imageHeight, imageWidth, inputChannels } = this.config;
-    if (x.rank !== 4 || x.shape[1] !== imageHeight || x.shape[2] !== imageWidth || x.shape[3] !== inputChannels) {
-      throw new Error(
-        `images must be [batch, ${imageHeight}, ${imageWidth}, ${inputChannels}] for this model, found [${x.shape.join(', ')}]`,
-      );
+    checkImageShape(x, this.config);
+  }
+}
+
+/** Throws unless x is [batch, H, W, C] of the config. */
+export function checkImageShape(x: tf.Tensor4D, config: ModelConfig): void {
+  const { imageHeight, imageWidth, inputChannels } = config;
+  if (x.rank !== 4 || x.shape[1] !== imageHeight || x.shape[2] !== imageWidth || x.shape[3] !== inputChannels) {
+    throw new Error(
+      `images must be [batch, ${imageHeight}, ${imageWidth}, ${inputChannels}] for this model, found [${x.shape.join(', ')}]`,
+    );
+  }
+}
+
+/** The decoder's raw output → images in input scale, and the logits with the categorical likelihood. */
+export function decoderOutput(raw: tf.Tensor4D, config: ModelConfig): { reconstruction: tf.Tensor4D; logits?: tf.Tensor5D } {
+  if (config.likelihood !== 'categorical') return { reconstruction: raw };
+  const logits = pixelLogits(raw, config.inputChannels);
+  return { reconstruction: categoricalMean(logits), logits };
+}
+
+/**
+ * Replaces every variable of `state` from `tensors` (a checkpoint); each
+ * name must be present with the same shape, and nothing else, or a
+ * ModelMismatchError names every difference.
+ */
+export function loadState(
+  state: Record<string, tf.Variable>,
+  tensors: Record<string, { shape: number[]; data: Float32Array }>,
+  source = 'checkpoint',
+): void {
+  const problems: string[] = [];
+  for (const [name, v] of Object.entries(state)) {
+    const t = tensors[name];
+    if (!t) problems.push(`missing ${name}`);
+    else if (t.shape.join(',') !== v.shape.join(',')) {
+      problems.push(`${name} has shape [${t.shape.join(', ')}], expected [${v.shape.join(', ')}]`);
     }
+  }
+  for (const name of Object.keys(tensors)) if (!(name in state)) problems.push(`unexpected ${name}`);
+  if (problems.length > 0) throw new ModelMismatchError(`${source} does not match the model config: ${problems.join('; ')}`);
+  for (const [name, v] of Object.entries(state)) {
+    const t = tensors[name]!;
+    tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
   }
 }
 
