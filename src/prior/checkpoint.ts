@@ -19,7 +19,7 @@ import { UserError } from '../errors.js';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { toNamed } from '../model/checkpoint.js';
 import type { Adam } from '../train/adam.js';
-import { validatePriorConfig, type PriorConfig } from './config.js';
+import { priorConfigForFile, validatePriorConfig, type PriorConfig } from './config.js';
 import { PixelCnn } from './pixelcnn.js';
 
 export const PRIOR_FORMAT = 'vqvae-prior';
@@ -57,7 +57,7 @@ export interface LoadedPrior extends PriorFile {
 /** Writes the prior (and the optimizer's state, if given) into `dir` atomically. */
 export async function savePrior(dir: string, prior: PixelCnn, training?: PriorTrainingState, optimizer?: Adam): Promise<void> {
   const tensors = { ...toNamed(Object.fromEntries(prior.variables)), ...(optimizer ? toNamed(optimizer.state()) : {}) };
-  const config = { format: PRIOR_FORMAT, version: PRIOR_FORMAT_VERSION, prior: prior.config, ...(training ? { training } : {}) };
+  const config = { format: PRIOR_FORMAT, version: PRIOR_FORMAT_VERSION, prior: priorConfigForFile(prior.config), ...(training ? { training } : {}) };
   saveCheckpoint(dir, config, tensors, { format: PRIOR_FORMAT });
 }
 

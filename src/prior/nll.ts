@@ -10,17 +10,17 @@ import { sliceCodes, type CodeSet } from './codeSet.js';
 import type { PixelCnn } from './pixelcnn.js';
 
 /** Sum over every position of -log softmax(logits)[code], [n, h, w] → scalar, in nats. */
-export function codeNllSum(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Scalar {
+export function codeNllSum(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D, top?: tf.Tensor3D): tf.Scalar {
   return tf.tidy(() => {
-    const logProbabilities = tf.logSoftmax(prior.logits(codes, labels));
+    const logProbabilities = tf.logSoftmax(prior.logits(codes, labels, top));
     const picked = tf.mul(logProbabilities, tf.oneHot(codes, prior.config.codebookSize));
     return tf.neg(tf.sum(picked)) as tf.Scalar;
   });
 }
 
 /** Mean -log p per code in nats over a batch: the training loss. */
-export function codeNllMean(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => tf.div(codeNllSum(prior, codes, labels), codes.size));
+export function codeNllMean(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D, top?: tf.Tensor3D): tf.Scalar {
+  return tf.tidy(() => tf.div(codeNllSum(prior, codes, labels, top), codes.size));
 }
 
 export interface NllResult {
@@ -45,9 +45,9 @@ export function priorNll(prior: PixelCnn, set: CodeSet, options: NllOptions = {}
   let nats = 0;
   for (let start = 0; start < total; start += batch) {
     const end = Math.min(total, start + batch);
-    const { codes, labels } = sliceCodes(set, start, end);
-    nats += tf.tidy(() => codeNllSum(prior, codes, labels).dataSync()[0]!);
-    tf.dispose(labels ? [codes, labels] : [codes]);
+    const { codes, labels, top } = sliceCodes(set, start, end);
+    nats += tf.tidy(() => codeNllSum(prior, codes, labels, top).dataSync()[0]!);
+    tf.dispose([codes, ...(labels ? [labels] : []), ...(top ? [top] : [])]);
     options.onProgress?.(end, total);
   }
   const natsPerCode = nats / (total * set.height * set.width);

@@ -72,13 +72,13 @@ export async function trainPrior(options: PriorTrainOptions): Promise<PriorTrain
     save: options.save,
     signal: options.signal,
     runStep(step) {
-      const { codes, labels } = gatherCodes(data, order.indicesAt(step));
-      const { value, grads } = tf.variableGrads(() => codeNllMean(prior, codes, labels), varList);
+      const { codes, labels, top } = gatherCodes(data, order.indicesAt(step));
+      const { value, grads } = tf.variableGrads(() => codeNllMean(prior, codes, labels, top), varList);
       const loss = value.dataSync()[0]!;
       if (Number.isFinite(loss)) {
         optimizer.apply(params, Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])));
       }
-      tf.dispose([codes, value, ...Object.values(grads), ...(labels ? [labels] : [])]);
+      tf.dispose([codes, value, ...Object.values(grads), ...(labels ? [labels] : []), ...(top ? [top] : [])]);
       return loss;
     },
     afterStep(step, loss, stepsRun, trainingMs) {
