@@ -1,6 +1,6 @@
 /**
  * `npm run bench`: the native backend side by side with wasm and PyTorch in
- * one run, on the reference VQ-VAE (DESIGN.md) at batch 128 with the same
+ * one run, on the reference VQ-VAE (DEFAULT_MODEL_CONFIG, src/model/config.ts) at batch 128 with the same
  * thread count everywhere:
  * - images/s of a training step on each backend (each in its own process,
  *   bench/trainWorker.ts) and on PyTorch (bench/torch_train.py, when

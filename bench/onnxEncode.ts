@@ -6,7 +6,7 @@
  *   npm run bench:onnx                       # reference-size random model, batch 256
  *   node dist/bench/onnxEncode.js [--model DIR] [--batch 256] [--rounds 5]
  *
- * Without --model the model is the reference configuration of DESIGN.md
+ * Without --model the model is the reference configuration of src/model/config.ts
  * (hidden 128, residual hidden 32, 2 blocks, K 512, D 64, 28x28x1) with
  * random weights: the speed does not depend on the weights. onnxruntime runs
  * with its default threads (one per core) and with one thread, since the
@@ -23,7 +23,7 @@ import { selectBackend } from '../src/backend/select.js';
 import { loadModel, saveModel } from '../src/model/checkpoint.js';
 import { makeModelConfig } from '../src/model/config.js';
 import { pixelsToInput, VqVae } from '../src/model/vqvae.js';
-import { exportOnnx } from '../src/onnx/export.js';
+import { exportOnnx } from '../src/export/onnx/export.js';
 import { mulberry32 } from '../src/random.js';
 
 const { values } = parseArgs({

@@ -1,5 +1,5 @@
 /**
- * Trains the reference VQ-VAE (DESIGN.md: hidden 128, residual hidden 32,
+ * Trains the reference VQ-VAE (src/model/config.ts: hidden 128, residual hidden 32,
  * 2 blocks, K 512, D 64, batch 128, Adam lr 2e-4) on Fashion-MNIST here and
  * in the PyTorch reference (bench/torch_parity_train.py, Debian's
  * python3-torch) from the same initial weights (PyTorch's, through the

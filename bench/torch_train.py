@@ -1,5 +1,5 @@
 #!/usr/bin/python3
-"""Trains the reference VQ-VAE (DESIGN.md: hidden 128, residual hidden 32,
+"""Trains the reference VQ-VAE (src/model/config.ts: hidden 128, residual hidden 32,
 2 blocks, K 512, D 64, 28x28x1, Adam lr 2e-4) in PyTorch for --steps steps and
 reports its speed, so a benchmark can put this project's images/s next to
 PyTorch's on the same machine. The model is tools/pytorch/vqvae_torch.py (copy

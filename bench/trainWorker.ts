@@ -1,7 +1,7 @@
 /**
  * One backend's side of `npm run bench` (bench/bench.ts), in its own process
  * so that its peak resident memory is its own: trains the reference VQ-VAE
- * (DESIGN.md: hidden 128, residual hidden 32, 2 blocks, K 512, D 64, 28x28x1
+ * (src/model/config.ts: hidden 128, residual hidden 32, 2 blocks, K 512, D 64, 28x28x1
  * inputs, Adam lr 2e-4) for a fixed number of steps on random images and
  * prints one JSON line.
  *

@@ -13,7 +13,7 @@
  */
 import { parseArgs } from 'node:util';
 import { chromium, type Page } from 'playwright-core';
-import { startPageServer } from '../src/web/pageServer.js';
+import { startPageServer } from '../src/serve/pageServer.js';
 import { chromiumPath } from '../test/web/helpers.js';
 
 const { values } = parseArgs({

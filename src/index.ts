@@ -54,9 +54,9 @@ export {
   type PriorFile,
   type PriorTrainingState,
 } from './prior/checkpoint.js';
-export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './onnx/export.js';
+export { exportOnnx, type ExportOnnxOptions, type ExportOnnxResult } from './export/onnx/export.js';
 
 export * from './data/index.js';
 export * from './io/index.js';
 export * from './backend/index.js';
-export { DEMO_MODEL_DIR, PAGE_DIR, startPageServer, type PageServer, type PageServerOptions } from './web/pageServer.js';
+export { DEMO_MODEL_DIR, PAGE_DIR, startPageServer, type PageServer, type PageServerOptions } from './serve/pageServer.js';

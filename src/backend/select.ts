@@ -1,6 +1,6 @@
 /**
  * Picks and readies the tfjs backend that training and inference run on, and
- * says in one line which one it is and why (DESIGN.md, "Engine").
+ * says in one line which one it is and why (docs/ARCHITECTURE.md, "Backends").
  *
  *   auto   - native if the addon loads, else wasm with our training kernels
  *            (saying in one line why native is unavailable), else cpu

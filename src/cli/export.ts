@@ -1,17 +1,17 @@
 /**
  * `vqvae export`: a trained model (and its prior) as the web page loads it:
  * config.json + weights.safetensors without optimizer state, a batch of
- * example images for the codebook's usage view, and prior/ (web/exportModel.ts).
+ * example images for the codebook's usage view, and prior/ (export/web.ts).
  * With --onnx: encoder.onnx, decoder.onnx (and prior.onnx) for onnxruntime
- * and other ONNX tools instead (onnx/export.ts).
+ * and other ONNX tools instead (export/onnx/export.ts).
  */
 import { selectBackend } from '../backend/select.js';
 import { join } from 'node:path';
 import type { ImageDataset } from '../data/dataset.js';
 import { isUserError } from '../errors.js';
 import { loadModel } from '../model/checkpoint.js';
-import { exportOnnx } from '../onnx/export.js';
-import { checkExportTarget, checkPrior, exportExamples, exportModelFiles, exportPrior, listFiles, removeStale } from '../web/exportModel.js';
+import { exportOnnx } from '../export/onnx/export.js';
+import { checkExportTarget, checkPrior, exportExamples, exportModelFiles, exportPrior, listFiles, removeStale } from '../export/web.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { checkDataFitsModel, checkDataFlag, DATA_HELP, info, loadData } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';

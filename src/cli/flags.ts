@@ -119,7 +119,7 @@ export type Flags<S extends readonly FlagSpec[]> = {
     : FlagValue<F> | undefined;
 };
 
-/** The usual `--json` switch, for commands that measure something (DESIGN: one JSON object on the last line). */
+/** The usual `--json` switch, for commands that measure something (one JSON object on the last line, docs/ARCHITECTURE.md). */
 export const jsonFlag = {
   name: 'json',
   type: 'boolean',

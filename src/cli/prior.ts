@@ -3,7 +3,8 @@
  * that `vqvae encode` writes, optionally conditioned on their labels, with
  * the checkpoints, Ctrl-C, --resume and bad-input behaviour of `vqvae train`.
  */
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { makeDirectory } from '../io/directory.js';
 import { join } from 'node:path';
 import type { BackendChoice } from '../backend/select.js';
 import { UserError } from '../errors.js';
@@ -197,7 +198,7 @@ export const priorTrainCommand = defineCommand({
       await savePrior(out, prior, trainingState(step), optimizer);
       savedStep = step;
     };
-    mkdirSync(out, { recursive: true });
+    makeDirectory(out);
     accessSync(out, constants.W_OK);
 
     const progress = ctx.progress({ total: totalSteps, label: 'step' });

@@ -1,8 +1,8 @@
 /**
  * `vqvae serve`: the web page and a model on a local address, until Ctrl-C.
- * The server only hands out files (web/pageServer.ts); the browser runs the model.
+ * The server only hands out files (serve/pageServer.ts); the browser runs the model.
  */
-import { DEMO_MODEL_DIR, startPageServer } from '../web/pageServer.js';
+import { DEMO_MODEL_DIR, startPageServer } from '../serve/pageServer.js';
 import { defineCommand } from './command.js';
 import { info } from './common.js';
 import { jsonFlag } from './flags.js';

@@ -2,7 +2,8 @@
  * `vqvae train`: trains a VQ-VAE on a data set and writes the model directory,
  * with checkpoints at least once a minute, on Ctrl-C and at the end.
  */
-import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
+import { accessSync, constants, existsSync } from 'node:fs';
+import { makeDirectory } from '../io/directory.js';
 import { join } from 'node:path';
 import type { BackendChoice } from '../backend/select.js';
 import type { ImageDataset } from '../data/dataset.js';
@@ -22,7 +23,7 @@ import { backendFlag, checkDataFitsModel, checkDataFlag, DATA_HELP, defaultRunDi
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 
-/** Training defaults of the reference configuration (DESIGN.md). */
+/** Training defaults of the reference configuration (DEFAULT_MODEL_CONFIG in src/model/config.ts). */
 export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
 
 /** Flags that set the model; given with --resume they must match the saved model. */
@@ -198,7 +199,7 @@ export const trainCommand = defineCommand({
     };
 
     // Fail on an unusable --out now, not at the first save a minute into training.
-    mkdirSync(out, { recursive: true });
+    makeDirectory(out);
     accessSync(out, constants.W_OK);
 
     const progress = ctx.progress({ total: totalSteps, label: 'step' });

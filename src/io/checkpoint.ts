@@ -35,6 +35,7 @@ import { randomUUID } from 'node:crypto';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
 import { CHECKPOINT_ID_KEY } from './checkpointId.js';
+import { makeDirectory } from './directory.js';
 import { fsyncDirectorySync, removeStaleTempFiles, tempPathFor, writeFileAtomicSync } from './atomicWrite.js';
 import { decodeSafetensors, encodeSafetensors, type DecodedSafetensors, type NamedTensor } from './safetensors.js';
 
@@ -213,7 +214,7 @@ export function saveCheckpoint(
   const weightBytes = encodeSafetensors(tensors, { ...metadata, [CHECKPOINT_ID_KEY]: id });
   const configText = `${JSON.stringify({ [CHECKPOINT_ID_KEY]: id, ...config }, null, 2)}\n`;
 
-  fs.mkdirSync(dir, { recursive: true });
+  makeDirectory(dir);
   for (const name of [CONFIG_FILE, WEIGHTS_FILE, PREVIOUS_WEIGHTS_FILE]) removeStaleTempFiles(join(dir, name));
 
   protectCommittedWeights(dir); // 1

@@ -1,7 +1,7 @@
 /**
  * The VQ-VAE's configuration: typed data with defaults in one place.
  *
- * Defaults are the reference sizes of ../shared/DESIGN.md (hidden 128, residual
+ * Defaults are the reference sizes of van den Oord et al. 2017 (hidden 128, residual
  * hidden 32, 2 residual blocks, K = 512, D = 64, beta = 0.25). A config read
  * from disk is validated field by field: an unknown key or a wrong type is an
  * error, as nanoGPT's configurator does, so a typo never silently falls back

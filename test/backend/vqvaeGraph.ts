@@ -1,7 +1,7 @@
 /**
  * A VQ-VAE-shaped training graph built from raw tfjs ops, independent of
  * src/model, for checking that every op a training step needs works on a
- * backend, and for timing a step. Layout after DESIGN.md / Sonnet's example:
+ * backend, and for timing a step. Layout after src/model/ (encoder.ts, decoder.ts) / Sonnet's example:
  *
  *   x [b, 28, 28, c]
  *   -> 4x4 s2 explicit pad 1, ReLU (fused)   [b, 14, 14, h/2]

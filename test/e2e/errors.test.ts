@@ -50,7 +50,7 @@ function assertNoModel(dir: string): void {
 }
 
 describe('--help', () => {
-  // The flags DESIGN.md promises, independently of the specs the help is rendered from.
+  // The flags the README's command reference promises, independently of the specs the help is rendered from.
   const promised: Record<string, string[]> = {
     train: ['data', 'out', 'steps', 'epochs', 'batch', 'hidden', 'res-hidden', 'res-blocks', 'codebook-size', 'code-dim',
       'beta', 'ema', 'decay', 'lr', 'seed', 'backend', 'resume', 'json'],
@@ -77,7 +77,7 @@ describe('--help', () => {
     });
   }
 
-  it('covers every command DESIGN.md names', () => {
+  it('covers every command the README names', () => {
     const names = commands.map((command) => command.name);
     for (const name of Object.keys(promised)) assert.ok(names.includes(name), `no command ${name}`);
   });
@@ -381,27 +381,28 @@ function withoutCheckpointId(bytes: Buffer): Buffer {
 // stack trace (ENOENT, ENOTDIR, EEXIST, EISDIR from node:fs).
 describe('paths that cannot be written or read', () => {
   /** Either the command creates the missing folder and succeeds, or it fails with one line naming the path. */
-  async function writesOrNames(argv: string[], target: string): Promise<void> {
+  /** The command refuses an --out in a missing folder with one line naming it, and creates nothing. */
+  async function failsNamingFolder(argv: string[], target: string): Promise<void> {
     const result = await vqvae(...argv);
-    if (result.code === 0) assert.ok(fs.existsSync(target), `exit 0 but ${target} was not written`);
-    else assertFails(result, 1, literal(path.dirname(target)));
+    assertFails(result, 1, literal(path.dirname(target)));
+    assert.ok(!fs.existsSync(path.dirname(target)), `${path.dirname(target)} was created`);
   }
 
   it('encode --out in a folder that does not exist', async () => {
     const target = path.join(root, 'no-such-folder-1', 'codes.npy');
-    await writesOrNames(['encode', '--model', modelDir, '--data', 'mnist', '--limit', '4', '--out', target], target);
+    await failsNamingFolder(['encode', '--model', modelDir, '--data', 'mnist', '--limit', '4', '--out', target], target);
   });
 
   it('decode --out in a folder that does not exist', async () => {
     const codes = path.join(root, 'four.npy');
     fs.writeFileSync(codes, int32Npy([1, 7, 7], new Array(49).fill(1)));
     const target = path.join(root, 'no-such-folder-2', 'decoded.png');
-    await writesOrNames(['decode', '--model', modelDir, '--codes', codes, '--out', target], target);
+    await failsNamingFolder(['decode', '--model', modelDir, '--codes', codes, '--out', target], target);
   });
 
   it('reconstruct --out in a folder that does not exist', async () => {
     const target = path.join(root, 'no-such-folder-3', 'reconstruction.png');
-    await writesOrNames(['reconstruct', '--model', modelDir, '--data', 'mnist', '--limit', '4', '--out', target], target);
+    await failsNamingFolder(['reconstruct', '--model', modelDir, '--data', 'mnist', '--limit', '4', '--out', target], target);
   });
 
   it('train --out below a regular file fails at once, naming it, before any training', async () => {
@@ -409,6 +410,12 @@ describe('paths that cannot be written or read', () => {
     fs.writeFileSync(file, 'not a folder');
     const result = await train(path.join(file, 'model'), '--data', 'mnist');
     assertFails(result, 1, literal(file));
+    assert.doesNotMatch(result.stdout, /^step /m, 'trained before finding out that --out cannot be written');
+  });
+
+  it('train --out where mkdir cannot make a folder (/proc/x) fails at once with one line', async () => {
+    const result = await train('/proc/x', '--data', 'mnist');
+    assertFails(result, 1, literal('cannot mkdir /proc/x'));
     assert.doesNotMatch(result.stdout, /^step /m, 'trained before finding out that --out cannot be written');
   });
 

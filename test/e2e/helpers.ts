@@ -64,7 +64,7 @@ export async function vqvae(...argv: string[]): Promise<CliResult> {
   return { code, stdout: stdout.text, stderr: stderr.text, stdoutLines: stdout.lines, stderrLines: stderr.lines };
 }
 
-/** Parses the last stdout line as JSON (DESIGN: `--json` prints one object there). */
+/** Parses the last stdout line as JSON (`--json` prints one object there: src/cli/flags.ts). */
 export function lastJson(result: CliResult): Record<string, unknown> {
   const last = result.stdoutLines.at(-1);
   assert.ok(last !== undefined, `no stdout; stderr: ${result.stderr}`);

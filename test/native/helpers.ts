@@ -60,7 +60,7 @@ export async function resultsOn(name: Backend, f: () => tf.Tensor | tf.Tensor[])
   return results;
 }
 
-/** The relative error bound of every comparison (DESIGN.md issue 3). */
+/** The relative error bound of every comparison. */
 export const TOLERANCE = 1e-4;
 
 /**

@@ -20,7 +20,7 @@ import { encodeImageGrid } from '../../src/io/pngGrid.js';
 import { readSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { loadModel, type LoadedModel } from '../../src/model/checkpoint.js';
 import { outputToPixels, pixelsToInput } from '../../src/model/vqvae.js';
-import { DEMO_MODEL_DIR, startPageServer, type PageServer } from '../../src/web/pageServer.js';
+import { DEMO_MODEL_DIR, startPageServer, type PageServer } from '../../src/serve/pageServer.js';
 import { launchChromium, screenshotDir, tempDir, writeRandomModel, writeRandomPrior } from './helpers.js';
 
 const root = tempDir();

@@ -13,9 +13,9 @@ import { selectBackend } from '../../src/backend/select.js';
 import { codeGridSize, type ModelConfig } from '../../src/model/config.js';
 import { loadModel } from '../../src/model/checkpoint.js';
 import { outputToPixels, pixelsToInput } from '../../src/model/vqvae.js';
-import { exportOnnx } from '../../src/onnx/export.js';
+import { exportOnnx } from '../../src/export/onnx/export.js';
 import { tempDir } from '../e2e/helpers.js';
-import { ort, runOnnx, saveRandomModel, seededInts, testImages } from './helpers.js';
+import { ort, runOnnx, saveRandomModel, seededInts, testImages } from './onnxHelpers.js';
 
 const root = tempDir('vqvae-onnx-');
 

@@ -10,7 +10,7 @@ import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { pixelsToInput, VqVae } from '../../src/model/vqvae.js';
 import { mulberry32 } from '../../src/random.js';
 
-/** Sizes that keep a model small enough for a test, both code grids of DESIGN.md. */
+/** Sizes that keep a model small enough for a test (the defaults of src/model/config.ts otherwise). */
 export const SMALL = { hidden: 16, resHidden: 8, codebookSize: 32, codeDim: 8 } as const;
 
 /**

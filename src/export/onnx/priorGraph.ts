@@ -22,7 +22,7 @@
  *
  * Axis legend: N - batch, h, w - code grid, C - channels, K - codebook size.
  */
-import type { PriorConfig } from '../prior/config.js';
+import type { PriorConfig } from '../../prior/config.js';
 import { DataType, GraphBuilder } from './graph.js';
 import { convNode, toChannelsFirst, toChannelsLast, weight, type WeightTensor, type Weights } from './layers.js';
 

@@ -16,7 +16,7 @@ import { savePrior } from '../../src/prior/checkpoint.js';
 import { makePriorConfig } from '../../src/prior/config.js';
 import { PixelCnn } from '../../src/prior/pixelcnn.js';
 import { assertFails, assertUnchanged, literal, MAIN_JS, snapshot, tempDir, vqvae } from '../e2e/helpers.js';
-import { ort, saveRandomModel, SMALL } from './helpers.js';
+import { ort, saveRandomModel, SMALL } from './onnxHelpers.js';
 
 const root = tempDir('vqvae-onnx-cli-');
 const modelDir = path.join(root, 'model');

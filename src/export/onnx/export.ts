@@ -21,13 +21,14 @@ import '@tensorflow/tfjs-backend-cpu';
 import * as tf from '@tensorflow/tfjs-core';
 import fs from 'node:fs';
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
-import { writeFileAtomicSync } from '../io/atomicWrite.js';
-import { CONFIG_FILE, loadCheckpoint } from '../io/checkpoint.js';
-import { loadModel } from '../model/checkpoint.js';
-import { codeGridSize, DEFAULT_MODEL_CONFIG, type ModelConfig } from '../model/config.js';
-import { loadPrior } from '../prior/checkpoint.js';
-import type { PriorConfig } from '../prior/config.js';
+import { UserError } from '../../errors.js';
+import { writeFileAtomicSync } from '../../io/atomicWrite.js';
+import { makeDirectory } from '../../io/directory.js';
+import { CONFIG_FILE, loadCheckpoint } from '../../io/checkpoint.js';
+import { loadModel } from '../../model/checkpoint.js';
+import { codeGridSize, DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../model/config.js';
+import { loadPrior } from '../../prior/checkpoint.js';
+import type { PriorConfig } from '../../prior/config.js';
 import { decoderGraph } from './decoderGraph.js';
 import { encoderGraph } from './encoderGraph.js';
 import type { GraphBuilder } from './graph.js';
@@ -128,7 +129,7 @@ function prepareOutDir(dir: string): void {
   const stat = fs.statSync(dir, { throwIfNoEntry: false });
   if (stat !== undefined && !stat.isDirectory()) throw new UserError(`${dir}: exists and is not a directory`);
   try {
-    fs.mkdirSync(dir, { recursive: true });
+    makeDirectory(dir);
   } catch (error) {
     throw new UserError(`${dir}: cannot create the directory (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }

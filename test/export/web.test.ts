@@ -14,7 +14,7 @@ import { loadCheckpoint } from '../../src/io/checkpoint.js';
 import { readSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { loadModel } from '../../src/model/checkpoint.js';
 import { assertFails, assertOk, lastJson, trainTiny, vqvae } from '../e2e/helpers.js';
-import { literal, tempDir, writeRandomPrior } from './helpers.js';
+import { literal, tempDir, writeRandomPrior } from '../web/helpers.js';
 
 const root = tempDir();
 const model = path.join(root, 'model');

@@ -15,8 +15,8 @@
  * Axis legend: N - batch, H, W, C - image, h, w - code grid, D - code
  * dimension, K - codebook size, M = N * h * w.
  */
-import type { ModelConfig } from '../model/config.js';
-import { codeGridSize } from '../model/config.js';
+import type { ModelConfig } from '../../model/config.js';
+import { codeGridSize } from '../../model/config.js';
 import { DataType, GraphBuilder } from './graph.js';
 import { conv, residualStack, toChannelsFirst, toChannelsLast, weight, type Weights } from './layers.js';
 

@@ -17,8 +17,8 @@
  * Axis legend: N - batch, h, w - code grid, D - code dimension, K - codebook
  * size, H, W, C - image.
  */
-import type { ModelConfig } from '../model/config.js';
-import { codeGridSize } from '../model/config.js';
+import type { ModelConfig } from '../../model/config.js';
+import { codeGridSize } from '../../model/config.js';
 import { DataType, GraphBuilder } from './graph.js';
 import { conv, convTranspose, residualStack, toChannelsFirst, toChannelsLast, weight, type Weights } from './layers.js';
 

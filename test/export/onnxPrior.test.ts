@@ -13,13 +13,13 @@ import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend/select.js';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import { readSafetensorsFile } from '../../src/io/safetensorsFile.js';
-import { exportOnnx } from '../../src/onnx/export.js';
+import { exportOnnx } from '../../src/export/onnx/export.js';
 import { savePrior } from '../../src/prior/checkpoint.js';
 import { makePriorConfig, type PriorConfig } from '../../src/prior/config.js';
 import { PixelCnn } from '../../src/prior/pixelcnn.js';
 import { isOneLineUserError } from '../shared/assertions.js';
 import { tempDir } from '../e2e/helpers.js';
-import { ort, runOnnx, saveRandomModel, SMALL, seededInts } from './helpers.js';
+import { ort, runOnnx, saveRandomModel, SMALL, seededInts } from './onnxHelpers.js';
 
 const root = tempDir('vqvae-onnx-prior-');
 const modelDir = path.join(root, 'model');

@@ -10,10 +10,10 @@ import http from 'node:http';
 import path from 'node:path';
 import { after, before, describe, it } from 'node:test';
 import { selectBackend } from '../../src/backend/select.js';
-import { PAGE_DIR, startPageServer, type PageServer } from '../../src/web/pageServer.js';
+import { PAGE_DIR, startPageServer, type PageServer } from '../../src/serve/pageServer.js';
 import { MAIN_JS } from '../e2e/helpers.js';
 import { isOneLineUserError } from '../shared/assertions.js';
-import { literal, tempDir, writeRandomModel, writeRandomPrior } from './helpers.js';
+import { literal, tempDir, writeRandomModel, writeRandomPrior } from '../web/helpers.js';
 
 const root = tempDir();
 const model = path.join(root, 'model');
