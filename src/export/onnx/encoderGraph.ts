@@ -25,16 +25,12 @@ export const ENCODER_OUTPUT = 'indices';
 
 /** The graph of the encoder and the quantizer's nearest-code search. */
 export function encoderGraph(config: ModelConfig, weights: Weights): GraphBuilder {
-  const { imageHeight: H, imageWidth: W, inputChannels: C, codeDim: D, codebookSize: K } = config;
+  const { imageHeight: H, imageWidth: W, inputChannels: C } = config;
   const [h, w] = codeGridSize(config);
   const g = new GraphBuilder('vqvae_encoder');
   const pixels = g.input(ENCODER_INPUT, DataType.UINT8, ['batch', H, W, C]);
 
-  // pixelsToInput: p / 255 - 0.5 in float64 (JS numbers), then stored as float32.
-  const wide = g.node('Cast', [pixels], { to: DataType.DOUBLE });
-  const scaled = g.node('Sub', [g.node('Div', [wide, g.scalarDouble('255', 255)]), g.scalarDouble('half', 0.5)]);
-  const x = g.node('Cast', [scaled], { to: DataType.FLOAT });
-
+  const x = scaledPixels(g, pixels);
   let z = toChannelsFirst(g, x);
   for (let i = 0; i < config.downsamples; i++) {
     z = conv(g, z, weights, `encoder.down.${i}`, { stride: 2, pad: 1, relu: true });
@@ -42,9 +38,28 @@ export function encoderGraph(config: ModelConfig, weights: Weights): GraphBuilde
   z = conv(g, z, weights, 'encoder.conv', { stride: 1, pad: 1 });
   z = residualStack(g, z, weights, 'encoder.res', config.resBlocks);
   z = conv(g, z, weights, 'encoder.pre_quantize', { stride: 1, pad: 0 });
+  const indices = nearestCodes(g, toChannelsLast(g, z), weights, 'quantizer', [h, w]);
+  g.output(indices, ENCODER_OUTPUT, DataType.INT32, ['batch', h, w]);
+  return g;
+}
 
-  const flat = g.node('Reshape', [toChannelsLast(g, z), g.constantInt64('vectors_shape', [-1, D])]);
-  const codebook = weight(weights, 'quantizer.codebook').data;
+/** pixelsToInput: p / 255 - 0.5 in float64 (JS numbers), then stored as float32. */
+export function scaledPixels(g: GraphBuilder, pixels: string): string {
+  const wide = g.node('Cast', [pixels], { to: DataType.DOUBLE });
+  const scaled = g.node('Sub', [g.node('Div', [wide, g.scalarDouble('255', 255)]), g.scalarDouble('half', 0.5)]);
+  return g.node('Cast', [scaled], { to: DataType.FLOAT });
+}
+
+/**
+ * The index of the nearest code of `<quantizer>.codebook` [K, D] to each
+ * vector of z [N, h, w, D] (NHWC) → int32 [N, h, w], as quantize/ops.ts
+ * nearestCodes: ||e||^2 - 2 z.e, the first index on ties.
+ */
+export function nearestCodes(g: GraphBuilder, z: string, weights: Weights, quantizer: string, [h, w]: readonly [number, number]): string {
+  const codebookTensor = weight(weights, `${quantizer}.codebook`);
+  const [K, D] = codebookTensor.shape as [number, number];
+  const codebook = codebookTensor.data;
+  const flat = g.node('Reshape', [z, g.constantInt64(`${quantizer}.vectors_shape`, [-1, D])]);
   const codebookT = new Float32Array(D * K);
   const norms = new Float32Array(K);
   for (let k = 0; k < K; k++) {
@@ -57,10 +72,8 @@ export function encoderGraph(config: ModelConfig, weights: Weights): GraphBuilde
     norms[k] = sum;
   }
   // ||z||^2 is the same for every code, so nearestCodes leaves it out; so does this.
-  const dots = g.node('MatMul', [flat, g.constant('codebook_transposed', codebookT, [D, K])]);
-  const distances = g.node('Sub', [g.constant('code_norms', norms, [K]), g.node('Mul', [dots, g.constant('two', Float32Array.of(2), [])])]);
+  const dots = g.node('MatMul', [flat, g.constant(`${quantizer}.codebook_transposed`, codebookT, [D, K])]);
+  const distances = g.node('Sub', [g.constant(`${quantizer}.code_norms`, norms, [K]), g.node('Mul', [dots, g.constant(`${quantizer}.two`, Float32Array.of(2), [])])]);
   const nearest = g.node('ArgMin', [distances], { axis: 1, keepdims: 0, select_last_index: 0 });
-  const indices = g.node('Reshape', [g.node('Cast', [nearest], { to: DataType.INT32 }), g.constantInt64('grid_shape', [-1, h, w])]);
-  g.output(indices, ENCODER_OUTPUT, DataType.INT32, ['batch', h, w]);
-  return g;
+  return g.node('Reshape', [g.node('Cast', [nearest], { to: DataType.INT32 }), g.constantInt64(`${quantizer}.grid_shape`, [-1, h, w])]);
 }
