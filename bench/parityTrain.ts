@@ -23,7 +23,7 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { selectBackend, type BackendChoice } from '../src/backend/select.js';
 import { loadDataset } from '../src/data/load.js';
-import { readNpyFile, writeNpyFile } from '../src/io/npy.js';
+import { readNpyFile, writeNpyFile } from '../src/io/npyFile.js';
 import { makeModelConfig } from '../src/model/config.js';
 import { loadPytorchModel } from '../src/model/pytorch.js';
 import { Adam } from '../src/train/adam.js';

@@ -1,6 +1,7 @@
 // Builds the browser page (web/index.html, web/src/*.ts) into dist/web, where
-// `vqvae serve` finds it. The page imports the library from ../src directly;
-// the only browser difference is the gradients import of src/engine.ts, which
+// `vqvae serve` finds it. The page imports the library's browser entry as
+// 'vqvae' (package.json `exports`, condition "browser"), here its source
+// ../src/browser.ts; the only browser difference is the gradients import of src/engine.ts, which
 // in Node points at an esbuild bundle under dist/ and here at tfjs-core's own
 // ES module that registers the same gradients.
 import { createRequire } from 'node:module';
@@ -24,6 +25,9 @@ export default defineConfig({
     chunkSizeWarningLimit: 4000,
     reportCompressedSize: false,
     assetsInlineLimit: 0,
+  },
+  resolve: {
+    alias: [{ find: /^vqvae$/, replacement: join(here, '..', 'src', 'browser.ts') }],
   },
   plugins: [
     {

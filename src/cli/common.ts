@@ -8,11 +8,12 @@ import type { ImageDataset, Split } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { parseDataSpec } from '../data/spec.js';
 import { UserError } from '../errors.js';
-import type { ModelConfig } from '../model/config.js';
+import { checkDataFitsModel } from '../model/config.js';
 import { loadModel, type LoadedModel } from '../model/checkpoint.js';
+import type { RunOptions, RunOutput } from '../train/run.js';
 import type { CommandContext } from './command.js';
 import type { Progress } from './progress.js';
-import { UsageError, type ChoiceFlag, type IntFlag, type StringFlag } from './flags.js';
+import { UsageError, type BooleanFlag, type ChoiceFlag, type IntFlag, type NumberFlag, type StringFlag } from './flags.js';
 
 export const backendFlag = {
   name: 'backend',
@@ -159,14 +160,44 @@ export async function openModelAndData(
   return { modelDir, loaded, data };
 }
 
-/** Throws unless the data's images have the size and channels the model expects. */
-export function checkDataFitsModel(data: ImageDataset, config: ModelConfig, modelDir: string): void {
-  const want = `${config.imageHeight}x${config.imageWidth}x${config.inputChannels}`;
-  const found = `${data.height}x${data.width}x${data.channels}`;
-  if (want !== found) {
-    throw new UserError(
-      `${data.spec} has ${found} images (height x width x channels) but the model in ${modelDir} expects ${want}` +
-        (data.channels === config.inputChannels ? '; for a folder, --resize can make them fit' : ''),
-    );
-  }
+export { checkDataFitsModel };
+
+/** The command's output as the run engine (train/run.ts) writes to it. */
+export function runOutput(ctx: CommandContext): RunOutput {
+  return {
+    info: (line) => info(ctx, line),
+    warn: (line) => ctx.warn(line),
+    progress: (options) => ctx.progress(options),
+    printJson: (value) => ctx.printJson(value),
+    interruptSignal: () => ctx.interruptSignal(),
+  };
+}
+
+export const checkpointEveryFlag = {
+  name: 'checkpoint-every', type: 'number', min: 0, default: 60, metavar: 'SECONDS', help: 'save at least this often (0: only at the end and on Ctrl-C)',
+} as const satisfies NumberFlag;
+
+export const resumeFlag = { name: 'resume', type: 'boolean', help: 'continue the run saved in --out from its last checkpoint' } as const satisfies BooleanFlag;
+
+/** The flags of a training command that the run engine takes. */
+export interface RunFlagValues {
+  resume: boolean;
+  steps?: number;
+  batch?: number;
+  lr?: number;
+  seed?: number;
+  checkpointEvery: number;
+  evalEvery: number;
+  backend: string;
+}
+
+/** The run engine's options (train/run.ts) from a training command's flags. */
+export function runOptions(flags: RunFlagValues, out: string, defaults: RunOptions['defaults'], ctx: CommandContext): RunOptions {
+  const { resume, steps, batch, lr, seed, evalEvery } = flags;
+  return {
+    out, resume, steps, batch, lr, seed, evalEvery, defaults,
+    checkpointEverySeconds: flags.checkpointEvery,
+    backend: () => useBackend(flags.backend as BackendChoice, ctx),
+    output: runOutput(ctx),
+  };
 }

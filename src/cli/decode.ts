@@ -3,7 +3,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeFileSync } from 'node:fs';
 import type { BackendChoice } from '../backend/select.js';
 import { UserError } from '../errors.js';
-import { readNpyFile } from '../io/npy.js';
+import { readNpyFile } from '../io/npyFile.js';
 import { encodeImageGrid } from '../io/pngGrid.js';
 import { outputToPixels } from '../model/vqvae.js';
 import { defineCommand } from './command.js';

@@ -1,6 +1,6 @@
 /** `vqvae encode`: images → code indices, written as an int32 .npy of shape [N, h, w]. */
 import * as tf from '@tensorflow/tfjs-core';
-import { writeNpyFile } from '../io/npy.js';
+import { writeNpyFile } from '../io/npyFile.js';
 import { sliceImages } from '../train/batches.js';
 import { defineCommand } from './command.js';
 import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';

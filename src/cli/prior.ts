@@ -1,34 +1,20 @@
 /**
  * `vqvae prior train`: trains a Gated PixelCNN prior over the code grids
  * that `vqvae encode` writes, optionally conditioned on their labels, with
- * the checkpoints, Ctrl-C, --resume and bad-input behaviour of `vqvae train`.
+ * the checkpoints, Ctrl-C, --resume and bad-input behaviour of `vqvae train`:
+ * the run engine (train/run.ts) with the prior's plug-in (prior/run.ts);
+ * this file maps the flags.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
-import { makeDirectory } from '../io/directory.js';
-import { join } from 'node:path';
-import type { BackendChoice } from '../backend/select.js';
-import { UserError } from '../errors.js';
-import { checkpointExists } from '../io/checkpoint.js';
-import { loadModel } from '../model/checkpoint.js';
-import { codeGridSize } from '../model/config.js';
-import { loadPriorDirectory, savePrior, type PriorTrainingState } from '../prior/checkpoint.js';
-import type { CodeSet } from '../prior/codeSet.js';
-import { maxOf, readCodeSet } from '../prior/codeFile.js';
-import { DEFAULT_PRIOR_CONFIG, makePriorConfig, type PriorConfig } from '../prior/config.js';
-import { priorNll } from '../prior/nll.js';
-import { PixelCnn } from '../prior/pixelcnn.js';
-import { trainPrior } from '../prior/train.js';
-import { Adam } from '../train/adam.js';
+import { DEFAULT_PRIOR_CONFIG } from '../prior/config.js';
+import { priorRun } from '../prior/run.js';
+import { runTraining } from '../train/run.js';
 import { defineCommand, defineGroup } from './command.js';
-import { backendFlag, info, useBackend } from './common.js';
+import { backendFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 
 /** Training defaults of the prior. */
 export const PRIOR_DEFAULTS = { steps: 2000, batch: 64, lr: 1e-3, seed: 0 } as const;
 const p = DEFAULT_PRIOR_CONFIG;
-
-/** Flags that set the prior's shape; with --resume they must match the saved prior. */
-const PRIOR_FLAGS = { channels: 'channels', layers: 'layers', kernelSize: 'kernel-size', codebookSize: 'codebook-size', numClasses: 'classes' } as const;
 
 export const priorTrainCommand = defineCommand({
   name: 'train',
@@ -58,8 +44,8 @@ export const priorTrainCommand = defineCommand({
     { name: 'classes', type: 'int', min: 1, metavar: 'N', help: 'number of classes with --labels (default: the largest label + 1)' },
     { name: 'limit', type: 'int', min: 1, metavar: 'N', help: 'train on the first N grids only' },
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'score --test-codes every N steps (0: only at the end)' },
-    { name: 'checkpoint-every', type: 'number', min: 0, default: 60, metavar: 'SECONDS', help: 'save at least this often (0: only at the end and on Ctrl-C)' },
-    { name: 'resume', type: 'boolean', help: 'continue the run saved in --out from its last checkpoint' },
+    checkpointEveryFlag,
+    resumeFlag,
     backendFlag,
     jsonFlag,
   ],
@@ -69,192 +55,16 @@ export const priorTrainCommand = defineCommand({
     'vqvae prior train --codes codes.npy --out runs/prior --steps 4000 --resume',
   ],
   async run(flags, ctx) {
-    const out = flags.out;
     if (flags.testLabels !== undefined && flags.testCodes === undefined) throw new UsageError('--test-labels needs --test-codes');
     if (flags.kernelSize !== undefined && flags.kernelSize % 2 === 0) throw new UsageError(`--kernel-size must be odd, got "${flags.kernelSize}"`);
     if (flags.classes !== undefined && flags.labels === undefined) throw new UsageError('--classes needs --labels');
-    if (flags.resume && !checkpointExists(out)) throw new UserError(`--resume: no prior to resume in ${out} (config.json not found)`);
-    if (!flags.resume && checkpointExists(out)) {
-      throw new UserError(`${out} already holds a model; pass --resume to continue it, or choose another --out`);
+    if (flags.testCodes !== undefined && flags.labels !== undefined && flags.testLabels === undefined) {
+      throw new UsageError('--test-labels is needed: the prior is class-conditional (--labels)');
     }
-    if (!flags.resume && existsSync(join(out, 'weights.safetensors'))) {
-      throw new UserError(`${out} holds weights.safetensors but no config.json; choose another --out`);
-    }
-
-    const backend = await useBackend(flags.backend as BackendChoice, ctx);
-    // The VQ-VAE's K and grid, if given.
-    let modelK: number | undefined;
-    let modelGrid: [number, number] | undefined;
-    if (flags.model !== undefined) {
-      const model = loadModel(flags.model);
-      modelK = model.model.codebookSize;
-      modelGrid = codeGridSize(model.model);
-      model.vqvae.dispose();
-    }
-    if (flags.codebookSize !== undefined && modelK !== undefined && flags.codebookSize !== modelK) {
-      throw new UserError(`--codebook-size ${flags.codebookSize} does not match the model in ${flags.model} (K ${modelK})`);
-    }
-
-    const saved = flags.resume ? await loadPriorDirectory(out) : undefined;
-    const state = saved?.training;
-    if (saved && !state) throw new UserError(`--resume: ${out} holds no training state to resume`);
-    const kGiven = flags.codebookSize ?? modelK ?? saved?.prior.codebookSize;
-    const data = readCodeSet(flags.codes, flags.labels, { codebookSize: kGiven, limit: flags.limit });
-    if (modelGrid && (modelGrid[0] !== data.height || modelGrid[1] !== data.width)) {
-      throw new UserError(`${flags.codes}: grids are ${data.height}x${data.width} but the model in ${flags.model} makes ${modelGrid.join('x')} codes`);
-    }
-    const K = kGiven ?? Math.max(2, maxOf(data.codes) + 1);
-    if (kGiven === undefined) info(ctx, `K = ${K}: the largest code in ${flags.codes} + 1 (give --model or --codebook-size to set it)`);
-    const numClasses = data.labels ? (flags.classes ?? saved?.prior.numClasses ?? maxOf(data.labels) + 1) : 0;
-    if (data.labels && maxOf(data.labels) >= numClasses) {
-      throw new UserError(`${flags.labels}: label ${maxOf(data.labels)} is out of range for ${numClasses} classes (0..${numClasses - 1})`);
-    }
-    const requested: Partial<PriorConfig> = {
-      channels: flags.channels,
-      layers: flags.layers,
-      kernelSize: flags.kernelSize,
-      codebookSize: kGiven,
-      numClasses: flags.labels !== undefined ? numClasses : 0,
-    };
-    if (saved) {
-      for (const [key, flag] of Object.entries(PRIOR_FLAGS) as [keyof typeof PRIOR_FLAGS, string][]) {
-        const given = requested[key];
-        if (given !== undefined && given !== saved.prior[key]) {
-          const what = key === 'numClasses' ? (given === 0 ? 'no --labels' : `--labels with ${given} classes`) : `--${flag} ${given}`;
-          throw new UserError(`${what} does not match the prior in ${out} (${flag} ${saved.prior[key]}); leave it out to resume`);
-        }
-      }
-      if (saved.prior.height !== data.height || saved.prior.width !== data.width) {
-        throw new UserError(`${flags.codes}: grids are ${data.height}x${data.width} but the prior in ${out} models ${saved.prior.height}x${saved.prior.width}`);
-      }
-    }
-    let testData: CodeSet | undefined;
-    if (flags.testCodes !== undefined) {
-      testData = readCodeSet(flags.testCodes, flags.testLabels, { codebookSize: K });
-      if (testData.height !== data.height || testData.width !== data.width) {
-        throw new UserError(`${flags.testCodes}: grids are ${testData.height}x${testData.width}, the training grids ${data.height}x${data.width}`);
-      }
-      if (numClasses > 0 && !testData.labels) throw new UsageError('--test-labels is needed: the prior is class-conditional (--labels)');
-      if (numClasses === 0 && testData.labels) throw new UsageError('--test-labels without --labels: the prior is unconditional');
-      if (testData.labels && maxOf(testData.labels) >= numClasses) {
-        throw new UserError(`${flags.testLabels}: label ${maxOf(testData.labels)} is out of range for ${numClasses} classes (0..${numClasses - 1})`);
-      }
-    }
-
-    const batch = flags.batch ?? state?.batch ?? PRIOR_DEFAULTS.batch;
-    const lr = flags.lr ?? state?.learningRate ?? PRIOR_DEFAULTS.lr;
-    const seed = flags.seed ?? state?.seed ?? PRIOR_DEFAULTS.seed;
-    if (state && (batch !== state.batch || seed !== state.seed)) {
-      ctx.warn(`resuming with --batch ${batch} --seed ${seed} (the run began with --batch ${state.batch} --seed ${state.seed}): the data order differs from an uninterrupted run`);
-    }
-    if (state && state.codes !== flags.codes) ctx.warn(`resuming on ${flags.codes}; the run began on ${state.codes}`);
-    if (batch > data.count) throw new UserError(`--batch ${batch} is larger than the data: ${flags.codes} has ${data.count} grids`);
-
-    let prior: PixelCnn;
-    const optimizer = new Adam({ learningRate: lr });
-    let startStep = 0;
-    let previousSeconds = 0;
-    let totalSteps: number;
-    if (saved && state) {
-      prior = saved.pixelCnn;
-      startStep = state.step;
-      previousSeconds = state.trainingSeconds;
-      optimizer.load(saved.extra, state.step);
-      totalSteps = flags.steps ?? state.totalSteps;
-      info(ctx, `resuming ${out} from step ${startStep} (of ${totalSteps})`);
-    } else {
-      prior = new PixelCnn(makePriorConfig({ ...requested, codebookSize: K, height: data.height, width: data.width }), seed);
-      totalSteps = flags.steps ?? PRIOR_DEFAULTS.steps;
-    }
-    const c = prior.config;
-    info(
-      ctx,
-      `codes: ${flags.codes}, ${data.count} grids ${data.height}x${data.width}, K ${c.codebookSize} (uniform: ${Math.log2(c.codebookSize).toFixed(3)} bits per code)` +
-        `${c.numClasses > 0 ? `, ${c.numClasses} classes` : ''}; prior: channels ${c.channels}, ${c.layers + 1} gated layers, kernel ${c.kernelSize}; batch ${batch}, lr ${lr}`,
-    );
-    if (startStep >= totalSteps) {
-      info(ctx, `${out} is already at step ${startStep} of ${totalSteps}; pass a larger --steps to train further`);
-      ctx.printJson({ steps: startStep, grids_per_s: 0, final_loss: null, final_bits_per_code: null, backend });
-      prior.dispose();
-      return 0;
-    }
-
-    let lastLoss: number | undefined;
-    let runSeconds = 0;
-    const trainingState = (step: number): PriorTrainingState => ({
-      codes: flags.codes,
-      ...(flags.labels !== undefined ? { labels: flags.labels } : state?.labels !== undefined ? { labels: state.labels } : {}),
-      step,
-      totalSteps,
-      batch,
-      learningRate: lr,
-      seed,
-      backend,
-      trainingSeconds: previousSeconds + runSeconds,
-      ...(lastLoss !== undefined ? { loss: lastLoss } : {}),
-    });
-    let savedStep: number | undefined = flags.resume ? startStep : undefined;
-    const save = async (step: number) => {
-      await savePrior(out, prior, trainingState(step), optimizer);
-      savedStep = step;
-    };
-    makeDirectory(out);
-    accessSync(out, constants.W_OK);
-
-    const progress = ctx.progress({ total: totalSteps, label: 'step' });
-    progress.update(startStep);
-    const result = await trainPrior({
-      prior,
-      optimizer,
-      data,
-      evalData: testData,
-      evalEvery: flags.evalEvery,
-      batch,
-      totalSteps,
-      startStep,
-      seed,
-      checkpointEverySeconds: flags.checkpointEvery,
-      save,
-      signal: ctx.interruptSignal(),
-      onStep(s) {
-        lastLoss = s.loss;
-        runSeconds = ((s.step - startStep) * batch) / s.gridsPerSecond;
-        progress.update(s.step, { bits: s.bitsPerCode, 'grids/s': Math.round(s.gridsPerSecond) });
-      },
-      onEval(step, m) {
-        progress.log(`step ${step}: test NLL ${m.bitsPerCode.toFixed(4)} bits per code`);
-      },
-    });
-    progress.stop();
-
-    if (result.stopReason === 'not-finite') {
-      const kept = savedStep !== undefined ? `the last good checkpoint (step ${savedStep}) is kept in ${out}` : 'no checkpoint was written';
-      throw new UserError(`the loss became ${result.badLoss} at step ${result.badStep}; training stopped and ${kept}; try a lower --lr`);
-    }
-    let testBits: number | undefined;
-    if (testData && result.stopReason !== 'interrupted') {
-      const m = priorNll(prior, testData);
-      testBits = m.bitsPerCode;
-      info(ctx, `test (${m.grids} grids): NLL ${m.bitsPerCode.toFixed(4)} bits per code (uniform: ${Math.log2(c.codebookSize).toFixed(3)})`);
-    }
-    const rate = Math.round(result.gridsPerSecond);
-    if (result.stopReason === 'interrupted') {
-      info(ctx, `interrupted at step ${result.steps}: saved ${out}; continue with --resume`);
-    } else {
-      info(ctx, `trained to step ${result.steps} (${result.stepsRun} steps, ${rate} grids/s); final loss ${(result.finalLoss / Math.LN2).toFixed(4)} bits per code; saved ${out}`);
-    }
-    const finite = Number.isFinite(result.finalLoss);
-    ctx.printJson({
-      steps: result.steps,
-      grids_per_s: result.gridsPerSecond,
-      final_loss: finite ? result.finalLoss : null,
-      final_bits_per_code: finite ? result.finalLoss / Math.LN2 : null,
-      ...(testBits !== undefined ? { test_bits_per_code: testBits } : {}),
-      backend,
-    });
-    prior.dispose();
-    optimizer.dispose();
-    return result.stopReason === 'interrupted' ? 130 : 0;
+    if (flags.testLabels !== undefined && flags.labels === undefined) throw new UsageError('--test-labels without --labels: the prior is unconditional');
+    const { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes } = flags;
+    const plugin = priorRun({ codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes });
+    return runTraining(plugin, runOptions(flags, flags.out, PRIOR_DEFAULTS, ctx));
   },
 });
 

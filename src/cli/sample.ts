@@ -7,7 +7,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { writeFileSync } from 'node:fs';
 import type { BackendChoice } from '../backend/select.js';
 import { UserError } from '../errors.js';
-import { writeNpyFile } from '../io/npy.js';
+import { writeNpyFile } from '../io/npyFile.js';
 import { encodeImageGrid } from '../io/pngGrid.js';
 import { loadModel } from '../model/checkpoint.js';
 import { outputToPixels } from '../model/vqvae.js';

@@ -1,43 +1,19 @@
 /**
  * `vqvae train`: trains a VQ-VAE on a data set and writes the model directory,
- * with checkpoints at least once a minute, on Ctrl-C and at the end.
+ * with checkpoints at least once a minute, on Ctrl-C and at the end. The run
+ * itself is the run engine (train/run.ts) with the VQ-VAE's plug-in
+ * (train/vqvaeRun.ts); this file maps the flags.
  */
-import { accessSync, constants, existsSync } from 'node:fs';
-import { makeDirectory } from '../io/directory.js';
-import { join } from 'node:path';
-import type { BackendChoice } from '../backend/select.js';
-import type { ImageDataset } from '../data/dataset.js';
-import { UserError } from '../errors.js';
-import { checkpointExists } from '../io/checkpoint.js';
-import { loadModel, saveModel, type TrainingState } from '../model/checkpoint.js';
-import { makeModelConfig, type ModelConfig } from '../model/config.js';
-import { VqVae } from '../model/vqvae.js';
-import { Adam } from '../train/adam.js';
-import { pixelVariance } from '../train/batches.js';
-import { evaluate } from '../train/evaluate.js';
-import { train } from '../train/trainer.js';
-import { takeSnapshot } from '../report/snapshot.js';
-import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
+import type { ModelConfig } from '../model/config.js';
+import { runTraining } from '../train/run.js';
+import { vqvaeRun } from '../train/vqvaeRun.js';
 import { defineCommand } from './command.js';
-import { backendFlag, checkDataFitsModel, checkDataFlag, DATA_HELP, defaultRunDir, info, limitFlag, loadData, parseResize, resizeFlag, useBackend } from './common.js';
+import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
 
-/** Training defaults of the reference configuration (DEFAULT_MODEL_CONFIG in src/model/config.ts). */
+/** Training defaults of the reference configuration. */
 export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
-
-/** Flags that set the model; given with --resume they must match the saved model. */
-const MODEL_FLAGS = {
-  hidden: 'hidden',
-  resHidden: 'res-hidden',
-  resBlocks: 'res-blocks',
-  codebookSize: 'codebook-size',
-  codeDim: 'code-dim',
-  downsamples: 'downsamples',
-  beta: 'beta',
-  decay: 'decay',
-  likelihood: 'likelihood',
-} as const;
 
 export const trainCommand = defineCommand({
   name: 'train',
@@ -62,10 +38,10 @@ export const trainCommand = defineCommand({
     decayFlag,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
-    { name: 'checkpoint-every', type: 'number', min: 0, default: 60, metavar: 'SECONDS', help: 'save at least this often (0: only at the end and on Ctrl-C)' },
+    checkpointEveryFlag,
     { ...limitFlag, help: 'train on the first N images only' },
     resizeFlag,
-    { name: 'resume', type: 'boolean', help: 'continue the run saved in --out from its last checkpoint' },
+    resumeFlag,
     backendFlag,
     jsonFlag,
   ],
@@ -77,201 +53,21 @@ export const trainCommand = defineCommand({
   ],
   async run(flags, ctx) {
     checkDataFlag(flags.data);
-    const out = flags.out ?? defaultRunDir(flags.data);
     if (flags.steps !== undefined && flags.epochs !== undefined) {
       throw new UsageError('give either --steps or --epochs, not both');
     }
     const resize = parseResize(flags.resize);
-    const modelOverrides: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
-    if (flags.resume && !checkpointExists(out)) {
-      throw new UserError(`--resume: no model to resume in ${out} (config.json not found)`);
-    }
-    if (!flags.resume && checkpointExists(out)) {
-      throw new UserError(`${out} already holds a model; pass --resume to continue it, or choose another --out`);
-    }
-    if (!flags.resume && existsSync(join(out, 'weights.safetensors'))) {
-      throw new UserError(`${out} holds weights.safetensors but no config.json; choose another --out`);
-    }
-
-    const backend = await useBackend(flags.backend as BackendChoice, ctx);
-    const saved = flags.resume ? loadModel(out) : undefined;
-    const state = saved?.training;
-    if (saved && !state) throw new UserError(`--resume: ${out} holds no training state to resume`);
-    if (saved) {
-      for (const [key, flag] of Object.entries(MODEL_FLAGS) as [keyof typeof MODEL_FLAGS, string][]) {
-        const given = modelOverrides[key];
-        if (given !== undefined && given !== saved.model[key]) {
-          throw new UserError(`--${flag} ${given} does not match the model in ${out} (${flag} ${saved.model[key]}); leave it out to resume`);
-        }
-      }
-      if (flags.ema && saved.model.quantizer !== 'ema') {
-        throw new UserError(`--ema does not match the model in ${out}, whose quantizer is "${saved.model.quantizer}"`);
-      }
-    }
-    const batch = flags.batch ?? state?.batch ?? DEFAULTS.batch;
-    const lr = flags.lr ?? state?.learningRate ?? DEFAULTS.lr;
-    const seed = flags.seed ?? state?.seed ?? DEFAULTS.seed;
-    if (state && (batch !== state.batch || seed !== state.seed)) {
-      ctx.warn(`resuming with --batch ${batch} --seed ${seed} (the run began with --batch ${state.batch} --seed ${state.seed}): the data order differs from an uninterrupted run`);
-    }
-    if (state && state.data !== flags.data) ctx.warn(`resuming on ${flags.data}; the run began on ${state.data}`);
-
-    const data = await loadData(flags.data, { split: 'train', limit: flags.limit, resize }, ctx);
-    let testData: ImageDataset | undefined;
-    try {
-      testData = await loadData(flags.data, { split: 'test', limit: flags.evalLimit, resize }, ctx);
-    } catch (error) {
-      if (!(error instanceof UserError)) throw error;
-      ctx.warn(`no test split to evaluate on (${error.message})`);
-    }
-
-    let model: VqVae;
-    const optimizer = new Adam({ learningRate: lr });
-    let startStep = 0;
-    let previousSeconds = 0;
-    let dataVariance = pixelVariance(data);
-    if (!(dataVariance > 0)) {
-      ctx.warn(`the training images have no variance (every pixel value is the same); the reconstruction loss is not scaled`);
-      dataVariance = 1;
-    }
-    let totalSteps: number;
-    if (saved && state) {
-      model = saved.vqvae;
-      startStep = state.step;
-      previousSeconds = state.trainingSeconds;
-      dataVariance = state.dataVariance;
-      optimizer.load(saved.extra, state.step);
-      totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, batch) : state.totalSteps);
-      info(ctx, `resuming ${out} from step ${startStep} (of ${totalSteps})`);
-    } else {
-      const config = makeModelConfig({
-        ...modelOverrides,
-        quantizer: flags.ema ? 'ema' : 'vq',
-        inputChannels: data.channels,
-        imageHeight: data.height,
-        imageWidth: data.width,
-      });
-      model = new VqVae(config, seed);
-      totalSteps = flags.steps ?? (flags.epochs !== undefined ? epochsToSteps(flags.epochs, data.count, batch) : DEFAULTS.steps);
-    }
-    checkDataFitsModel(data, model.config, out);
-    if (testData) checkDataFitsModel(testData, model.config, out);
-
-    const c = model.config;
-    info(
-      ctx,
-      `data: ${data.spec}, ${data.count} images ${data.height}x${data.width}x${data.channels}; ` +
-        `model: hidden ${c.hidden}, K ${c.codebookSize}, D ${c.codeDim}, ${c.quantizer === 'ema' ? 'EMA codebook' : 'VQ codebook'}, ` +
-        `codes ${model.codeGrid.join('x')}; batch ${batch}, lr ${lr}`,
-    );
-    if (startStep >= totalSteps) {
-      info(ctx, `${out} is already at step ${startStep} of ${totalSteps}; pass a larger --steps to train further`);
-      ctx.printJson({ steps: startStep, images_per_s: 0, final_loss: null, backend });
-      return 0;
-    }
-
-    let lastLoss: number | undefined;
-    let runSeconds = 0;
-    const trainingState = (step: number): TrainingState => ({
+    const model: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
+    const plugin = vqvaeRun({
       data: flags.data,
-      step,
-      totalSteps,
-      batch: batch,
-      learningRate: lr,
-      seed: seed,
-      dataVariance,
-      backend,
-      trainingSeconds: previousSeconds + runSeconds,
-      ...(resize ? { resize } : {}),
-      ...(lastLoss !== undefined ? { loss: lastLoss } : {}),
-    });
-    // report.html: curves, reconstructions and code usage, rewritten at each evaluation and save.
-    const report = TrainingReport.open(out, `vqvae train: ${out}`, {
-      data: `${data.spec} (${data.count} training images, ${data.height}x${data.width}x${data.channels})`,
-      model: `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, K ${c.codebookSize}, D ${c.codeDim}, ${c.quantizer.toUpperCase()}, codes ${model.codeGrid.join('x')}`,
-      training: `batch ${batch}, lr ${lr}, seed ${seed}, ${totalSteps} steps, backend ${backend}`,
-    }, flags.resume);
-    let savedStep: number | undefined = flags.resume ? startStep : undefined;
-    const save = (step: number) => {
-      saveModel(out, model, trainingState(step), optimizer);
-      savedStep = step;
-      report.write(out);
-    };
-
-    // Fail on an unusable --out now, not at the first save a minute into training.
-    makeDirectory(out);
-    accessSync(out, constants.W_OK);
-
-    const progress = ctx.progress({ total: totalSteps, label: 'step' });
-    progress.update(startStep);
-    const result = await train({
-      model,
-      optimizer,
-      data,
-      evalData: testData,
+      loadData: (split, limit) => loadData(flags.data, { split, limit, resize }, ctx),
+      limit: flags.limit,
       evalLimit: flags.evalLimit,
-      evalEvery: flags.evalEvery,
-      batch: batch,
-      totalSteps,
-      startStep,
-      seed: seed,
-      dataVariance,
-      checkpointEverySeconds: flags.checkpointEvery,
-      save,
-      signal: ctx.interruptSignal(),
-      onStep(s) {
-        lastLoss = s.loss;
-        report.addStep({ step: s.step, loss: s.loss, recon: s.reconstructionLoss, perplexity: s.perplexity });
-        runSeconds = ((s.step - startStep) * batch) / s.imagesPerSecond;
-        progress.update(s.step, {
-          loss: s.loss,
-          recon: s.reconstructionLoss,
-          ppl: s.perplexity,
-          'img/s': Math.round(s.imagesPerSecond),
-        });
-      },
-      onEval(step, m) {
-        progress.log(
-          `step ${step}: test mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}`,
-        );
-        if (testData) report.addSnapshot(takeSnapshot(model, testData, step, m));
-        report.write(out);
-      },
+      resize,
+      epochs: flags.epochs,
+      model,
+      ema: flags.ema,
     });
-    progress.stop();
-
-    if (result.stopReason === 'not-finite') {
-      const kept = savedStep !== undefined ? `the last good checkpoint (step ${savedStep}) is kept in ${out}` : 'no checkpoint was written';
-      throw new UserError(`the loss became ${result.badLoss} at step ${result.badStep}; training stopped and ${kept}; try a lower --lr`);
-    }
-    if (testData && result.stopReason !== 'interrupted') {
-      const m = evaluate(model, testData);
-      info(ctx, `test (${m.images} images): mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}`);
-      report.addSnapshot(takeSnapshot(model, testData, result.steps, m));
-    }
-    if (result.stepsRun > 0) {
-      report.write(out);
-      info(ctx, `report: ${join(out, REPORT_FILE)} (open it in a browser)`);
-    }
-    const rate = Math.round(result.imagesPerSecond);
-    if (result.stopReason === 'interrupted') {
-      info(ctx, `interrupted at step ${result.steps}: saved ${out}; continue with --resume`);
-    } else {
-      info(ctx, `trained to step ${result.steps} (${result.stepsRun} steps, ${rate} images/s); final loss ${result.finalLoss.toFixed(5)}; saved ${out}`);
-    }
-    ctx.printJson({
-      steps: result.steps,
-      images_per_s: result.imagesPerSecond,
-      final_loss: Number.isFinite(result.finalLoss) ? result.finalLoss : null,
-      backend,
-    });
-    model.dispose();
-    optimizer.dispose();
-    return result.stopReason === 'interrupted' ? 130 : 0;
+    return runTraining(plugin, runOptions(flags, flags.out ?? defaultRunDir(flags.data), DEFAULTS, ctx));
   },
 });
-
-function epochsToSteps(epochs: number, count: number, batch: number): number {
-  // The sampler takes floor(count / batch) full batches per epoch.
-  return Math.max(1, Math.round(epochs * Math.floor(count / batch)));
-}

@@ -18,7 +18,10 @@ import { UserError } from '../errors.js';
 import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import type { NamedTensor } from '../io/safetensors.js';
 import { writeSafetensorsFile } from '../io/safetensorsFile.js';
+import { toNamedTensors } from '../io/savedModel.js';
 import { saveModel, type LoadedModel } from '../model/checkpoint.js';
+import { priorSources } from '../prior/checkpoint.js';
+import { checkPriorFits, parsePriorData, PRIOR_FORMAT } from '../prior/priorFile.js';
 
 export const EXAMPLES_FILE = 'examples.safetensors';
 export const PRIOR_SUBDIR = 'prior';
@@ -47,33 +50,24 @@ export interface CheckedPrior {
 }
 
 /**
- * Reads the prior in `priorDir` and checks that it is a prior for this model
- * (same K and code grid); drops its optimizer state.
+ * Reads the prior in `priorDir` once and checks that it is a prior for this
+ * model (same K and code grid); drops its optimizer state.
  */
 export function checkPrior(priorDir: string, loaded: LoadedModel): CheckedPrior {
   const checkpoint = loadCheckpoint(priorDir);
-  const source = join(priorDir, 'config.json');
-  const config = checkpoint.config as Record<string, unknown>;
-  if (config.format !== 'vqvae-prior') {
-    throw new UserError(`${source}: not a vqvae prior (format ${JSON.stringify(config.format)}, expected "vqvae-prior")`);
-  }
-  const prior = config.prior as Record<string, unknown> | undefined;
-  const [h, w] = loaded.vqvae.codeGrid;
-  const k = loaded.model.codebookSize;
-  if (!prior || prior.codebookSize !== k || prior.height !== h || prior.width !== w) {
-    throw new UserError(
-      `${source}: this prior is for ${prior?.height}x${prior?.width} grids of ${prior?.codebookSize} codes, but the model makes ${h}x${w} grids of ${k} codes`,
-    );
-  }
-  const tensors: Record<string, NamedTensor> = Object.fromEntries(
-    Object.entries(checkpoint.tensors).filter(([name]) => !name.startsWith('adam.')),
-  );
-  return { config, tensors, numClasses: typeof prior.numClasses === 'number' ? prior.numClasses : 0 };
+  const sources = priorSources(priorDir);
+  const prior = parsePriorData(checkpoint, sources);
+  checkPriorFits(prior.config, { codebookSize: loaded.model.codebookSize, grid: loaded.vqvae.codeGrid }, sources.config);
+  return {
+    config: checkpoint.config as Record<string, unknown>,
+    tensors: toNamedTensors(prior.weights),
+    numClasses: prior.config.numClasses,
+  };
 }
 
 /** Writes a checked prior into `out/prior/`, crash-safe as every checkpoint. */
 export function exportPrior(prior: CheckedPrior, out: string): void {
-  saveCheckpoint(join(out, PRIOR_SUBDIR), prior.config, prior.tensors, { format: 'vqvae-prior' });
+  saveCheckpoint(join(out, PRIOR_SUBDIR), prior.config, prior.tensors, { format: PRIOR_FORMAT });
 }
 
 /**

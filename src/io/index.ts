@@ -20,15 +20,8 @@ export {
   type TensorData,
 } from './safetensors.js';
 export { readSafetensorsFile, writeSafetensorsFile } from './safetensorsFile.js';
-export {
-  decodeNpy,
-  encodeNpy,
-  readNpyFile,
-  writeNpyFile,
-  type NpyArray,
-  type NpyDtype,
-  type NpyWritable,
-} from './npy.js';
+export { decodeNpy, encodeNpy, type NpyArray, type NpyDtype, type NpyWritable } from './npy.js';
+export { readNpyFile, writeNpyFile } from './npyFile.js';
 export {
   CHECKPOINT_ID_KEY,
   CONFIG_FILE,

@@ -21,10 +21,10 @@
  * reader accepts '<i4', '<f4', '|u1', '<f8' and '<i8'; int64 arrays, numpy's
  * default integer type, are narrowed to Int32Array when every value fits.
  * Fortran order, big-endian and other dtypes are `UserError`s.
+ *
+ * Bytes only; npyFile.ts reads and writes files (Node).
  */
-import fs from 'node:fs';
 import { UserError } from '../errors.js';
-import { writeFileAtomicSync } from './atomicWrite.js';
 
 /** The element type stored in the file. */
 export type NpyDtype = 'int32' | 'float32' | 'uint8' | 'int64' | 'float64';
@@ -106,12 +106,19 @@ function paddedHeaderLength(textLength: number, prefixLength: number): number {
   return textLength + 1 + (ARRAY_ALIGN - (unpadded % ARRAY_ALIGN));
 }
 
+/** `text` as latin1 bytes (as Node's Buffer.from(text, 'latin1'): each char code's low byte). */
+function latin1Bytes(text: string): Uint8Array {
+  const out = new Uint8Array(text.length);
+  for (let i = 0; i < text.length; i++) out[i] = text.charCodeAt(i) & 0xff;
+  return out;
+}
+
 /**
  * The magic, version, length and padded header: version 1.0 while the header
  * length fits a u16, else 2.0 (as numpy chooses).
  */
 function wrapHeader(text: string): Uint8Array {
-  const textBytes = Buffer.from(text, 'latin1');
+  const textBytes = latin1Bytes(text);
   const version = paddedHeaderLength(textBytes.length, 10) <= 0xffff ? 1 : 2;
   const prefixLength = version === 1 ? 10 : 12;
   const headerLength = paddedHeaderLength(textBytes.length, prefixLength);
@@ -277,7 +284,8 @@ function readHeader(bytes: Uint8Array, file: string): NpyHeader {
   if (dataStart > bytes.length) {
     fail(`header length ${headerLength} runs past the end of the file (${bytes.length} bytes)`);
   }
-  const text = Buffer.from(bytes.subarray(prefixLength, dataStart)).toString(major === 3 ? 'utf8' : 'latin1');
+  const headerBytes = bytes.subarray(prefixLength, dataStart);
+  const text = major === 3 ? new TextDecoder().decode(headerBytes) : String.fromCharCode(...headerBytes);
 
   let dict: PyValue;
   try {
@@ -358,24 +366,4 @@ export function decodeNpy(bytes: Uint8Array, file = '.npy data'): NpyArray {
       throw new Error(`npy: unhandled dtype ${String(unknown)}`);
     }
   }
-}
-
-/** Reads a .npy file; a missing file is a `UserError`. */
-export function readNpyFile(path: string): NpyArray {
-  let bytes: Uint8Array;
-  try {
-    bytes = fs.readFileSync(path);
-  } catch (error) {
-    const code = (error as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') throw new UserError(`${path}: file not found`);
-    if (code === 'EISDIR') throw new UserError(`${path}: is a directory, expected a .npy file`);
-    if (code !== undefined) throw new UserError(`cannot read ${path}: ${code}`);
-    throw error;
-  }
-  return decodeNpy(bytes, path);
-}
-
-/** Writes a .npy file atomically (see atomicWrite.ts). */
-export function writeNpyFile(path: string, data: NpyWritable, shape: number[]): void {
-  writeFileAtomicSync(path, encodeNpy(data, shape));
 }

@@ -12,10 +12,18 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { join } from 'node:path';
-import { loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { CONFIG_FILE, loadCheckpoint, saveCheckpoint, WEIGHTS_FILE } from '../io/checkpoint.js';
 import type { NamedTensor } from '../io/safetensors.js';
-import type { Adam } from '../train/adam.js';
-import { MODEL_FORMAT, MODEL_FORMAT_VERSION, modelFromTensors, type LoadedModel, type TrainingState } from './modelFile.js';
+import {
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  modelFromData,
+  parseModelData,
+  type LoadedModel,
+  type ModelData,
+  type ModelSources,
+  type TrainingState,
+} from './modelFile.js';
 import type { VqVae } from './vqvae.js';
 
 export {
@@ -23,12 +31,13 @@ export {
   MODEL_FORMAT_VERSION,
   parseModelFile,
   type LoadedModel,
+  type ModelData,
   type ModelFile,
   type TrainingState,
 } from './modelFile.js';
 
-/** Variables as float32 tensors for a safetensors file. */
-export function toNamed(variables: Record<string, tf.Variable>): Record<string, NamedTensor> {
+/** Variables (or any float32 tensors) as tensors for a safetensors file. */
+export function toNamed(variables: Record<string, tf.Tensor>): Record<string, NamedTensor> {
   const out: Record<string, NamedTensor> = {};
   for (const [name, v] of Object.entries(variables)) {
     out[name] = { dtype: 'F32', shape: v.shape.slice(), data: v.dataSync() as Float32Array };
@@ -36,18 +45,27 @@ export function toNamed(variables: Record<string, tf.Variable>): Record<string, 
   return out;
 }
 
-/** Writes the model (and the optimizer's state, if given) into `dir` atomically. */
-export function saveModel(dir: string, model: VqVae, training?: TrainingState, optimizer?: Adam): void {
-  const tensors = { ...toNamed(model.state()), ...(optimizer ? toNamed(optimizer.state()) : {}) };
+/**
+ * Writes the model (and the optimizer's state, if given: named tensors such
+ * as Adam's `state()`, `adam.m.<name>` and `adam.v.<name>`) into `dir` atomically.
+ */
+export function saveModel(dir: string, model: VqVae, training?: TrainingState, optimizerState?: Record<string, tf.Tensor>): void {
+  const tensors = { ...toNamed(model.state()), ...(optimizerState ? toNamed(optimizerState) : {}) };
   const config = { format: MODEL_FORMAT, version: MODEL_FORMAT_VERSION, model: model.config, ...(training ? { training } : {}) };
   saveCheckpoint(dir, config, tensors, { format: MODEL_FORMAT });
 }
 
+/** The file names of the model directory `dir`, for messages. */
+export function modelSources(dir: string): ModelSources {
+  return { config: join(dir, CONFIG_FILE), weights: join(dir, WEIGHTS_FILE) };
+}
+
+/** The model in `dir` as checked plain data (config, training, weights, optimizer state), read once. */
+export function readModelData(dir: string): ModelData {
+  return parseModelData(loadCheckpoint(dir), modelSources(dir));
+}
+
 /** Loads the model in `dir`; the weights must match its config exactly. */
 export function loadModel(dir: string): LoadedModel {
-  const checkpoint = loadCheckpoint(dir);
-  return modelFromTensors(checkpoint.config, checkpoint.tensors, {
-    config: join(dir, 'config.json'),
-    weights: join(dir, 'weights.safetensors'),
-  });
+  return modelFromData(readModelData(dir), modelSources(dir));
 }

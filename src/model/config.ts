@@ -7,6 +7,7 @@
  * error, as nanoGPT's configurator does, so a typo never silently falls back
  * to a default.
  */
+import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 
 export type QuantizerKind = 'vq' | 'ema';
@@ -140,4 +141,16 @@ export function validateModelConfig(value: unknown, source = 'model config'): Mo
 export function makeModelConfig(overrides: Partial<ModelConfig> = {}): ModelConfig {
   const defined = Object.fromEntries(Object.entries(overrides).filter(([, v]) => v !== undefined));
   return validateModelConfig({ ...DEFAULT_MODEL_CONFIG, ...defined });
+}
+
+/** Throws unless the data's images have the size and channels the model in `modelDir` expects. */
+export function checkDataFitsModel(data: ImageDataset, config: ModelConfig, modelDir: string): void {
+  const want = `${config.imageHeight}x${config.imageWidth}x${config.inputChannels}`;
+  const found = `${data.height}x${data.width}x${data.channels}`;
+  if (want !== found) {
+    throw new UserError(
+      `${data.spec} has ${found} images (height x width x channels) but the model in ${modelDir} expects ${want}` +
+        (data.channels === config.inputChannels ? '; for a folder, --resize can make them fit' : ''),
+    );
+  }
 }

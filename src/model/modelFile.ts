@@ -1,14 +1,27 @@
 /**
  * A model directory's contents, as data: the `config.json` object and the
- * weights' tensors by name, checked and turned into a `VqVae`. No file system
- * here, so the browser page loads a model from fetched or dropped bytes with
- * the same checks as `loadModel` (checkpoint.ts, Node) does from a directory:
+ * weights' tensors by name, checked once (io/savedModel.ts holds the checks
+ * every saved kind shares) and turned into a `VqVae`. No file system here, so
+ * the browser page loads a model from fetched or dropped bytes with the same
+ * checks as `loadModel` (checkpoint.ts, Node) does from a directory:
  *
  *   const model = modelFromBytes(configText, weightsBytes, { config: 'config.json', weights: 'weights.safetensors' });
+ *
+ * or, as plain data without building the model (what ONNX export reads):
+ *
+ *   const data = parseModelData(savedModelFromBytes(configText, weightsBytes, sources), sources);
+ *   data.config; data.training; data.weights; data.optimizer
  */
-import { UserError } from '../errors.js';
-import { decodeSafetensors, type NamedTensor } from '../io/safetensors.js';
-import { CHECKPOINT_ID_KEY } from '../io/checkpointId.js';
+import {
+  parseSaved,
+  parseSavedConfig,
+  savedModelFromBytes,
+  type Float32Tensor,
+  type ParsedSaved,
+  type SavedFormat,
+  type SavedModel,
+  type SavedSources,
+} from '../io/savedModel.js';
 import { validateModelConfig, type ModelConfig } from './config.js';
 import { VqVae } from './vqvae.js';
 
@@ -47,68 +60,55 @@ export interface LoadedModel extends ModelFile {
   model: ModelConfig;
   vqvae: VqVae;
   /** Tensors of the file that are not model variables (Adam's moments). */
-  extra: Record<string, { shape: number[]; data: Float32Array }>;
+  extra: Record<string, Float32Tensor>;
 }
+
+/** What a VQ-VAE's config.json must hold. */
+export const MODEL_SAVED_FORMAT: SavedFormat<ModelConfig> = {
+  format: MODEL_FORMAT,
+  version: MODEL_FORMAT_VERSION,
+  section: 'model',
+  noun: 'vqvae model',
+  validate: validateModelConfig,
+  trainingNumbers: ['step', 'totalSteps', 'batch', 'learningRate', 'seed', 'dataVariance', 'trainingSeconds'],
+  trainingStrings: ['data'],
+};
+
+/** A saved VQ-VAE as plain data: its config, training state, weights and optimizer state. */
+export type ModelData = ParsedSaved<ModelConfig, TrainingState>;
+
+/** Where a model's two parts came from, for messages. */
+export type ModelSources = SavedSources;
 
 /** Reads and checks config.json's contents. */
 export function parseModelFile(value: unknown, source: string): ModelFile {
-  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
-    throw new UserError(`${source}: expected a JSON object`);
-  }
-  const record = value as Record<string, unknown>;
-  if (record.format !== MODEL_FORMAT) {
-    throw new UserError(`${source}: not a vqvae model (format ${JSON.stringify(record.format)}, expected "${MODEL_FORMAT}")`);
-  }
-  if (record.version !== MODEL_FORMAT_VERSION) {
-    throw new UserError(`${source}: unsupported version ${JSON.stringify(record.version)}, expected ${MODEL_FORMAT_VERSION}`);
-  }
-  for (const key of Object.keys(record)) {
-    if (!['format', 'version', 'model', 'training'].includes(key)) {
-      throw new UserError(`${source}: unknown key "${key}"; valid keys are format, version, model, training`);
-    }
-  }
-  const model = validateModelConfig(record.model, `${source}: model`);
-  const training = record.training as TrainingState | undefined;
-  if (training !== undefined) {
-    const t = training as unknown as Record<string, unknown>;
-    for (const key of ['step', 'totalSteps', 'batch', 'learningRate', 'seed', 'dataVariance', 'trainingSeconds']) {
-      if (typeof t[key] !== 'number' || !Number.isFinite(t[key] as number)) {
-        throw new UserError(`${source}: training.${key} must be a number, found ${JSON.stringify(t[key])}`);
-      }
-    }
-    if (typeof t.data !== 'string') throw new UserError(`${source}: training.data must be a string`);
-  }
-  return { model, training };
+  const { config, training } = parseSavedConfig<ModelConfig, TrainingState>(MODEL_SAVED_FORMAT, value, source);
+  return { model: config, training };
 }
 
-/** Where a model's two parts came from, for messages. */
-export interface ModelSources {
-  config: string;
-  weights: string;
+/** Checks a saved model's config and tensors: the plain data of a VQ-VAE. */
+export function parseModelData(saved: SavedModel, sources: ModelSources): ModelData {
+  return parseSaved<ModelConfig, TrainingState>(MODEL_SAVED_FORMAT, saved, sources);
+}
+
+/** The VqVae of checked plain data; the weights must match its config exactly. */
+export function modelFromData(data: ModelData, sources: ModelSources): LoadedModel {
+  const vqvae = new VqVae(data.config);
+  try {
+    vqvae.load(data.weights, sources.weights);
+  } catch (error) {
+    vqvae.dispose();
+    throw error;
+  }
+  return { model: data.config, training: data.training, vqvae, extra: data.optimizer };
 }
 
 /**
  * Builds the model from config.json's parsed value and the weights' tensors
  * (names starting with `adam.` are optimizer state and go to `extra`).
  */
-export function modelFromTensors(config: unknown, tensors: Record<string, NamedTensor>, sources: ModelSources): LoadedModel {
-  const file = parseModelFile(config, sources.config);
-  const modelTensors: Record<string, { shape: number[]; data: Float32Array }> = {};
-  const extra: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const [name, t] of Object.entries(tensors)) {
-    if (!(t.data instanceof Float32Array)) {
-      throw new UserError(`${sources.weights}: tensor ${name} is ${t.dtype}, expected F32`);
-    }
-    (name.startsWith('adam.') ? extra : modelTensors)[name] = { shape: t.shape, data: t.data };
-  }
-  const vqvae = new VqVae(file.model);
-  try {
-    vqvae.load(modelTensors, sources.weights);
-  } catch (error) {
-    vqvae.dispose();
-    throw error;
-  }
-  return { ...file, vqvae, extra };
+export function modelFromTensors(config: unknown, tensors: SavedModel['tensors'], sources: ModelSources): LoadedModel {
+  return modelFromData(parseModelData({ config, tensors }, sources), sources);
 }
 
 /**
@@ -117,22 +117,5 @@ export function modelFromTensors(config: unknown, tensors: Record<string, NamedT
  * `modelFromTensors`.
  */
 export function modelFromBytes(configText: string, weights: Uint8Array, sources: ModelSources): LoadedModel {
-  let config: unknown;
-  try {
-    config = JSON.parse(configText);
-  } catch (error) {
-    throw new UserError(`${sources.config}: not valid JSON (${(error as Error).message})`);
-  }
-  const decoded = decodeSafetensors(weights, sources.weights);
-  if (typeof config === 'object' && config !== null && !Array.isArray(config) && CHECKPOINT_ID_KEY in config) {
-    const { [CHECKPOINT_ID_KEY]: id, ...rest } = config as Record<string, unknown>;
-    const weightsId = decoded.metadata[CHECKPOINT_ID_KEY];
-    if (weightsId !== undefined && weightsId !== id) {
-      throw new UserError(
-        `${sources.weights} does not belong to ${sources.config}: ${CHECKPOINT_ID_KEY} expected ${JSON.stringify(id)}, found ${JSON.stringify(weightsId)}; the two files come from different saves`,
-      );
-    }
-    config = rest;
-  }
-  return modelFromTensors(config, decoded.tensors, sources);
+  return modelFromData(parseModelData(savedModelFromBytes(configText, weights, sources), sources), sources);
 }

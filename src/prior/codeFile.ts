@@ -5,7 +5,7 @@
  * UserError naming the file. Node only (reads files).
  */
 import { UserError } from '../errors.js';
-import { readNpyFile } from '../io/npy.js';
+import { readNpyFile } from '../io/npyFile.js';
 import type { CodeSet } from './codeSet.js';
 
 export interface CodeFileOptions {

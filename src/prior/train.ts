@@ -4,13 +4,15 @@
  * batches of code grids in the seeded order of train/batches.ts's EpochOrder,
  * so a resumed run sees the batches an uninterrupted one would. Saving,
  * Ctrl-C and a loss that stops being finite behave as in the VQ-VAE's trainer
- * (the shared train/stepLoop.ts).
+ * (the shared train/stepLoop.ts); `priorStepper` is the prior's plug-in for
+ * that loop. The whole resumable run of `vqvae prior train` is
+ * train/run.ts with prior/run.ts.
  */
 import '../engine.js';
 import * as tf from '@tensorflow/tfjs-core';
 import type { Adam } from '../train/adam.js';
 import { EpochOrder } from '../train/batches.js';
-import { runStepLoop, type StopReason } from '../train/stepLoop.js';
+import { ratePerSecond, runStepLoop, type ComputedStep, type LoopOptions, type StopReason, type Stepper } from '../train/stepLoop.js';
 import { gatherCodes, type CodeSet } from './codeSet.js';
 import { codeNllMean, priorNll, type NllResult } from './nll.js';
 import type { PixelCnn } from './pixelcnn.js';
@@ -27,23 +29,16 @@ export interface PriorStepInfo {
   gridsPerSecond: number;
 }
 
-export interface PriorTrainOptions {
+export interface PriorTrainOptions extends LoopOptions {
   prior: PixelCnn;
   optimizer: Adam;
   data: CodeSet;
   /** Held-out grids for periodic evaluation. */
   evalData?: CodeSet;
-  /** Evaluate every N steps (0: never). */
-  evalEvery?: number;
   batch: number;
-  totalSteps: number;
-  startStep?: number;
   seed: number;
-  checkpointEverySeconds?: number;
-  save?: (step: number) => void | Promise<void>;
   onStep?: (info: PriorStepInfo) => void;
   onEval?: (step: number, result: NllResult) => void;
-  signal?: AbortSignal;
 }
 
 export interface PriorTrainResult {
@@ -57,44 +52,36 @@ export interface PriorTrainResult {
   badLoss?: number;
 }
 
-export async function trainPrior(options: PriorTrainOptions): Promise<PriorTrainResult> {
-  const { prior, optimizer, data, batch, totalSteps } = options;
-  const order = new EpochOrder(data.count, batch, options.seed);
+/** The prior as the step loop's plug-in: step i trains on the grids `EpochOrder(count, batch, seed).indicesAt(i)`. */
+export function priorStepper(prior: PixelCnn, data: CodeSet, batch: number, seed: number): Stepper {
+  const order = new EpochOrder(data.count, batch, seed);
   const params = Object.fromEntries(prior.variables);
   const names = new Map(Object.entries(params).map(([name, v]) => [v.name, name]));
   const varList = Object.values(params);
-  const evalEvery = options.evalEvery ?? 0;
-
-  const result = await runStepLoop({
-    totalSteps,
-    startStep: options.startStep,
-    checkpointEverySeconds: options.checkpointEverySeconds,
-    save: options.save,
-    signal: options.signal,
-    runStep(step) {
+  return {
+    computeGradients(step): ComputedStep {
       const { codes, labels, top } = gatherCodes(data, order.indicesAt(step));
       const { value, grads } = tf.variableGrads(() => codeNllMean(prior, codes, labels, top), varList);
       const loss = value.dataSync()[0]!;
-      if (Number.isFinite(loss)) {
-        optimizer.apply(params, Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g])));
-      }
-      tf.dispose([codes, value, ...Object.values(grads), ...(labels ? [labels] : []), ...(top ? [top] : [])]);
-      return loss;
+      tf.dispose([codes, value, ...(labels ? [labels] : []), ...(top ? [top] : [])]);
+      const byName = Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g]));
+      return { loss, metrics: { bitsPerCode: loss / Math.LN2 }, grads: byName, dispose: () => tf.dispose(Object.values(byName)) };
     },
-    afterStep(step, loss, stepsRun, trainingMs) {
-      options.onStep?.({ step, totalSteps, loss, bitsPerCode: loss / Math.LN2, gridsPerSecond: (stepsRun * batch) / (trainingMs / 1000) });
-      if (options.evalData && evalEvery > 0 && step % evalEvery === 0 && step < totalSteps) {
-        options.onEval?.(step, priorNll(prior, options.evalData));
-      }
-    },
-  });
-  return {
-    steps: result.steps,
-    stepsRun: result.stepsRun,
-    gridsPerSecond: result.trainingMs > 0 ? (result.stepsRun * batch) / (result.trainingMs / 1000) : 0,
-    finalLoss: result.finalLoss,
-    stopReason: result.stopReason,
-    badStep: result.badStep,
-    badLoss: result.badLoss,
+    applyGradients: (computed, optimizer) => optimizer.apply(params, computed.grads),
   };
+}
+
+export async function trainPrior(options: PriorTrainOptions): Promise<PriorTrainResult> {
+  const { prior, data, batch, totalSteps, evalData } = options;
+  const result = await runStepLoop({
+    ...options,
+    stepper: priorStepper(prior, data, batch, options.seed),
+    afterStep(step, computed, stepsRun, seconds) {
+      const loss = computed.loss;
+      options.onStep?.({ step, totalSteps, loss, bitsPerCode: loss / Math.LN2, gridsPerSecond: ratePerSecond(stepsRun, batch, seconds) });
+    },
+    evaluate: evalData ? (step) => options.onEval?.(step, priorNll(prior, evalData)) : undefined,
+  });
+  const { trainingSeconds, ...rest } = result;
+  return { ...rest, gridsPerSecond: ratePerSecond(result.stepsRun, batch, trainingSeconds) };
 }

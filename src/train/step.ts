@@ -3,17 +3,20 @@
  * (the trainer, and the parity tests that compare it with PyTorch):
  *
  *   const s = stepGradients(model, x, dataVariance);  // loss, its terms, gradients
- *   applyStep(model, optimizer, s);                    // Adam, then the EMA codebook update
+ *   applyStep(model, optimizer, s);                    // Adam (any Optimizer), then the EMA codebook update
  *   disposeStep(s);
  *
  * The loss is Sonnet's: mean((x_hat - x)^2) / var(x) + the quantizer's loss,
  * or, for a model with the categorical likelihood (model/likelihood.ts), the
  * mean -log p(x|z) per pixel value in nats in place of the first term.
+ *
+ * `vqvaeStepper` wraps the three as the step loop's plug-in (stepLoop.ts).
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { pixelNll } from '../model/likelihood.js';
 import type { VqVae } from '../model/vqvae.js';
-import type { Adam } from './adam.js';
+import { BatchSampler } from './batches.js';
+import type { ComputedStep, Optimizer, Stepper } from './stepLoop.js';
 
 export interface StepGradients {
   loss: tf.Scalar;
@@ -56,7 +59,7 @@ export function stepGradients(model: VqVae, x: tf.Tensor4D, dataVariance: number
 }
 
 /** Adam on the gradients, then the quantizer's own update (EMA) from the step's z_e and codes. */
-export function applyStep(model: VqVae, optimizer: Adam, step: StepGradients): void {
+export function applyStep(model: VqVae, optimizer: Optimizer, step: Pick<StepGradients, 'grads' | 'encoded' | 'indices'>): void {
   optimizer.apply(model.trainable(), step.grads);
   model.quantizer.update(step.encoded, step.indices);
 }
@@ -64,4 +67,33 @@ export function applyStep(model: VqVae, optimizer: Adam, step: StepGradients): v
 export function disposeStep(step: StepGradients): void {
   const { grads, ...tensors } = step;
   tf.dispose([...Object.values(tensors), ...Object.values(grads)]);
+}
+
+/** A VQ-VAE step as the loop sees it: metrics reconstructionLoss, vqLoss, perplexity, codesUsed. */
+export interface VqVaeComputedStep extends ComputedStep {
+  encoded: tf.Tensor4D;
+  indices: tf.Tensor3D;
+}
+
+/** The VQ-VAE as the step loop's plug-in: step i trains on `sampler.batchAt(i)`. */
+export function vqvaeStepper(model: VqVae, sampler: BatchSampler, dataVariance: number): Stepper<VqVaeComputedStep> {
+  return {
+    computeGradients(step) {
+      const x = sampler.batchAt(step);
+      const s = stepGradients(model, x, dataVariance);
+      x.dispose();
+      const [loss, reconstructionLoss, vqLoss, perplexity, codesUsed] = [s.loss, s.reconstructionLoss, s.vqLoss, s.perplexity, s.codesUsed].map(
+        (t) => t.dataSync()[0]!,
+      );
+      return {
+        loss: loss!,
+        metrics: { reconstructionLoss: reconstructionLoss!, vqLoss: vqLoss!, perplexity: perplexity!, codesUsed: codesUsed! },
+        grads: s.grads,
+        encoded: s.encoded,
+        indices: s.indices,
+        dispose: () => disposeStep(s),
+      };
+    },
+    applyGradients: (computed, optimizer) => applyStep(model, optimizer, computed),
+  };
 }

@@ -1,25 +1,28 @@
 /**
- * The training loop: Adam on reconstruction + VQ loss, with the Sonnet
- * convention of dividing the reconstruction MSE by the data variance:
+ * The VQ-VAE's training loop as a library function: Adam on reconstruction +
+ * VQ loss, with the Sonnet convention of dividing the reconstruction MSE by
+ * the data variance:
  *
  *   loss = mean((x_hat - x)^2) / var(x) + codebook loss + beta * commitment
  *
  * or, for a model with the categorical likelihood (model/likelihood.ts), the
- * mean -log p(x|z) per pixel value in nats in place of the first term.
+ * mean -log p(x|z) per pixel value in nats in place of the first term (step.ts).
  *
  * One step takes a [batch, H, W, C] batch in the seeded order of
  * `BatchSampler`, so a resumed run sees the same batches as an uninterrupted
- * one. The loop (stepLoop.ts, shared with the prior's) saves through a callback (atomically, elsewhere) every
- * `checkpointEverySeconds`, on interrupt and at the end, and stops without
- * saving when the loss stops being finite, so the last good checkpoint stays.
+ * one. The loop (stepLoop.ts, shared with every model) saves through a
+ * callback every `checkpointEverySeconds`, on interrupt and at the end, and
+ * stops without saving when the loss stops being finite, so the last good
+ * checkpoint stays. The whole resumable run of `vqvae train` (directories,
+ * resume rules, summary) is run.ts with vqvaeRun.ts.
  */
 import type { ImageDataset } from '../data/dataset.js';
 import type { VqVae } from '../model/vqvae.js';
-import { Adam } from './adam.js';
+import type { Adam } from './adam.js';
 import { BatchSampler } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
-import { applyStep, disposeStep, stepGradients } from './step.js';
-import { runStepLoop, type StopReason } from './stepLoop.js';
+import { vqvaeStepper } from './step.js';
+import { ratePerSecond, runStepLoop, type LoopOptions, type StopReason } from './stepLoop.js';
 
 export interface StepInfo {
   /** Steps completed, counting those of earlier runs when resumed. */
@@ -36,7 +39,7 @@ export interface StepInfo {
 
 export type { StopReason };
 
-export interface TrainOptions {
+export interface TrainOptions extends LoopOptions {
   model: VqVae;
   optimizer: Adam;
   data: ImageDataset;
@@ -44,24 +47,12 @@ export interface TrainOptions {
   evalData?: ImageDataset;
   /** Images of `evalData` used by each periodic evaluation. */
   evalLimit?: number;
-  /** Evaluate every N steps (0: never). */
-  evalEvery?: number;
   batch: number;
-  /** Step to stop at (counting from 0 of the whole run). */
-  totalSteps: number;
-  /** Steps already done (resume). */
-  startStep?: number;
   seed: number;
   /** var(x) of the training pixels in [0, 1]. */
   dataVariance: number;
-  /** Save at least this often, in seconds of training (0: only at the end). */
-  checkpointEverySeconds?: number;
-  /** Writes a checkpoint of the current state at `step`. */
-  save?: (step: number) => void | Promise<void>;
   onStep?: (info: StepInfo) => void;
   onEval?: (step: number, metrics: EvalMetrics) => void;
-  /** Stop (and save) at the next step boundary when aborted. */
-  signal?: AbortSignal;
 }
 
 export interface TrainResult {
@@ -81,46 +72,23 @@ export interface TrainResult {
 }
 
 export async function train(options: TrainOptions): Promise<TrainResult> {
-  const { model, optimizer, data, batch, totalSteps } = options;
-  const sampler = new BatchSampler(data, batch, options.seed);
-  const evalEvery = options.evalEvery ?? 0;
-  let metrics = { reconstructionLoss: 0, vqLoss: 0, perplexity: 0, codesUsed: 0 };
+  const { model, optimizer, data, batch, totalSteps, evalData } = options;
   let last: StepInfo | undefined;
-
   const result = await runStepLoop({
-    totalSteps,
-    startStep: options.startStep,
-    checkpointEverySeconds: options.checkpointEverySeconds,
-    save: options.save,
-    signal: options.signal,
-    runStep(step) {
-      const x = sampler.batchAt(step);
-      const computed = stepGradients(model, x, options.dataVariance);
-      const [loss, reconstructionLoss, vqLoss, perplexity, codesUsed] = [
-        computed.loss, computed.reconstructionLoss, computed.vqLoss, computed.perplexity, computed.codesUsed,
-      ].map((t) => t.dataSync()[0]!);
-      if (Number.isFinite(loss)) applyStep(model, optimizer, computed);
-      disposeStep(computed);
-      x.dispose();
-      metrics = { reconstructionLoss: reconstructionLoss!, vqLoss: vqLoss!, perplexity: perplexity!, codesUsed: codesUsed! };
-      return loss!;
-    },
-    afterStep(step, loss, stepsRun, trainingMs) {
-      last = { step, totalSteps, loss, ...metrics, imagesPerSecond: (stepsRun * batch) / (trainingMs / 1000) };
+    ...options,
+    stepper: vqvaeStepper(model, new BatchSampler(data, batch, options.seed), options.dataVariance),
+    optimizer,
+    afterStep(step, computed, stepsRun, seconds) {
+      const m = computed.metrics;
+      last = {
+        step, totalSteps, loss: computed.loss,
+        reconstructionLoss: m.reconstructionLoss!, vqLoss: m.vqLoss!, perplexity: m.perplexity!, codesUsed: m.codesUsed!,
+        imagesPerSecond: ratePerSecond(stepsRun, batch, seconds),
+      };
       options.onStep?.(last);
-      if (options.evalData && evalEvery > 0 && step % evalEvery === 0 && step < totalSteps) {
-        options.onEval?.(step, evaluate(model, options.evalData, { limit: options.evalLimit }));
-      }
     },
+    evaluate: evalData ? (step) => options.onEval?.(step, evaluate(model, evalData, { limit: options.evalLimit })) : undefined,
   });
-  return {
-    steps: result.steps,
-    stepsRun: result.stepsRun,
-    imagesPerSecond: result.trainingMs > 0 ? (result.stepsRun * batch) / (result.trainingMs / 1000) : 0,
-    finalLoss: result.finalLoss,
-    last,
-    stopReason: result.stopReason,
-    badStep: result.badStep,
-    badLoss: result.badLoss,
-  };
+  const { trainingSeconds, ...rest } = result;
+  return { ...rest, imagesPerSecond: ratePerSecond(result.stepsRun, batch, trainingSeconds), last };
 }

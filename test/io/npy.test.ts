@@ -12,7 +12,8 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { test } from 'node:test';
-import { decodeNpy, encodeNpy, readNpyFile, writeNpyFile, type NpyWritable } from '../../src/io/npy.js';
+import { decodeNpy, encodeNpy, type NpyWritable } from '../../src/io/npy.js';
+import { readNpyFile, writeNpyFile } from '../../src/io/npyFile.js';
 import { assertUserError, literal, tempDir } from './helpers.js';
 
 /** A .npy file from a header dict text, padded so the data starts at a multiple of 64. */

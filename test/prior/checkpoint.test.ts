@@ -47,7 +47,7 @@ describe('prior checkpoints', () => {
 
     const dir = path.join(root, 'roundtrip');
     const training = { codes: 'codes.npy', step: 1, totalSteps: 5, batch: 1, learningRate: 1e-2, seed: 0, backend: 'wasm', trainingSeconds: 0.5 };
-    await savePrior(dir, prior, training, adam);
+    await savePrior(dir, prior, training, adam.state());
 
     const file = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     assert.equal(file.format, 'vqvae-prior');

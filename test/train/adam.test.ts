@@ -49,4 +49,27 @@ describe('Adam', () => {
     };
     assert.deepEqual(run(true), run(false));
   });
+
+  it('follows the formula with other betas and epsilon over 6 steps on a matrix, and leaves a parameter without gradient alone', () => {
+    const [b1, b2, eps, lr] = [0.8, 0.99, 1e-3, 0.05];
+    const start = [[0.3, -1.2], [2, 0.01]];
+    const p = tf.variable(tf.tensor2d(start));
+    const idle = tf.variable(tf.tensor1d([4, 5]));
+    const adam = new Adam({ learningRate: lr, beta1: b1, beta2: b2, epsilon: eps });
+    const value = start.flat();
+    const m = value.map(() => 0);
+    const v = value.map(() => 0);
+    for (let t = 1; t <= 6; t++) {
+      const g = value.map((x, i) => Math.sin(3 * t + i) * (1 + x * x));
+      adam.apply({ p, idle }, { p: tf.tensor2d(g, [2, 2]) });
+      for (let i = 0; i < value.length; i++) {
+        m[i] = b1 * m[i]! + (1 - b1) * g[i]!;
+        v[i] = b2 * v[i]! + (1 - b2) * g[i]! ** 2;
+        value[i] = value[i]! - (lr * (m[i]! / (1 - b1 ** t))) / (Math.sqrt(v[i]! / (1 - b2 ** t)) + eps);
+      }
+      Array.from(p.dataSync()).forEach((x, i) => assert.ok(Math.abs(x - value[i]!) < 1e-5, `step ${t}, p[${i}]: ${x} vs ${value[i]}`));
+    }
+    assert.deepEqual(Array.from(idle.dataSync()), [4, 5]);
+    assert.deepEqual(Object.keys(adam.state()), ['adam.m.p', 'adam.v.p']);
+  });
 });

@@ -59,7 +59,7 @@ describe('training on real digits', () => {
     const first = new VqVae(emaConfig, 1);
     const firstOptimizer = new Adam({ learningRate: 1e-3 });
     await train({ ...common, model: first, optimizer: firstOptimizer, totalSteps: 6 });
-    saveModel(dir, first, undefined, firstOptimizer);
+    saveModel(dir, first, undefined, firstOptimizer.state());
     const loaded = loadModel(dir);
     const optimizer = new Adam({ learningRate: 1e-3 });
     optimizer.load(loaded.extra, 6);

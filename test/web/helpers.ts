@@ -54,7 +54,8 @@ export function writeRandomPrior(
   const tensors = named(prior.variables);
   const first = Object.keys(tensors)[0]!;
   tensors[`adam.m.${first}`] = { ...tensors[first]!, data: new Float32Array(tensors[first]!.data.length).fill(0.5) };
-  saveCheckpoint(dir, { format: 'vqvae-prior', version: 1, prior: prior.config, training: { step: 0 } }, tensors, { format: 'vqvae-prior' });
+  const training = { codes: 'codes.npy', step: 0, totalSteps: 0, batch: 32, learningRate: 1e-3, seed, backend: 'cpu', trainingSeconds: 0 };
+  saveCheckpoint(dir, { format: 'vqvae-prior', version: 1, prior: prior.config, training }, tensors, { format: 'vqvae-prior' });
   const result = prior.config;
   prior.dispose();
   return result;

@@ -7,9 +7,7 @@
  * own config.json and weights.safetensors). The bytes go through the library's
  * own checks (modelFromBytes), so a wrong file gives the CLI's message.
  */
-import { UserError } from '../../src/errors.js';
-import { decodeSafetensors } from '../../src/io/safetensors.js';
-import { modelFromBytes, type LoadedModel } from '../../src/model/modelFile.js';
+import { UserError, decodeSafetensors, modelFromBytes, type LoadedModel } from 'vqvae';
 
 /** A config.json and its weights, as bytes, with names for messages. */
 export interface PartBytes {

@@ -11,7 +11,7 @@
  * on screen), data-last-reconstruction-ms (encode + decode + drawing, the
  * latest one).
  */
-import { isUserError } from '../../src/errors.js';
+import { isUserError } from 'vqvae';
 import { pickBackend } from './backend.js';
 import { CodebookView } from './codebookView.js';
 import { CodeGridView } from './codeGridView.js';

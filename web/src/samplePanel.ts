@@ -5,8 +5,7 @@
  * Shown only when the model folder has a prior/. For a class-conditional
  * prior the user picks the class. Each click draws with the next seed.
  */
-import { samplePrior } from '../../src/prior/sample.js';
-import type { PixelCnn } from '../../src/prior/pixelcnn.js';
+import { samplePrior, type PixelCnn } from 'vqvae';
 import { CodeGridView } from './codeGridView.js';
 import type { PartBytes } from './load.js';
 import { priorFromBytes } from './priorBytes.js';

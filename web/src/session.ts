@@ -4,7 +4,7 @@
  * Every call frees its tensors. Built on the library's VqVae, as the CLI is.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { outputToPixels, pixelsToInput, type VqVae } from '../../src/model/vqvae.js';
+import { outputToPixels, pixelsToInput, type VqVae } from 'vqvae';
 
 export class ModelSession {
   readonly height: number;

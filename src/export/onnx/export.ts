@@ -25,10 +25,13 @@ import { UserError } from '../../errors.js';
 import { writeFileAtomicSync } from '../../io/atomicWrite.js';
 import { makeDirectory } from '../../io/directory.js';
 import { CONFIG_FILE, loadCheckpoint } from '../../io/checkpoint.js';
-import { loadModel } from '../../model/checkpoint.js';
+import type { SavedModel } from '../../io/savedModel.js';
+import { modelSources } from '../../model/checkpoint.js';
 import { codeGridSize, DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../model/config.js';
-import { loadPrior } from '../../prior/checkpoint.js';
+import { modelFromData, parseModelData } from '../../model/modelFile.js';
+import { priorSources } from '../../prior/checkpoint.js';
 import type { PriorConfig } from '../../prior/config.js';
+import { parsePriorData, priorFromData } from '../../prior/priorFile.js';
 import { decoderGraph } from './decoderGraph.js';
 import { encoderGraph } from './encoderGraph.js';
 import type { GraphBuilder } from './graph.js';
@@ -55,28 +58,29 @@ const EXPORTABLE_PRIOR_SETTINGS: readonly string[] = ['codebookSize', 'height', 
 const EXPORTABLE_QUANTIZERS: readonly string[] = ['vq', 'ema'];
 
 export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnxResult> {
-  checkExportable(loadCheckpoint(options.modelDir).config, 'model', EXPORTABLE_SETTINGS, join(options.modelDir, CONFIG_FILE));
-  if (options.priorDir !== undefined) {
-    checkExportable(loadCheckpoint(options.priorDir).config, 'prior', EXPORTABLE_PRIOR_SETTINGS, join(options.priorDir, CONFIG_FILE));
+  // Each directory is read and decoded once; its weights go into the graphs as they are.
+  const modelSaved = loadCheckpoint(options.modelDir);
+  checkExportable(modelSaved.config, 'model', EXPORTABLE_SETTINGS, join(options.modelDir, CONFIG_FILE));
+  const priorSaved = options.priorDir === undefined ? undefined : loadCheckpoint(options.priorDir);
+  if (priorSaved !== undefined) {
+    checkExportable(priorSaved.config, 'prior', EXPORTABLE_PRIOR_SETTINGS, join(options.priorDir!, CONFIG_FILE));
   }
-  // Loading only creates and fills variables: whichever backend tfjs has ready does.
+  const model = parseModelData(modelSaved, modelSources(options.modelDir));
+  // The weights must be the ones the config's model has: checked against a model of that config.
   await tf.ready();
-  const loaded = loadModel(options.modelDir);
-  const weights: Weights = new Map(
-    Object.entries(loaded.vqvae.state()).map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]),
-  );
-  loaded.vqvae.dispose();
-  const prior = options.priorDir === undefined ? undefined : await loadPriorFor(options.priorDir, loaded.model);
+  modelFromData(model, modelSources(options.modelDir)).vqvae.dispose();
+  const weights: Weights = new Map(Object.entries(model.weights));
+  const prior = priorSaved === undefined ? undefined : priorFor(options.priorDir!, priorSaved, model.config);
 
   prepareOutDir(options.outDir);
   const files: string[] = [];
   const write = (name: string, graph: GraphBuilder, docString: string) => {
     const path = join(options.outDir, name);
-    writeFileAtomicSync(path, graph.toModel({ docString, properties: modelProperties(loaded.model) }));
+    writeFileAtomicSync(path, graph.toModel({ docString, properties: modelProperties(model.config) }));
     files.push(path);
   };
-  write('encoder.onnx', encoderGraph(loaded.model, weights), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w]');
-  write('decoder.onnx', decoderGraph(loaded.model, weights), 'VQ-VAE decoder: code indices int32 [N, h, w] → pixels uint8 [N, H, W, C]');
+  write('encoder.onnx', encoderGraph(model.config, weights), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w]');
+  write('decoder.onnx', decoderGraph(model.config, weights), 'VQ-VAE decoder: code indices int32 [N, h, w] → pixels uint8 [N, H, W, C]');
   if (prior) {
     write('prior.onnx', priorGraph(prior.config, prior.weights), 'PixelCNN prior over the VQ-VAE codes: codes int32 [N, h, w] → logits float32 [N, h, w, K]');
   }
@@ -109,12 +113,12 @@ function checkExportable(config: unknown, section: 'model' | 'prior', settings: 
   }
 }
 
-/** The prior in `dir`, checked against the model whose codes it models. */
-async function loadPriorFor(dir: string, model: ModelConfig): Promise<{ config: PriorConfig; weights: Weights }> {
-  const pixelCnn = await loadPrior(dir);
-  const config = pixelCnn.config;
-  const weights: Weights = new Map([...pixelCnn.variables].map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]));
-  pixelCnn.dispose();
+/** The prior read from `dir`, checked against the model whose codes it models. */
+function priorFor(dir: string, saved: SavedModel, model: ModelConfig): { config: PriorConfig; weights: Weights } {
+  const sources = priorSources(dir);
+  const prior = parsePriorData(saved, sources);
+  priorFromData(prior, sources).pixelCnn.dispose(); // the weights match the config
+  const config = prior.config;
   const [h, w] = codeGridSize(model);
   if (config.codebookSize !== model.codebookSize || config.height !== h || config.width !== w) {
     throw new UserError(
@@ -122,7 +126,7 @@ async function loadPriorFor(dir: string, model: ModelConfig): Promise<{ config: 
         `but the model makes ${h}x${w} grids of ${model.codebookSize} codes`,
     );
   }
-  return { config, weights };
+  return { config, weights: new Map(Object.entries(prior.weights)) };
 }
 
 function prepareOutDir(dir: string): void {

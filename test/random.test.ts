@@ -1,7 +1,7 @@
 /** The seeded generator and permutation behind the `mnist` split and the training order. */
 import assert from 'node:assert/strict';
 import { test } from 'node:test';
-import { mulberry32, permutation } from '../../src/random.js';
+import { mulberry32, permutation } from '../src/random.js';
 
 const seededPermutation = (n: number, seed: number) => permutation(n, mulberry32(seed));
 

@@ -14,7 +14,7 @@ import { loadModel } from '../../src/model/checkpoint.js';
 import { ModelMismatchError, pixelsToInput } from '../../src/model/vqvae.js';
 import { modelFromBytes } from '../../src/model/modelFile.js';
 import { isOneLineUserError } from '../shared/assertions.js';
-import { literal, tempDir, writeRandomModel } from './helpers.js';
+import { literal, tempDir, writeRandomModel } from '../web/helpers.js';
 
 const root = tempDir();
 const dir = path.join(root, 'model');

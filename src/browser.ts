@@ -1,0 +1,92 @@
+/**
+ * vqvae's browser entry (package.json `exports`, condition "browser"): the
+ * model, the quantizers, the prior and its sampling, and the file formats
+ * over bytes. Nothing here touches the file system or any Node built-in
+ * (test/shared/browserEntry.test.ts builds it for the browser to make sure),
+ * so a page loads a model from fetched or dropped bytes:
+ *
+ *   import { modelFromBytes, pixelsToInput } from 'vqvae';
+ *   const { vqvae } = modelFromBytes(configText, weights, { config: 'config.json', weights: 'weights.safetensors' });
+ *
+ * The Node entry (index.ts) is this plus files, data sets, training, the
+ * native backend and the page server.
+ */
+export { UserError, isUserError } from './errors.js';
+export { mulberry32, nextSeed, type Rng } from './random.js';
+
+export { VectorQuantizer, initialCodebook, type VectorQuantizerOptions } from './quantize/vectorQuantizer.js';
+export { VectorQuantizerEMA, type VectorQuantizerEmaOptions } from './quantize/vectorQuantizerEma.js';
+export type { Quantizer, QuantizerOutput } from './quantize/types.js';
+export { nearestCodes, stopGradient, usageMetrics, codeCounts } from './quantize/ops.js';
+
+export {
+  DEFAULT_MODEL_CONFIG,
+  codeGridSize,
+  makeModelConfig,
+  validateModelConfig,
+  type ModelConfig,
+  type Likelihood,
+  type QuantizerKind,
+} from './model/config.js';
+export { categoricalMean, pixelBytes, pixelLogits, pixelNll } from './model/likelihood.js';
+export { VqVae, ModelMismatchError, outputToPixels, pixelsToInput, type ForwardOutput } from './model/vqvae.js';
+export {
+  MODEL_FORMAT,
+  MODEL_FORMAT_VERSION,
+  MODEL_SAVED_FORMAT,
+  modelFromBytes,
+  modelFromData,
+  modelFromTensors,
+  parseModelData,
+  parseModelFile,
+  type LoadedModel,
+  type ModelData,
+  type ModelFile,
+  type ModelSources,
+  type TrainingState,
+} from './model/modelFile.js';
+
+export { DEFAULT_PRIOR_CONFIG, makePriorConfig, validatePriorConfig, type PriorConfig } from './prior/config.js';
+export { PixelCnn, PriorMismatchError } from './prior/pixelcnn.js';
+export { samplePrior, sampleLabels, type SampleOptions } from './prior/sample.js';
+export { gatherCodes, sliceCodes, type CodeSet } from './prior/codeSet.js';
+export { codeNllMean, codeNllSum, priorNll, type NllOptions, type NllResult } from './prior/nll.js';
+export {
+  PRIOR_FORMAT,
+  PRIOR_FORMAT_VERSION,
+  PRIOR_SAVED_FORMAT,
+  checkPriorFits,
+  parsePriorData,
+  parsePriorFile,
+  priorFromBytes,
+  priorFromData,
+  type LoadedPrior,
+  type PriorData,
+  type PriorFile,
+  type PriorTrainingState,
+} from './prior/priorFile.js';
+
+export {
+  OPTIMIZER_PREFIX,
+  parseSaved,
+  parseSavedConfig,
+  savedModelFromBytes,
+  toNamedTensors,
+  type Float32Tensor,
+  type ParsedSaved,
+  type SavedFormat,
+  type SavedModel,
+  type SavedSources,
+} from './io/savedModel.js';
+export {
+  SAFETENSORS_DTYPES,
+  decodeSafetensors,
+  encodeSafetensors,
+  type DecodedSafetensors,
+  type NamedTensor,
+  type SafetensorsDtype,
+  type TensorData,
+} from './io/safetensors.js';
+export { decodeNpy, encodeNpy, type NpyArray, type NpyDtype, type NpyWritable } from './io/npy.js';
+export { CHECKPOINT_ID_KEY } from './io/checkpointId.js';
+export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/register.js';

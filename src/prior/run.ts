@@ -1,0 +1,131 @@
+/**
+ * The PixelCNN prior's plug-in for the run engine (train/run.ts), as
+ * `vqvae prior train` uses it: reads the code grids (and labels), works out K
+ * (--codebook-size, or the K of the VQ-VAE they came from, or the largest code
+ * + 1) and the number of classes, checks a resumed prior against the flags and
+ * the grids, and creates (or restores) the PixelCNN; saving writes the prior
+ * directory (prior/checkpoint.ts).
+ */
+import { UserError } from '../errors.js';
+import { loadModel } from '../model/checkpoint.js';
+import { codeGridSize } from '../model/config.js';
+import { checkFlagsMatch, type RunPlugin, type RunSession } from '../train/run.js';
+import { maxOf, readCodeSet } from './codeFile.js';
+import type { CodeSet } from './codeSet.js';
+import { loadPriorDirectory, savePrior, type LoadedPrior, type PriorTrainingState } from './checkpoint.js';
+import { makePriorConfig, type PriorConfig } from './config.js';
+import { priorNll } from './nll.js';
+import { PixelCnn } from './pixelcnn.js';
+import { priorStepper } from './train.js';
+import type { ComputedStep } from '../train/stepLoop.js';
+
+/** Config fields set by flags of `vqvae prior train`, with those flags' names; with --resume they must match. */
+export const PRIOR_FLAGS = { channels: 'channels', layers: 'layers', kernelSize: 'kernel-size', codebookSize: 'codebook-size', numClasses: 'classes' } as const;
+
+export interface PriorRunOptions {
+  /** Training code grids (.npy), and their labels for a class-conditional prior. */
+  codes: string;
+  labels?: string;
+  /** Held-out grids (and labels), scored every --eval-every steps and at the end. */
+  testCodes?: string;
+  testLabels?: string;
+  /** The VQ-VAE directory the codes came from: its K, and a check of the grid size. */
+  model?: string;
+  limit?: number;
+  /** Config fields given (undefined: the default, or the saved prior's); `classes` is --classes. */
+  channels?: number;
+  layers?: number;
+  kernelSize?: number;
+  codebookSize?: number;
+  classes?: number;
+}
+
+function checkLabels(labels: Int32Array | undefined, file: string | undefined, numClasses: number): void {
+  if (labels && maxOf(labels) >= numClasses) {
+    throw new UserError(`${file}: label ${maxOf(labels)} is out of range for ${numClasses} classes (0..${numClasses - 1})`);
+  }
+}
+
+export function priorRun(options: PriorRunOptions): RunPlugin<PriorTrainingState, LoadedPrior, ComputedStep> {
+  const { codes: codesFile } = options;
+  return {
+    noun: 'prior',
+    unit: 'grids',
+    rateLabel: 'grids/s',
+    source: codesFile,
+    sourceOf: (state) => state.codes,
+    load: loadPriorDirectory,
+    formatLoss: (loss) => `${(loss / Math.LN2).toFixed(4)} bits per code`,
+    lossFields: (loss) => ({ final_bits_per_code: loss === null ? null : loss / Math.LN2 }),
+    async open({ out, saved, settings, output }) {
+      // The VQ-VAE's K and grid, if given.
+      let modelK: number | undefined;
+      let modelGrid: [number, number] | undefined;
+      if (options.model !== undefined) {
+        const model = loadModel(options.model);
+        modelK = model.model.codebookSize;
+        modelGrid = codeGridSize(model.model);
+        model.vqvae.dispose();
+      }
+      if (options.codebookSize !== undefined && modelK !== undefined && options.codebookSize !== modelK) {
+        throw new UserError(`--codebook-size ${options.codebookSize} does not match the model in ${options.model} (K ${modelK})`);
+      }
+      const kGiven = options.codebookSize ?? modelK ?? saved?.prior.codebookSize;
+      const data = readCodeSet(codesFile, options.labels, { codebookSize: kGiven, limit: options.limit });
+      if (modelGrid && (modelGrid[0] !== data.height || modelGrid[1] !== data.width)) {
+        throw new UserError(`${codesFile}: grids are ${data.height}x${data.width} but the model in ${options.model} makes ${modelGrid.join('x')} codes`);
+      }
+      const K = kGiven ?? Math.max(2, maxOf(data.codes) + 1);
+      if (kGiven === undefined) output.info(`K = ${K}: the largest code in ${codesFile} + 1 (give --model or --codebook-size to set it)`);
+      const numClasses = data.labels ? (options.classes ?? saved?.prior.numClasses ?? maxOf(data.labels) + 1) : 0;
+      checkLabels(data.labels, options.labels, numClasses);
+      const requested: Partial<PriorConfig> = {
+        channels: options.channels,
+        layers: options.layers,
+        kernelSize: options.kernelSize,
+        codebookSize: kGiven,
+        numClasses: options.labels !== undefined ? numClasses : 0,
+      };
+      if (saved) {
+        checkFlagsMatch(requested, saved.prior, PRIOR_FLAGS, `prior in ${out}`, (key, value, flag) =>
+          key === 'numClasses' ? (value === 0 ? 'no --labels' : `--labels with ${value} classes`) : `--${flag} ${value}`,
+        );
+        if (saved.prior.height !== data.height || saved.prior.width !== data.width) {
+          throw new UserError(`${codesFile}: grids are ${data.height}x${data.width} but the prior in ${out} models ${saved.prior.height}x${saved.prior.width}`);
+        }
+      }
+      let testData: CodeSet | undefined;
+      if (options.testCodes !== undefined) {
+        testData = readCodeSet(options.testCodes, options.testLabels, { codebookSize: K });
+        if (testData.height !== data.height || testData.width !== data.width) {
+          throw new UserError(`${options.testCodes}: grids are ${testData.height}x${testData.width}, the training grids ${data.height}x${data.width}`);
+        }
+        checkLabels(testData.labels, options.testLabels, numClasses);
+      }
+      if (settings.batch > data.count) throw new UserError(`--batch ${settings.batch} is larger than the data: ${codesFile} has ${data.count} grids`);
+
+      const prior = saved?.pixelCnn ?? new PixelCnn(makePriorConfig({ ...requested, codebookSize: K, height: data.height, width: data.width }), settings.seed);
+      const c = prior.config;
+      const labels = options.labels ?? saved?.training?.labels;
+      const uniform = Math.log2(c.codebookSize).toFixed(3);
+      const session: RunSession<PriorTrainingState, ComputedStep> = {
+        ...priorStepper(prior, data, settings.batch, settings.seed),
+        describe: ({ batch, learningRate }) =>
+          `codes: ${codesFile}, ${data.count} grids ${data.height}x${data.width}, K ${c.codebookSize} (uniform: ${uniform} bits per code)` +
+          `${c.numClasses > 0 ? `, ${c.numClasses} classes` : ''}; prior: channels ${c.channels}, ${c.layers + 1} gated layers, kernel ${c.kernelSize}; batch ${batch}, lr ${learningRate}`,
+        state: (s) => ({ codes: codesFile, ...(labels !== undefined ? { labels } : {}), ...s }),
+        save: (dir, state, optimizer) => savePrior(dir, prior, state, optimizer.state()),
+        progressFields: ({ metrics }) => ({ bits: metrics.bitsPerCode! }),
+        evaluate: (step) => (testData ? `step ${step}: test NLL ${priorNll(prior, testData).bitsPerCode.toFixed(4)} bits per code` : undefined),
+        finish(result) {
+          if (!testData || result.stopReason === 'interrupted') return;
+          const m = priorNll(prior, testData);
+          output.info(`test (${m.grids} grids): NLL ${m.bitsPerCode.toFixed(4)} bits per code (uniform: ${uniform})`);
+          return { test_bits_per_code: m.bitsPerCode };
+        },
+        dispose: () => prior.dispose(),
+      };
+      return { session };
+    },
+  };
+}
