@@ -6,7 +6,9 @@
  */
 import type { ModelConfig } from '../model/config.js';
 import { runTraining } from '../train/run.js';
-import { vqvaeRun } from '../train/vqvaeRun.js';
+import { modelLevels } from '../model/hierarchicalFile.js';
+import { hierarchicalRun } from '../train/hierarchicalRun.js';
+import { vqvaeRun, type VqVaeRunOptions } from '../train/vqvaeRun.js';
 import { defineCommand } from './command.js';
 import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
@@ -35,6 +37,9 @@ export const trainCommand = defineCommand({
     ...MODEL_SIZE_FLAGS,
     { name: 'likelihood', type: 'choice', choices: ['mse', 'categorical'], help: "decoder output: mse (squared error, the default) or categorical (256-way softmax per pixel value, for bits per dimension)" },
     { name: 'ema', type: 'boolean', help: 'learn the codebook by exponential moving averages instead of its loss' },
+    { name: 'levels', type: 'int', min: 1, max: 2, metavar: 'L', help: 'code levels: 1 (the default, the paper\'s model) or 2 (VQ-VAE-2: a top grid of half the size over the bottom one; --codebook-size and --code-dim are then the bottom level\'s)' },
+    { name: 'top-codebook-size', type: 'int', min: 1, metavar: 'K', help: 'with --levels 2: the top level\'s number of codes (default: --codebook-size)' },
+    { name: 'top-code-dim', type: 'int', min: 1, metavar: 'D', help: 'with --levels 2: the top level\'s code dimension (default: --code-dim)' },
     decayFlag,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
@@ -50,6 +55,7 @@ export const trainCommand = defineCommand({
     'vqvae train --data fashion-mnist --out runs/fashion-ema --steps 5000 --ema',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --epochs 2',
     'vqvae train --data mnist --steps 1200 --resume',
+    'vqvae train --data folder:../shared/datasets/cifar10-jpg --levels 2 --codebook-size 256 --top-codebook-size 64 --ema',
   ],
   async run(flags, ctx) {
     checkDataFlag(flags.data);
@@ -58,7 +64,13 @@ export const trainCommand = defineCommand({
     }
     const resize = parseResize(flags.resize);
     const model: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
-    const plugin = vqvaeRun({
+    const out = flags.out ?? defaultRunDir(flags.data);
+    // Resuming without --levels continues whatever the directory holds.
+    const levels = flags.levels ?? (flags.resume ? modelLevels(out) : 1);
+    if (levels === 1 && (flags.topCodebookSize !== undefined || flags.topCodeDim !== undefined)) {
+      throw new UsageError(`--${flags.topCodebookSize !== undefined ? 'top-codebook-size' : 'top-code-dim'} needs --levels 2`);
+    }
+    const common: VqVaeRunOptions = {
       data: flags.data,
       loadData: (split, limit) => loadData(flags.data, { split, limit, resize }, ctx),
       limit: flags.limit,
@@ -67,7 +79,9 @@ export const trainCommand = defineCommand({
       epochs: flags.epochs,
       model,
       ema: flags.ema,
-    });
-    return runTraining(plugin, runOptions(flags, flags.out ?? defaultRunDir(flags.data), DEFAULTS, ctx));
+    };
+    const options = runOptions(flags, out, DEFAULTS, ctx);
+    if (levels === 2) return runTraining(hierarchicalRun({ ...common, top: { codebookSize: flags.topCodebookSize, codeDim: flags.topCodeDim } }), options);
+    return runTraining(vqvaeRun(common), options);
   },
 });

@@ -8,7 +8,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import type { HierarchicalVqVae } from '../model/hierarchical.js';
 import { pixelNll } from '../model/likelihood.js';
-import type { Adam } from './adam.js';
+import type { Optimizer } from './stepLoop.js';
 
 /** What each level contributes to a step. */
 export interface LevelStep {
@@ -58,7 +58,7 @@ export function hierarchicalStepGradients(model: HierarchicalVqVae, x: tf.Tensor
 }
 
 /** Adam on the gradients, then each level's quantizer update (EMA) from that level's vectors and codes. */
-export function applyHierarchicalStep(model: HierarchicalVqVae, optimizer: Adam, step: HierarchicalStepGradients): void {
+export function applyHierarchicalStep(model: HierarchicalVqVae, optimizer: Optimizer, step: Pick<HierarchicalStepGradients, 'grads' | 'top' | 'bottom'>): void {
   optimizer.apply(model.trainable(), step.grads);
   model.topQuantizer.update(step.top.encoded, step.top.indices);
   model.bottomQuantizer.update(step.bottom.encoded, step.bottom.indices);
