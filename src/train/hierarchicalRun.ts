@@ -7,19 +7,18 @@
  * evaluation prints the test MSE, PSNR and both levels' code usage.
  */
 import { join } from 'node:path';
-import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import type { TrainingState } from '../model/checkpoint.js';
 import { checkDataFitsModel, makeModelConfig } from '../model/config.js';
 import { HierarchicalVqVae, type TopLevelConfig } from '../model/hierarchical.js';
 import { loadHierarchicalModel, saveHierarchicalModel, type LoadedHierarchicalModel } from '../model/hierarchicalFile.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
-import { BatchSampler, pixelVariance } from './batches.js';
+import { BatchSampler } from './batches.js';
 import { evaluateHierarchical, type HierarchicalEvalMetrics } from './hierarchicalEvaluate.js';
 import { applyHierarchicalStep, disposeHierarchicalStep, hierarchicalStepGradients, type HierarchicalStepGradients } from './hierarchicalStep.js';
 import { checkFlagsMatch, type RunPlugin, type RunSession } from './run.js';
 import type { ComputedStep, Stepper } from './stepLoop.js';
-import { epochsToSteps, VQVAE_MODEL_FLAGS, type VqVaeRunOptions } from './vqvaeRun.js';
+import { epochsToSteps, openRunData, trainingState, VQVAE_MODEL_FLAGS, type VqVaeRunOptions } from './vqvaeRun.js';
 
 export interface HierarchicalRunOptions extends VqVaeRunOptions {
   /** The top level's sizes given (undefined: the bottom level's, or the saved model's). */
@@ -71,20 +70,7 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
           throw new UserError(`--ema does not match the model in ${out}, whose quantizer is "${saved.model.model.quantizer}"`);
         }
       }
-      const data = await options.loadData('train', options.limit);
-      let testData: ImageDataset | undefined;
-      try {
-        testData = await options.loadData('test', options.evalLimit);
-      } catch (error) {
-        if (!(error instanceof UserError)) throw error;
-        output.warn(`no test split to evaluate on (${error.message})`);
-      }
-      let dataVariance = pixelVariance(data);
-      if (!(dataVariance > 0)) {
-        output.warn(`the training images have no variance (every pixel value is the same); the reconstruction loss is not scaled`);
-        dataVariance = 1;
-      }
-      if (saved?.training) dataVariance = saved.training.dataVariance;
+      const { data, testData, dataVariance } = await openRunData(options, output, saved?.training);
       let model = saved?.vqvae;
       if (!model) {
         const bottom = makeModelConfig({ ...options.model, quantizer: options.ema ? 'ema' : 'vq', inputChannels: data.channels, imageHeight: data.height, imageWidth: data.width });
@@ -113,19 +99,7 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
             training: `batch ${settings.batch}, lr ${settings.learningRate}, seed ${settings.seed}, ${totalSteps} steps, backend ${backend}`,
           }, saved !== undefined);
         },
-        state: (s) => ({
-          data: options.data,
-          step: s.step,
-          totalSteps: s.totalSteps,
-          batch: s.batch,
-          learningRate: s.learningRate,
-          seed: s.seed,
-          dataVariance,
-          backend: s.backend,
-          trainingSeconds: s.trainingSeconds,
-          ...(options.resize ? { resize: options.resize } : {}),
-          ...(s.loss !== undefined ? { loss: s.loss } : {}),
-        }),
+        state: (s) => trainingState(options, s, dataVariance),
         save(dir, state, optimizer) {
           saveHierarchicalModel(dir, m, state, optimizer.state());
           report?.write(dir);
