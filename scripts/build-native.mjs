@@ -15,6 +15,7 @@ import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { findNodeGyp } from './node-gyp.mjs';
 
 const root = join(dirname(fileURLToPath(import.meta.url)), '..');
 const native = join(root, 'native');
@@ -32,16 +33,6 @@ function finish(reason) {
 
 const headers = ['/usr/include/oneapi/dnnl/dnnl.hpp', '/usr/local/include/oneapi/dnnl/dnnl.hpp'];
 if (!headers.some((h) => existsSync(h))) finish('libdnnl-dev not installed: apt-get install libdnnl-dev');
-
-function findNodeGyp() {
-  const candidates = [
-    process.env.npm_config_node_gyp,
-    join(dirname(process.execPath), '..', 'lib', 'node_modules', 'npm', 'node_modules', 'node-gyp', 'bin', 'node-gyp.js'),
-    '/usr/lib/node_modules/npm/node_modules/node-gyp/bin/node-gyp.js',
-    '/usr/share/nodejs/node-gyp/bin/node-gyp.js',
-  ];
-  return candidates.find((c) => c !== undefined && existsSync(c));
-}
 
 const nodeGyp = findNodeGyp();
 if (nodeGyp === undefined) finish('node-gyp not found (it comes with npm)');

@@ -16,11 +16,15 @@ export { mulberry32, nextSeed, type Rng } from './random.js';
 
 export { VectorQuantizer, initialCodebook, type VectorQuantizerOptions } from './quantize/vectorQuantizer.js';
 export { VectorQuantizerEMA, type VectorQuantizerEmaOptions } from './quantize/vectorQuantizerEma.js';
-export type { Quantizer, QuantizerOutput } from './quantize/types.js';
+export { SimVQ, type SimVqOptions } from './quantize/simvq.js';
+export { FiniteScalarQuantizer, type FsqOptions } from './quantize/fsq.js';
+export { ResidualVQ, type ResidualVqOptions } from './quantize/rvq.js';
+export type { CodeIndices, Quantizer, QuantizerOutput } from './quantize/types.js';
 export { nearestCodes, stopGradient, usageMetrics, codeCounts } from './quantize/ops.js';
 
 export {
   DEFAULT_MODEL_CONFIG,
+  QUANTIZER_KINDS,
   codeGridSize,
   makeModelConfig,
   validateModelConfig,
@@ -66,27 +70,5 @@ export {
   type PriorTrainingState,
 } from './prior/priorFile.js';
 
-export {
-  OPTIMIZER_PREFIX,
-  parseSaved,
-  parseSavedConfig,
-  savedModelFromBytes,
-  toNamedTensors,
-  type Float32Tensor,
-  type ParsedSaved,
-  type SavedFormat,
-  type SavedModel,
-  type SavedSources,
-} from './io/savedModel.js';
-export {
-  SAFETENSORS_DTYPES,
-  decodeSafetensors,
-  encodeSafetensors,
-  type DecodedSafetensors,
-  type NamedTensor,
-  type SafetensorsDtype,
-  type TensorData,
-} from './io/safetensors.js';
-export { decodeNpy, encodeNpy, type NpyArray, type NpyDtype, type NpyWritable } from './io/npy.js';
-export { CHECKPOINT_ID_KEY } from './io/checkpointId.js';
+export * from './io/bytes.js';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/register.js';

@@ -20,14 +20,15 @@ Napi::Value Adam(const Napi::CallbackInfo& info) {
     const float lr = float(Num(info, 4)), b1 = float(Num(info, 5)), b2 = float(Num(info, 6));
     const float eps = float(Num(info, 7)), c1 = float(Num(info, 8)), c2 = float(Num(info, 9));
     const float step = lr / c1;
-#pragma omp parallel for if (n >= kParallelMin) schedule(static)
-    for (int64_t i = 0; i < n; i++) {
-      const float mi = b1 * m[i] + (1 - b1) * g[i];
-      const float vi = b2 * v[i] + (1 - b2) * (g[i] * g[i]);
-      m[i] = mi;
-      v[i] = vi;
-      p[i] = p[i] - (mi / (std::sqrt(vi / c2) + eps)) * step;
-    }
+    ParallelFor(n, n, [&](int64_t begin, int64_t end, int) {
+      for (int64_t i = begin; i < end; i++) {
+        const float mi = b1 * m[i] + (1 - b1) * g[i];
+        const float vi = b2 * v[i] + (1 - b2) * (g[i] * g[i]);
+        m[i] = mi;
+        v[i] = vi;
+        p[i] = p[i] - (mi / (std::sqrt(vi / c2) + eps)) * step;
+      }
+    });
     return info.Env().Undefined();
   });
 }

@@ -21,8 +21,18 @@ dnnl::stream& Stream() {
 }
 
 static int threads = 0;
+static bool bf16 = false;
 
 int Threads() { return threads; }
+bool Bf16() { return bf16; }
+
+// Whether oneDNN can use bf16 instructions here: its ISA includes
+// avx512_core_bf16 (AVX-512 bf16; AMX CPUs have it too).
+static bool CpuHasBf16() {
+  const int isa = static_cast<int>(dnnl::get_effective_cpu_isa());
+  const int bf16Isa = static_cast<int>(dnnl::cpu_isa::avx512_core_bf16);
+  return (isa & bf16Isa) == bf16Isa;
+}
 
 static napi_typedarray_type TypeOf(const Napi::CallbackInfo& info, size_t index, void** data, size_t* length) {
   if (index >= info.Length() || !info[index].IsTypedArray()) {
@@ -114,14 +124,30 @@ static Napi::Value SetThreads(const Napi::CallbackInfo& info) {
   });
 }
 
+// setPrecision('fp32' | 'bf16'): bf16 throws where the CPU lacks it.
+static Napi::Value SetPrecision(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsString()) throw std::invalid_argument("precision must be 'fp32' or 'bf16'");
+    const std::string name = info[0].As<Napi::String>().Utf8Value();
+    if (name != "fp32" && name != "bf16") throw std::invalid_argument("precision must be 'fp32' or 'bf16', found '" + name + "'");
+    if (name == "bf16" && !CpuHasBf16()) throw std::invalid_argument("this CPU lacks AVX-512 bf16 and AMX");
+    bf16 = name == "bf16";
+    return Napi::String::New(info.Env(), name);
+  });
+}
+
 static Napi::Value Info(const Napi::CallbackInfo& info) {
   Napi::Object out = Napi::Object::New(info.Env());
   const dnnl_version_t* v = dnnl_version();
   out.Set("onednn", std::to_string(v->major) + "." + std::to_string(v->minor) + "." + std::to_string(v->patch));
   out.Set("threads", threads);
   out.Set("isa", static_cast<int>(dnnl::get_effective_cpu_isa()));
+  out.Set("bf16", CpuHasBf16());
+  out.Set("precision", bf16 ? "bf16" : "fp32");
   return out;
 }
+
+void InitWavenet(Napi::Env env, Napi::Object exports);  // wavenet.cc
 
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Tensors are ArrayBuffers of up to a few MB, freed by V8's GC and made
@@ -140,12 +166,15 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   omp_set_num_threads(threads);
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
+  exports.Set("setPrecision", Napi::Function::New(env, SetPrecision));
   InitConv(env, exports);
   InitMatmul(env, exports);
   InitElementwise(env, exports);
   InitReduce(env, exports);
   InitLayout(env, exports);
   InitAdam(env, exports);
+  InitLayer(env, exports);
+  InitWavenet(env, exports);
   return exports;
 }
 

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <napi.h>
+#include <omp.h>
 
 #include <cstdint>
 #include <stdexcept>
@@ -20,6 +21,11 @@ dnnl::stream& Stream();
 
 // Thread count used by OpenMP loops and oneDNN.
 int Threads();
+
+// Whether convolutions compute in bf16 (setPrecision('bf16'), only where
+// the CPU has AVX-512 bf16 or AMX): conv.cc then converts their f32 inputs
+// and filters to bf16; outputs, sums and filter gradients stay f32.
+bool Bf16();
 
 // Pointer to the first element of a typed array argument (its byteOffset
 // included, so subarray views work), checked for type and minimum length.
@@ -57,8 +63,30 @@ void InitElementwise(Napi::Env env, Napi::Object exports);
 void InitReduce(Napi::Env env, Napi::Object exports);
 void InitLayout(Napi::Env env, Napi::Object exports);
 void InitAdam(Napi::Env env, Napi::Object exports);
+void InitLayer(Napi::Env env, Napi::Object exports);
 
 // Parallel for over [0, n) when n is large enough to pay for the threads.
 constexpr int64_t kParallelMin = 1 << 15;
+
+// The one parallel loop of the addon's own kernels: body(begin, end, thread)
+// on Threads() contiguous chunks of [0, n) (one chunk on the calling thread
+// when work < kParallelMin), on the same OpenMP pool oneDNN uses, so the two
+// never hold more than Threads() cores between them. `thread` indexes
+// per-thread partial results (0 <= thread < Threads()).
+template <typename F>
+void ParallelFor(int64_t n, int64_t work, F body) {
+  const int nt = Threads();
+  if (n <= 0) return;
+  if (nt <= 1 || work < kParallelMin || n == 1) {
+    body(int64_t(0), n, 0);
+    return;
+  }
+#pragma omp parallel num_threads(nt)
+  {
+    const int t = omp_get_thread_num(), count = omp_get_num_threads();
+    const int64_t begin = n * t / count, end = n * (t + 1) / count;
+    if (begin < end) body(begin, end, t);
+  }
+}
 
 }  // namespace vq

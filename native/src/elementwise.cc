@@ -15,8 +15,9 @@ enum Binary { kAdd, kSub, kMul, kDiv, kSquaredDifference, kMaximum, kMinimum };
 
 template <typename F>
 void Map(int64_t n, const float* x, float* y, F f) {
-#pragma omp parallel for if (n >= kParallelMin) schedule(static)
-  for (int64_t i = 0; i < n; i++) y[i] = f(x[i]);
+  ParallelFor(n, n, [&](int64_t begin, int64_t end, int) {
+    for (int64_t i = begin; i < end; i++) y[i] = f(x[i]);
+  });
 }
 
 // unary(op, x, y, alpha)
@@ -57,30 +58,31 @@ void Broadcast(const std::vector<int64_t>& shape, const std::vector<int64_t>& sa
   const int64_t ia = rank == 0 ? 0 : sa[rank - 1], ib = rank == 0 ? 0 : sb[rank - 1];
   int64_t rows = 1;
   for (int d = 0; d + 1 < rank; d++) rows *= shape[d];
-#pragma omp parallel for if (rows * inner >= kParallelMin) schedule(static)
-  for (int64_t row = 0; row < rows; row++) {
-    int64_t offA = 0, offB = 0, rest = row;
-    for (int d = rank - 2; d >= 0; d--) {
-      int64_t idx = rest % shape[d];
-      rest /= shape[d];
-      offA += idx * sa[d];
-      offB += idx * sb[d];
+  ParallelFor(rows, rows * inner, [&](int64_t begin, int64_t end, int) {
+    for (int64_t row = begin; row < end; row++) {
+      int64_t offA = 0, offB = 0, rest = row;
+      for (int d = rank - 2; d >= 0; d--) {
+        int64_t idx = rest % shape[d];
+        rest /= shape[d];
+        offA += idx * sa[d];
+        offB += idx * sb[d];
+      }
+      const float* pa = a + offA;
+      const float* pb = b + offB;
+      float* po = out + row * inner;
+      if (ia == 1 && ib == 1) {
+        for (int64_t i = 0; i < inner; i++) po[i] = f(pa[i], pb[i]);
+      } else if (ia == 1) {
+        const float vb = pb[0];
+        for (int64_t i = 0; i < inner; i++) po[i] = f(pa[i], vb);
+      } else if (ib == 1) {
+        const float va = pa[0];
+        for (int64_t i = 0; i < inner; i++) po[i] = f(va, pb[i]);
+      } else {
+        for (int64_t i = 0; i < inner; i++) po[i] = f(pa[i * ia], pb[i * ib]);
+      }
     }
-    const float* pa = a + offA;
-    const float* pb = b + offB;
-    float* po = out + row * inner;
-    if (ia == 1 && ib == 1) {
-      for (int64_t i = 0; i < inner; i++) po[i] = f(pa[i], pb[i]);
-    } else if (ia == 1) {
-      const float vb = pb[0];
-      for (int64_t i = 0; i < inner; i++) po[i] = f(pa[i], vb);
-    } else if (ib == 1) {
-      const float va = pa[0];
-      for (int64_t i = 0; i < inner; i++) po[i] = f(va, pb[i]);
-    } else {
-      for (int64_t i = 0; i < inner; i++) po[i] = f(pa[i * ia], pb[i * ib]);
-    }
-  }
+  });
 }
 
 // binary(op, a, b, out, shape, stridesA, stridesB)

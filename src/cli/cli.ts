@@ -18,9 +18,12 @@ import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { inspect } from 'node:util';
 
+import { PeerFailed } from '../distributed/communicator.js';
+import { mpiEnvironment } from '../distributed/environment.js';
 import { isUserError } from '../errors.js';
 import { defineGroup, isGroup, type AnyCommand, type Command, type CommandContext, type CommandGroup, type Writer } from './command.js';
 import { parseFlags, UsageError } from './flags.js';
+import { isAgreed } from './distributed.js';
 import { HELP_WIDTH, renderCommandHelp, renderGroupHelp } from './help.js';
 import { createProgress, type Progress } from './progress.js';
 import { Interrupted, interruptSignal, type InterruptSignal, type SignalSource } from './signals.js';
@@ -51,6 +54,10 @@ export interface CliIO {
   signals?: SignalSource;
   /** Called on a second Ctrl-C (default `process.exit`). */
   exit?: (code: number) => void;
+  /** Where the error line goes (default `stderr`): ranks other than 0 of an MPI job keep it, and nothing else. */
+  errors?: Writer;
+  /** This process's rank in an MPI job (default 0): other ranks leave usage errors to rank 0. */
+  rank?: number;
 }
 
 export interface CliOptions {
@@ -60,12 +67,21 @@ export interface CliOptions {
   version?: string;
 }
 
-/** The real process's streams. `TERM=dumb` counts as no terminal. */
+const silent: Writer = { write: () => true };
+
+/**
+ * The real process's streams. `TERM=dumb` counts as no terminal. In an MPI
+ * job (src/distributed/environment.ts) rank 0 alone prints; the other ranks
+ * print only an error of their own.
+ */
 export function processIO(): CliIO {
   const dumb = process.env['TERM'] === 'dumb';
+  const rank = mpiEnvironment()?.rank ?? 0;
   return {
-    stdout: process.stdout,
-    stderr: process.stderr,
+    stdout: rank === 0 ? process.stdout : silent,
+    stderr: rank === 0 ? process.stderr : silent,
+    errors: process.stderr,
+    rank,
     isTTY: process.stdout.isTTY === true && !dumb,
     stderrIsTTY: process.stderr.isTTY === true && !dumb,
     columns: process.stdout.columns,
@@ -79,12 +95,24 @@ export async function runCli(argv: readonly string[], io: CliIO = processIO(), o
     const root = defineGroup({ name: PROGRAM, summary: '', description: DESCRIPTION, subcommands: commands });
     return await dispatch(root, [PROGRAM], argv, io, options);
   } catch (error) {
-    return report(error, io.stderr);
+    return report(error, io);
   }
 }
 
 /** Prints what went wrong and returns the exit status for it. */
-function report(error: unknown, stderr: Writer): number {
+function report(error: unknown, io: CliIO): number {
+  const stderr = io.errors ?? io.stderr;
+  const rank = io.rank ?? 0;
+  // Another rank of the job printed why: stay a moment, so that its line gets out before mpirun ends the job.
+  if (error instanceof PeerFailed) {
+    pause(500);
+    return error.exitCode;
+  }
+  // A usage error is the same on every rank, and rank 0 prints it.
+  if (error instanceof UsageError && rank !== 0) return 2;
+  // An error the ranks did not agree on (cli/distributed.ts) may be rank 0's too: wait for mpirun to end
+  // this rank once rank 0 has failed, and print only if that does not happen.
+  if (rank !== 0 && isUserError(error) && !isAgreed(error)) pause(3000);
   if (error instanceof Interrupted) {
     stderr.write(`${PROGRAM}: interrupted\n`);
     return error.exitCode;
@@ -100,6 +128,11 @@ function report(error: unknown, stderr: Writer): number {
   }
   stderr.write(`${PROGRAM}: internal error (a bug, not a mistake in the command line):\n${inspect(error)}\n`);
   return 1;
+}
+
+/** Blocks this thread for `ms` (no event loop: the process is about to exit). */
+function pause(ms: number): void {
+  Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, ms);
 }
 
 /** Reasons for the file-system errors a user can cause (a bad path), by errno code. */

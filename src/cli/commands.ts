@@ -4,6 +4,7 @@
  */
 
 import type { AnyCommand } from './command.js';
+import { convertCommand } from './convert.js';
 import { decodeCommand } from './decode.js';
 import { encodeCommand } from './encode.js';
 import { evalCommand } from './eval.js';
@@ -21,6 +22,7 @@ export const commands: readonly AnyCommand[] = [
   encodeCommand,
   decodeCommand,
   reconstructCommand,
+  convertCommand,
   priorCommand,
   sampleCommand,
   exportCommand,

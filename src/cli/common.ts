@@ -4,6 +4,7 @@
  */
 import { basename, join, resolve } from 'node:path';
 import { BACKEND_CHOICES, selectBackend, type BackendChoice } from '../backend/select.js';
+import { setNativePrecision, type Precision } from '../backend/native/backend.js';
 import type { ImageDataset, Split } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { parseDataSpec } from '../data/spec.js';
@@ -21,6 +22,14 @@ export const backendFlag = {
   choices: BACKEND_CHOICES,
   default: 'auto',
   help: 'tensor backend: auto picks the fastest that loads (native, then wasm, then cpu)',
+} as const satisfies ChoiceFlag;
+
+export const precisionFlag = {
+  name: 'precision',
+  type: 'choice',
+  choices: ['fp32', 'bf16'],
+  default: 'fp32',
+  help: 'native backend: bf16 runs the convolutions in bfloat16 (weights, optimizer and code distances stay fp32); needs a CPU with AVX-512 bf16 or AMX',
 } as const satisfies ChoiceFlag;
 
 export const splitFlag = {
@@ -61,7 +70,7 @@ export const modelFlag = {
  */
 export function defaultRunDir(spec: string): string {
   const parsed = parseDataSpec(spec);
-  const name = parsed.kind === 'folder' ? basename(resolve(parsed.dir)).replace(/[^A-Za-z0-9._-]/g, '_') || 'folder' : parsed.kind;
+  const name = parsed.kind === 'folder' || parsed.kind === 'wav' ? basename(resolve(parsed.dir)).replace(/[^A-Za-z0-9._-]/g, '_') || 'folder' : parsed.kind;
   return join('runs', name);
 }
 
@@ -84,7 +93,7 @@ export function modelDirFor(model: string | undefined, data: string | undefined)
   return defaultRunDir(data);
 }
 
-export const DATA_HELP = 'data: mnist, fashion-mnist[:DIR], cifar10:DIR or folder:DIR';
+export const DATA_HELP = 'data: mnist, fashion-mnist[:DIR], cifar10:DIR, folder:DIR or wav:DIR (speech)';
 
 /** `--resize 32x32` → [32, 32]. */
 export function parseResize(value: string | undefined): [number, number] | undefined {
@@ -98,9 +107,16 @@ export function parseResize(value: string | undefined): [number, number] | undef
 }
 
 /** Readies the backend and says which one runs. */
-export async function useBackend(choice: BackendChoice, ctx: CommandContext): Promise<string> {
+export async function useBackend(choice: BackendChoice, ctx: CommandContext, precision: Precision = 'fp32'): Promise<string> {
   const selected = await selectBackend(choice);
-  info(ctx, `backend: ${selected.reason}`);
+  if (precision === 'bf16' && selected.name !== 'native') {
+    throw new UserError(`--precision bf16 needs the native backend (this run uses ${selected.name})`);
+  }
+  if (selected.name === 'native') {
+    const why = setNativePrecision(precision);
+    if (why !== undefined) throw new UserError(`--precision ${precision}: ${why}`);
+  }
+  info(ctx, `backend: ${selected.reason}${precision === 'bf16' ? ', bf16 convolutions' : ''}`);
   return selected.name;
 }
 
@@ -189,6 +205,8 @@ export interface RunFlagValues {
   checkpointEvery: number;
   evalEvery: number;
   backend: string;
+  /** --precision, where the command has it (train). */
+  precision?: string;
 }
 
 /** The run engine's options (train/run.ts) from a training command's flags. */
@@ -197,7 +215,7 @@ export function runOptions(flags: RunFlagValues, out: string, defaults: RunOptio
   return {
     out, resume, steps, batch, lr, seed, evalEvery, defaults,
     checkpointEverySeconds: flags.checkpointEvery,
-    backend: () => useBackend(flags.backend as BackendChoice, ctx),
+    backend: () => useBackend(flags.backend as BackendChoice, ctx, (flags.precision ?? 'fp32') as Precision),
     output: runOutput(ctx),
   };
 }

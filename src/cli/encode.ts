@@ -1,17 +1,26 @@
-/** `vqvae encode`: images → code indices, written as an int32 .npy of shape [N, h, w]. */
+/** `vqvae encode`: images → code indices, written as an int32 .npy of shape [N, h, w] ([N, h, w, depth] for RVQ). */
 import * as tf from '@tensorflow/tfjs-core';
+import { tensorsDigest } from '../distributed/consistency.js';
+import { shareCounts, shareOf } from '../distributed/shard.js';
 import { writeNpyFile } from '../io/npyFile.js';
 import { sliceImages } from '../train/batches.js';
 import { defineCommand } from './command.js';
-import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
+import { isAudioModelDir } from '../audio/checkpoint.js';
+import { audioEncode } from './audioCommands.js';
+import { backendFlag, DATA_HELP, info, limitFlag, modelDirFor, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
+import { agree, checkSameJob, distributedFlag, openJob, parseShard, shardFlag } from './distributed.js';
+import { UsageError } from './flags.js';
 
 export const encodeCommand = defineCommand({
   name: 'encode',
   summary: 'turn images into grids of code indices (.npy)',
   description:
     'Encodes a data split with a trained model and writes the index of the nearest code at each ' +
-    'position as a NumPy int32 array of shape [N, h, w] (7x7 for 28x28 images). --labels-out also ' +
-    'writes the class labels as int32 [N], for a class-conditional prior.',
+    'position as a NumPy int32 array of shape [N, h, w] (7x7 for 28x28 images); a residual (rvq) model ' +
+    'writes one index per codebook, [N, h, w, depth]. --labels-out also ' +
+    'writes the class labels as int32 [N], for a class-conditional prior. --shard I/N encodes only ' +
+    'the I-th of N even, contiguous parts of the split (their files, in order, make the whole); under ' +
+    'mpirun the ranks share the images and rank 0 writes the one file.',
   usage: '--data SPEC [--model DIR] --out FILE.npy [flags]',
   flags: [
     modelFlag,
@@ -23,28 +32,50 @@ export const encodeCommand = defineCommand({
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'images per forward pass' },
     resizeFlag,
     backendFlag,
+    shardFlag,
+    distributedFlag,
   ],
-  examples: ['vqvae encode --model runs/mnist --data mnist --out codes.npy --labels-out labels.npy'],
+  examples: [
+    'vqvae encode --model runs/mnist --data mnist --out codes.npy --labels-out labels.npy',
+    'vqvae encode --model runs/mnist --data mnist --shard 0/4 --out codes-0.npy',
+    'mpirun -np 4 vqvae encode --model runs/mnist --data mnist --out codes.npy',
+  ],
   async run(flags, ctx) {
-    const { loaded, data } = await openModelAndData(flags, ctx);
-    const [h, w] = loaded.vqvae.codeGrid;
-    const codes = new Int32Array(data.count * h * w);
-    const progress = ctx.progress({ total: data.count, label: 'image' });
-    for (let start = 0; start < data.count; start += flags.batch) {
-      const end = Math.min(data.count, start + flags.batch);
+    const shard = parseShard(flags.shard);
+    const dir = modelDirFor(flags.model, flags.data);
+    if (isAudioModelDir(dir)) {
+      if (shard || flags.distributed) throw new UsageError(`--${shard ? 'shard' : 'distributed'} is not supported for audio models yet (${dir})`);
+      return audioEncode(dir, flags, ctx);
+    }
+    const comm = openJob(flags);
+    const { loaded, data } = await agree(comm, () => openModelAndData(flags, ctx));
+    checkSameJob(comm, () => [JSON.stringify(flags), data.images, data.labels, tensorsDigest(loaded.vqvae.state())]);
+    // One image's codes: [h, w], or [h, w, depth] for RVQ.
+    const shape = loaded.vqvae.codeShape;
+    const perImage = shape.reduce((a, b) => a * b, 1);
+    // This job's images (its shard, or all), split among the ranks; each rank encodes its part.
+    const [first, last] = shard ? shareOf(data.count, shard.index, shard.count) : [0, data.count];
+    const count = last - first;
+    const [mineStart, mineEnd] = shareOf(count, comm.rank, comm.size).map((i) => first + i) as [number, number];
+    const mine = new Int32Array((mineEnd - mineStart) * perImage);
+    const progress = ctx.progress({ total: mineEnd - mineStart, label: 'image' });
+    for (let start = mineStart; start < mineEnd; start += flags.batch) {
+      const end = Math.min(mineEnd, start + flags.batch);
       const x = sliceImages(data, start, end);
       const indices = loaded.vqvae.encodeIndices(x);
-      codes.set(indices.dataSync() as Int32Array, start * h * w);
+      mine.set(indices.dataSync() as Int32Array, (start - mineStart) * perImage);
       tf.dispose([x, indices]);
-      progress.update(end);
+      progress.update(end - mineStart);
     }
     progress.stop();
-    writeNpyFile(flags.out, codes, [data.count, h, w]);
-    info(ctx, `wrote ${flags.out}: int32 [${data.count}, ${h}, ${w}]`);
-    if (flags.labelsOut) {
-      writeNpyFile(flags.labelsOut, Int32Array.from(data.labels), [data.count]);
-      info(ctx, `wrote ${flags.labelsOut}: int32 [${data.count}]`);
-    }
     loaded.vqvae.dispose();
+    const codes = comm.gather(mine, shareCounts(count, comm.size, perImage));
+    if (codes === undefined) return;
+    writeNpyFile(flags.out, codes, [count, ...shape]);
+    info(ctx, `wrote ${flags.out}: int32 [${[count, ...shape].join(', ')}]`);
+    if (flags.labelsOut) {
+      writeNpyFile(flags.labelsOut, data.labels.slice(first, last), [count]);
+      info(ctx, `wrote ${flags.labelsOut}: int32 [${count}]`);
+    }
   },
 });

@@ -2,12 +2,15 @@
 import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 import { loadPrior } from '../prior/checkpoint.js';
+import { residualModelError } from '../prior/codeFile.js';
 import type { CodeSet } from '../prior/codeSet.js';
 import { priorNll } from '../prior/nll.js';
 import { evaluate } from '../train/evaluate.js';
 import { defineCommand } from './command.js';
-import { backendFlag, DATA_HELP, info, limitFlag, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
+import { backendFlag, DATA_HELP, info, limitFlag, modelDirFor, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { jsonFlag } from './flags.js';
+import { isAudioModelDir } from '../audio/checkpoint.js';
+import { audioEval } from './audioCommands.js';
 
 export const evalCommand = defineCommand({
   name: 'eval',
@@ -26,6 +29,7 @@ export const evalCommand = defineCommand({
     limitFlag,
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'images per forward pass' },
     resizeFlag,
+    { name: 'conversions', type: 'int', min: 0, default: 0, metavar: 'N', help: 'audio models: convert N test utterances to another speaker and score them with an MFCC speaker classifier' },
     backendFlag,
     jsonFlag,
   ],
@@ -35,10 +39,13 @@ export const evalCommand = defineCommand({
     'vqvae eval --model runs/fashion-ema --prior runs/fashion-prior --data fashion-mnist --json',
   ],
   async run(flags, ctx) {
-    const { loaded, data } = await openModelAndData(flags, ctx);
+    const dir = modelDirFor(flags.model, flags.data);
+    if (isAudioModelDir(dir)) return audioEval(dir, flags, ctx);
+    const { modelDir, loaded, data } = await openModelAndData(flags, ctx);
     try {
       const prior = flags.prior !== undefined ? await loadPrior(flags.prior) : undefined;
       try {
+        if (prior && loaded.vqvae.codeDepth > 1) throw residualModelError(modelDir, loaded.model.depth);
         const [h, w] = loaded.vqvae.codeGrid;
         if (prior && (prior.config.height !== h || prior.config.width !== w)) {
           throw new UserError(`the prior in ${flags.prior} models ${prior.config.height}x${prior.config.width} code grids but the model makes ${h}x${w}`);

@@ -5,11 +5,13 @@
  * the run engine (train/run.ts) with the prior's plug-in (prior/run.ts);
  * this file maps the flags.
  */
+import { readFileSync } from 'node:fs';
 import { DEFAULT_PRIOR_CONFIG } from '../prior/config.js';
 import { priorRun } from '../prior/run.js';
 import { runTraining } from '../train/run.js';
 import { defineCommand, defineGroup } from './command.js';
 import { backendFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
+import { distributedFlag, distributedRun, openJob } from './distributed.js';
 import { jsonFlag, UsageError } from './flags.js';
 
 /** Training defaults of the prior. */
@@ -47,6 +49,7 @@ export const priorTrainCommand = defineCommand({
     checkpointEveryFlag,
     resumeFlag,
     backendFlag,
+    distributedFlag,
     jsonFlag,
   ],
   examples: [
@@ -63,8 +66,12 @@ export const priorTrainCommand = defineCommand({
     }
     if (flags.testLabels !== undefined && flags.labels === undefined) throw new UsageError('--test-labels without --labels: the prior is unconditional');
     const { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes } = flags;
-    const plugin = priorRun({ codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes });
-    return runTraining(plugin, runOptions(flags, flags.out, PRIOR_DEFAULTS, ctx));
+    const comm = openJob(flags);
+    const job = distributedRun(comm, priorRun({ codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes }), () => [
+      JSON.stringify(flags),
+      ...[codes, labels, testCodes, testLabels].flatMap((file) => (file === undefined ? [] : [readFileSync(file)])),
+    ]);
+    return runTraining(job.plugin, { ...runOptions(flags, flags.out, PRIOR_DEFAULTS, ctx), communicator: job.communicator });
   },
 });
 

@@ -12,6 +12,7 @@ import { encodeImageGrid } from '../io/pngGrid.js';
 import { loadModel } from '../model/checkpoint.js';
 import { outputToPixels } from '../model/vqvae.js';
 import { loadPrior } from '../prior/checkpoint.js';
+import { residualModelError } from '../prior/codeFile.js';
 import { samplePrior } from '../prior/sample.js';
 import { defineCommand } from './command.js';
 import { backendFlag, info, useBackend } from './common.js';
@@ -58,6 +59,7 @@ export const sampleCommand = defineCommand({
       throw error;
     });
     try {
+      if (vqvae.codeDepth > 1) throw residualModelError(flags.model, vqvae.config.depth);
       const [h, w] = vqvae.codeGrid;
       const K = vqvae.config.codebookSize;
       const pc = prior.config;

@@ -4,15 +4,18 @@
  * itself is the run engine (train/run.ts) with the VQ-VAE's plug-in
  * (train/vqvaeRun.ts); this file maps the flags.
  */
+import type { ImageDataset } from '../data/dataset.js';
 import type { ModelConfig } from '../model/config.js';
 import { runTraining } from '../train/run.js';
 import { modelLevels } from '../model/hierarchicalFile.js';
 import { hierarchicalRun } from '../train/hierarchicalRun.js';
 import { vqvaeRun, type VqVaeRunOptions } from '../train/vqvaeRun.js';
 import { defineCommand } from './command.js';
-import { backendFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
+import { backendFlag, precisionFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
+import { distributedFlag, distributedRun, openJob } from './distributed.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
+import { AUDIO_TRAIN_FLAGS, checkDataKindFlags, runAudioTrain } from './audioTrain.js';
 
 /** Training defaults of the reference configuration. */
 export const DEFAULTS = { steps: 2000, batch: 128, lr: 2e-4, seed: 0 } as const;
@@ -41,6 +44,7 @@ export const trainCommand = defineCommand({
     { name: 'top-codebook-size', type: 'int', min: 1, metavar: 'K', help: 'with --levels 2: the top level\'s number of codes (default: --codebook-size)' },
     { name: 'top-code-dim', type: 'int', min: 1, metavar: 'D', help: 'with --levels 2: the top level\'s code dimension (default: --code-dim)' },
     decayFlag,
+    ...AUDIO_TRAIN_FLAGS,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
     checkpointEveryFlag,
@@ -48,20 +52,25 @@ export const trainCommand = defineCommand({
     resizeFlag,
     resumeFlag,
     backendFlag,
+    precisionFlag,
+    distributedFlag,
     jsonFlag,
   ],
   examples: [
     'vqvae train --data mnist --steps 600',
+    'mpirun -np 2 vqvae train --data fashion-mnist --distributed',
     'vqvae train --data fashion-mnist --out runs/fashion-ema --steps 5000 --ema',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --epochs 2',
     'vqvae train --data mnist --steps 1200 --resume',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --levels 2 --codebook-size 256 --top-codebook-size 64 --ema',
+    'vqvae train --data wav:/tmp/speech --out runs/speech --steps 2000',
   ],
   async run(flags, ctx) {
     checkDataFlag(flags.data);
     if (flags.steps !== undefined && flags.epochs !== undefined) {
       throw new UsageError('give either --steps or --epochs, not both');
     }
+    if (checkDataKindFlags(flags)) return runAudioTrain(flags, flags.out ?? defaultRunDir(flags.data), ctx);
     const resize = parseResize(flags.resize);
     const model: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
     const out = flags.out ?? defaultRunDir(flags.data);
@@ -70,9 +79,17 @@ export const trainCommand = defineCommand({
     if (levels === 1 && (flags.topCodebookSize !== undefined || flags.topCodeDim !== undefined)) {
       throw new UsageError(`--${flags.topCodebookSize !== undefined ? 'top-codebook-size' : 'top-code-dim'} needs --levels 2`);
     }
+    if (levels === 2 && flags.distributed) throw new UsageError('--levels 2 does not run distributed (--distributed): train it in one process');
+    const comm = openJob(flags);
+    if (levels === 2 && comm.size > 1) throw new UsageError(`--levels 2 does not run distributed (${comm.size} MPI ranks): train it in one process`);
+    const loaded: ImageDataset[] = [];
     const common: VqVaeRunOptions = {
       data: flags.data,
-      loadData: (split, limit) => loadData(flags.data, { split, limit, resize }, ctx),
+      async loadData(split, limit) {
+        const data = await loadData(flags.data, { split, limit, resize }, ctx);
+        loaded.push(data);
+        return data;
+      },
       limit: flags.limit,
       evalLimit: flags.evalLimit,
       resize,
@@ -82,6 +99,8 @@ export const trainCommand = defineCommand({
     };
     const options = runOptions(flags, out, DEFAULTS, ctx);
     if (levels === 2) return runTraining(hierarchicalRun({ ...common, top: { codebookSize: flags.topCodebookSize, codeDim: flags.topCodeDim } }), options);
-    return runTraining(vqvaeRun(common), options);
+    // Every rank must run the same flags on the same images.
+    const job = distributedRun(comm, vqvaeRun(common), () => [JSON.stringify(flags), ...loaded.flatMap((d) => [d.images, d.labels])]);
+    return runTraining(job.plugin, { ...options, communicator: job.communicator });
   },
 });

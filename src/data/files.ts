@@ -22,3 +22,17 @@ export function readBytes(file: string): Buffer {
     throw new UserError(`cannot read ${file}: ${(error as Error).message}`);
   }
 }
+
+/** Non-hidden entries of a folder (.DS_Store, .git and friends are never data), or a UserError naming it. */
+export function readDir(dir: string): fs.Dirent[] {
+  try {
+    return fs.readdirSync(dir, { withFileTypes: true }).filter((entry) => !entry.name.startsWith('.'));
+  } catch (error) {
+    throw new UserError(`cannot list ${dir}: ${(error as Error).message}`);
+  }
+}
+
+/** Orders names by UTF-16 code unit, so an order never depends on the locale. */
+export function byCodeUnit(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}

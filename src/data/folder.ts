@@ -20,11 +20,10 @@
  * pixel of every image has R == G == B, else 3; alpha is dropped. All images
  * must share the first image's size unless `resize` gives one.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { UserError } from '../errors.js';
 import type { ImageDataset, Split } from './dataset.js';
-import { isDirectory, readBytes } from './files.js';
+import { byCodeUnit, isDirectory, readBytes, readDir } from './files.js';
 import { decodeImageFile, isImageFileName, type RgbaImage } from './imageFile.js';
 import { resizeBilinear } from './resize.js';
 
@@ -95,19 +94,6 @@ function imageFilesIn(dir: string): string[] {
     .map((entry) => entry.name)
     .sort(byCodeUnit)
     .map((name) => path.join(dir, name));
-}
-
-/** Non-hidden entries: .DS_Store, .git and friends are never data. */
-function readDir(dir: string): fs.Dirent[] {
-  try {
-    return fs.readdirSync(dir, { withFileTypes: true }).filter((entry) => !entry.name.startsWith('.'));
-  } catch (error) {
-    throw new UserError(`cannot list ${dir}: ${(error as Error).message}`);
-  }
-}
-
-function byCodeUnit(a: string, b: string): number {
-  return a < b ? -1 : a > b ? 1 : 0;
 }
 
 /**

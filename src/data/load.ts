@@ -35,5 +35,7 @@ export async function loadDataset(spec: string, options: LoadOptions = {}): Prom
       return loadCifar10(spec, parsed.dir, split, limit);
     case 'folder':
       return loadFolder(spec, parsed.dir, split, limit, resize, options.onProgress);
+    case 'wav':
+      throw new UserError(`${spec} is speech, not images: only the audio model reads it (src/data/wav.ts)`);
   }
 }

@@ -9,6 +9,7 @@
  *   fashion-mnist:DIR     the same files in DIR
  *   cifar10:DIR           the CIFAR-10 binary batches in DIR
  *   folder:DIR            PNG/JPEG files, class sub-folders give labels
+ *   wav:DIR               speech: WAV files, one sub-folder per speaker (wav.ts)
  *
  * Only the first `:` separates kind from directory, so DIR may contain colons.
  */
@@ -27,12 +28,13 @@ export type DataSpec =
       readonly isDefaultDir: boolean;
     }
   | { readonly kind: 'cifar10'; readonly spec: string; readonly dir: string }
-  | { readonly kind: 'folder'; readonly spec: string; readonly dir: string };
+  | { readonly kind: 'folder'; readonly spec: string; readonly dir: string }
+  | { readonly kind: 'wav'; readonly spec: string; readonly dir: string };
 
 export type DataKind = DataSpec['kind'];
 
 /** The valid forms, as listed in every SPEC error. */
-export const VALID_SPEC_FORMS = 'mnist, fashion-mnist, fashion-mnist:DIR, cifar10:DIR, folder:DIR';
+export const VALID_SPEC_FORMS = 'mnist, fashion-mnist, fashion-mnist:DIR, cifar10:DIR, folder:DIR, wav:DIR';
 
 export function parseDataSpec(spec: string): DataSpec {
   const colon = spec.indexOf(':');
@@ -48,6 +50,7 @@ export function parseDataSpec(spec: string): DataSpec {
       return { kind, spec, dir: requireDir(spec, dir), isDefaultDir: false };
     case 'cifar10':
     case 'folder':
+    case 'wav':
       if (dir === undefined) throw specError(spec, `\`${kind}\` needs a directory, as ${kind}:DIR`);
       return { kind, spec, dir: requireDir(spec, dir) };
     default:

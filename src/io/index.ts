@@ -1,7 +1,8 @@
 /**
  * File formats and safe writing: safetensors weights, .npy arrays, PNG image
  * grids, atomic file replacement and crash-safe model directories. Everything
- * here works on typed arrays and never imports TensorFlow.js.
+ * here works on typed arrays and never imports TensorFlow.js; bytes.ts is
+ * the part without a file system (the browser entry's).
  */
 export {
   fsyncDirectorySync,
@@ -10,20 +11,10 @@ export {
   writeFileAtomic,
   writeFileAtomicSync,
 } from './atomicWrite.js';
-export {
-  SAFETENSORS_DTYPES,
-  decodeSafetensors,
-  encodeSafetensors,
-  type DecodedSafetensors,
-  type NamedTensor,
-  type SafetensorsDtype,
-  type TensorData,
-} from './safetensors.js';
+export * from './bytes.js';
 export { readSafetensorsFile, writeSafetensorsFile } from './safetensorsFile.js';
-export { decodeNpy, encodeNpy, type NpyArray, type NpyDtype, type NpyWritable } from './npy.js';
 export { readNpyFile, writeNpyFile } from './npyFile.js';
 export {
-  CHECKPOINT_ID_KEY,
   CONFIG_FILE,
   PREVIOUS_WEIGHTS_FILE,
   WEIGHTS_FILE,

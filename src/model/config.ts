@@ -10,7 +10,13 @@
 import type { ImageDataset } from '../data/dataset.js';
 import { UserError } from '../errors.js';
 
-export type QuantizerKind = 'vq' | 'ema';
+/**
+ * 'vq' and 'ema': quantize/vectorQuantizer.ts and vectorQuantizerEma.ts;
+ * 'simvq': quantize/simvq.ts; 'fsq': quantize/fsq.ts; 'rvq': quantize/rvq.ts.
+ */
+export type QuantizerKind = 'vq' | 'ema' | 'simvq' | 'fsq' | 'rvq';
+
+export const QUANTIZER_KINDS: readonly QuantizerKind[] = ['vq', 'ema', 'simvq', 'fsq', 'rvq'];
 
 /**
  * The decoder's output distribution. 'mse': one value per pixel value, trained
@@ -48,6 +54,10 @@ export interface ModelConfig {
   epsilon: number;
   /** The decoder's output distribution; 'mse' for models saved before it existed. */
   likelihood: Likelihood;
+  /** FSQ levels per scalar (fsq only); codebookSize must be their product. */
+  levels: number[];
+  /** Codebooks applied to the running residual (rvq only; 1 for the others). */
+  depth: number;
 }
 
 export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
@@ -65,6 +75,8 @@ export const DEFAULT_MODEL_CONFIG: Readonly<ModelConfig> = Object.freeze({
   decay: 0.99,
   epsilon: 1e-5,
   likelihood: 'mse',
+  levels: [8, 5, 5, 5],
+  depth: 1,
 });
 
 type Check = (value: unknown) => string | undefined;
@@ -88,15 +100,21 @@ const CHECKS: Record<keyof ModelConfig, Check> = {
   codebookSize: positiveInt,
   codeDim: positiveInt,
   downsamples: positiveInt,
-  quantizer: (v) => (v === 'vq' || v === 'ema' ? undefined : "one of 'vq', 'ema'"),
+  quantizer: (v) =>
+    QUANTIZER_KINDS.includes(v as QuantizerKind) ? undefined : `one of ${QUANTIZER_KINDS.map((q) => `'${q}'`).join(', ')}`,
   beta: nonNegativeNumber,
   decay: (v) => (typeof v === 'number' && v > 0 && v < 1 ? undefined : 'a number in (0, 1)'),
   epsilon: positiveNumber,
   likelihood: (v) => (v === 'mse' || v === 'categorical' ? undefined : "one of 'mse', 'categorical'"),
+  levels: (v) =>
+    Array.isArray(v) && v.length >= 1 && v.every((l) => typeof l === 'number' && Number.isInteger(l) && l >= 2)
+      ? undefined
+      : 'a list of integers >= 2',
+  depth: positiveInt,
 };
 
 /** Keys that configs written before they existed may lack, with the value those configs meant. */
-const ADDED_LATER: Partial<ModelConfig> = { likelihood: 'mse' };
+const ADDED_LATER: Partial<ModelConfig> = { likelihood: 'mse', levels: [8, 5, 5, 5], depth: 1 };
 
 /** The spatial size of the code grid for a config. */
 export function codeGridSize(config: ModelConfig): [number, number] {
@@ -134,7 +152,18 @@ export function validateModelConfig(value: unknown, source = 'model config'): Mo
       `${source}: image size ${config.imageHeight}x${config.imageWidth} must divide by 2^downsamples = ${f}`,
     );
   }
-  return { ...config };
+  if (config.quantizer === 'fsq') {
+    const product = config.levels.reduce((a, b) => a * b, 1);
+    if (config.codebookSize !== product) {
+      throw new UserError(
+        `${source}: "codebookSize" must be the product of the FSQ levels ${config.levels.join(',')} = ${product}, found ${config.codebookSize}`,
+      );
+    }
+  }
+  if (config.quantizer !== 'rvq' && config.depth !== 1) {
+    throw new UserError(`${source}: "depth" ${config.depth} applies to the rvq quantizer only; the ${config.quantizer} quantizer has depth 1`);
+  }
+  return { ...config, levels: config.levels.slice() };
 }
 
 /** Defaults overridden by `overrides`, then validated. */

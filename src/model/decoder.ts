@@ -62,12 +62,13 @@ export class Decoder {
   }
 
   apply(z: tf.Tensor4D): tf.Tensor4D {
-    let h = this.residual.apply(this.conv.apply(z));
+    // The stack's final ReLU is applied by the first up layer to its input.
+    let h = this.residual.applyBeforeRelu(this.conv.apply(z));
     const n = this.up.length;
+    if (n === 0) return tf.relu(h);
     this.up.forEach((conv, i) => {
       const size = this.outSize?.map((s) => Math.ceil(s / 2 ** (n - 1 - i))) as [number, number] | undefined;
-      h = conv.apply(h, size);
-      if (i < n - 1) h = tf.relu(h);
+      h = conv.apply(h, i < n - 1 ? 'relu' : 'linear', i === 0, size);
     });
     return h;
   }

@@ -66,7 +66,8 @@ export class Encoder {
   apply(x: tf.Tensor4D): tf.Tensor4D {
     let h = x;
     for (const conv of this.down) h = conv.apply(h, 'relu');
-    h = this.residual.apply(this.conv.apply(h));
-    return this.preQuantize ? this.preQuantize.apply(h) : h;
+    h = this.residual.applyBeforeRelu(this.conv.apply(h));
+    // The stack's final ReLU: applied by the 1x1 layer to its input, or here when there is none.
+    return this.preQuantize ? this.preQuantize.apply(h, 'linear', true) : tf.relu(h);
   }
 }

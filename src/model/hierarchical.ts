@@ -193,7 +193,8 @@ export class HierarchicalVqVae {
       const features = this.encoderBottom.apply(x);
       const top = this.topQuantizer.apply(this.encoderTop.apply(features));
       const bottom = this.bottomQuantizer.apply(this.encodeBottom(features, top.quantized));
-      return { top: top.indices, bottom: bottom.indices };
+      // VQ or EMA quantizers (makeQuantizer): one codebook, [b, h, w].
+      return { top: top.indices as tf.Tensor3D, bottom: bottom.indices as tf.Tensor3D };
     });
   }
 
@@ -222,7 +223,7 @@ export class HierarchicalVqVae {
   }
 
   private decodeRaw(quantizedTop: tf.Tensor4D, quantizedBottom: tf.Tensor4D): tf.Tensor4D {
-    const up = this.upsampleTop.apply(quantizedTop, this.grids.bottom);
+    const up = this.upsampleTop.apply(quantizedTop, 'linear', false, this.grids.bottom);
     return this.decoder.apply(tf.concat([up, quantizedBottom], 3));
   }
 

@@ -26,7 +26,12 @@ import { MODEL_SAVED_FORMAT, type TrainingState } from './modelFile.js';
 export const HIERARCHICAL_FORMAT = 'vqvae2';
 export const HIERARCHICAL_FORMAT_VERSION = 1;
 
-/** The config as config.json holds it: flat, with `levels: 2` and the top level's sizes. */
+/**
+ * The config as config.json holds it: flat, with `levels: 2` and the top
+ * level's sizes. That `levels` is the number of code levels, in the place of
+ * ModelConfig's FSQ `levels`, which a two-level model (VQ or EMA quantizers
+ * only) does not use: on loading it takes its default again.
+ */
 export function hierarchicalConfigForFile(config: HierarchicalConfig): Record<string, unknown> {
   return { ...config.model, levels: 2, topCodebookSize: config.top.codebookSize, topCodeDim: config.top.codeDim };
 }
@@ -39,7 +44,11 @@ export function validateHierarchicalConfig(value: unknown, source: string): Hier
   for (const [key, v] of [['topCodebookSize', topCodebookSize], ['topCodeDim', topCodeDim]] as const) {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new UserError(`${source}: "${key}" must be an integer >= 1, found ${JSON.stringify(v)}`);
   }
-  return { model: validateModelConfig(model, source), top: { codebookSize: topCodebookSize as number, codeDim: topCodeDim as number } };
+  const checked = validateModelConfig(model, source);
+  if (checked.quantizer !== 'vq' && checked.quantizer !== 'ema') {
+    throw new UserError(`${source}: "quantizer" of a two-level model must be "vq" or "ema", found ${JSON.stringify(checked.quantizer)}`);
+  }
+  return { model: checked, top: { codebookSize: topCodebookSize as number, codeDim: topCodeDim as number } };
 }
 
 export const HIERARCHICAL_SAVED_FORMAT: SavedFormat<HierarchicalConfig> = {

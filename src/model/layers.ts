@@ -8,6 +8,7 @@
  */
 import '../engine.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { convLayer } from '../backend/native/layerOp.js';
 import { nextSeed, type Rng } from '../random.js';
 
 /** Named variables of a model, in creation order. */
@@ -42,7 +43,10 @@ export function addVariable(vars: VariableMap, name: string, init: tf.Tensor): t
   return v;
 }
 
-/** y = conv(x, W) + b, optionally followed by ReLU (fused, one kernel). */
+/**
+ * y = conv(x, W) + b, optionally followed by ReLU, optionally of relu(x):
+ * one op (src/backend/native/layers.ts), fused on the native backend.
+ */
 export class Conv2d {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
@@ -54,19 +58,17 @@ export class Conv2d {
     this.bias = addVariable(vars, `${name}.bias`, uniform([outChannels], bound, rng));
   }
 
-  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear'): tf.Tensor4D {
-    return tf.fused.conv2d({
-      x,
-      filter: this.weight as tf.Tensor4D,
-      strides: this.spec.stride,
-      pad: tfPadding(this.spec.padding),
-      bias: this.bias,
-      activation,
+  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', inputRelu = false): tf.Tensor4D {
+    return convLayer(x, this.weight as tf.Tensor4D, this.bias as tf.Tensor1D, {
+      stride: this.spec.stride, pad: tfPadding(this.spec.padding), activation, inputRelu,
     });
   }
 }
 
-/** The transposed convolution that doubles H and W: 4x4, stride 2, padding 1. */
+/**
+ * The transposed convolution that doubles H and W: 4x4, stride 2, padding 1;
+ * plus bias, optionally followed by ReLU, optionally of relu(x) (one op, as Conv2d).
+ */
 export class ConvTranspose2d {
   readonly weight: tf.Variable;
   readonly bias: tf.Variable;
@@ -80,12 +82,16 @@ export class ConvTranspose2d {
   }
 
   /**
-   * x [b, h, w, in] → [b, outH, outW, out]. Without `outSize`, PyTorch's size
+   * x [b, h, w, in] → [b, outH, outW, out], plus bias, then `activation`, of
+   * relu(x) when `inputRelu`. Without `outSize`, PyTorch's size
    * (in - 1) * stride - 2 * padding + kernel; with it, any size whose 'same'
    * convolution gives back h x w (ceil(out / stride) = in, e.g. 4 → 7): the
-   * transpose of that convolution, its odd padding at the bottom and right.
+   * transpose of that convolution, its odd padding at the bottom and right
+   * (the fused native op takes that size too: its padding is tfjs's 'same').
    */
-  apply(x: tf.Tensor4D, outSize?: [number, number]): tf.Tensor4D {
+  apply(
+    x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', inputRelu = false, outSize?: [number, number],
+  ): tf.Tensor4D {
     const { stride, kernel, padding, outChannels } = this.spec;
     const [b, h, w] = x.shape;
     const pad = typeof padding === 'number' ? padding : 0;
@@ -99,7 +105,9 @@ export class ConvTranspose2d {
     if (!outSize && typeof padding === 'number' && tfPad === 'valid' && padding !== 0) {
       throw new Error(`transposed convolution: padding ${padding} with kernel ${kernel}, stride ${stride} is not supported`);
     }
-    const y = tf.conv2dTranspose(x, this.weight as tf.Tensor4D, [b, outH, outW, outChannels], stride, tfPad);
-    return tf.add(y, this.bias) as tf.Tensor4D;
+    if (typeof tfPad !== 'string') throw new Error('transposed convolution: padding must be a number, same or valid');
+    return convLayer(x, this.weight as tf.Tensor4D, this.bias as tf.Tensor1D, {
+      stride, pad: tfPad, activation, inputRelu, transposedTo: [b, outH, outW, outChannels],
+    });
   }
 }

@@ -13,11 +13,17 @@
  *   vq.embedding.weight           [K, D]              quantizer.codebook        [K, D]
  *   vq.ema_cluster_size (ema)     [K]                 quantizer.ema_count       [K]
  *   vq.ema_w (ema)                [K, D]              quantizer.ema_sum         [K, D]
+ *   vq.frozen_codebook (simvq)    [K, D]              quantizer.frozen_codebook [K, D]    in place of vq.embedding
+ *   vq.code_transform.weight      [D, D] (out, in)    quantizer.code_transform.weight  [D, D] (in, out), transposed
+ *   vq.project_in.weight (fsq)    [d, D] (out, in)    quantizer.project_in.weight      [D, d], transposed; .bias [d]
+ *   vq.project_out.weight (fsq)   [D, d] (out, in)    quantizer.project_out.weight     [d, D], transposed; .bias [D]
+ *                                                     (fsq has no vq.embedding; the projections only when D != d)
+ *   vq.layers.{i}.embedding.weight (rvq)  [K, D]      quantizer.layers.{i}.codebook    [K, D], i = 0..depth-1
  *   decoder.conv1                 [out, in, 3, 3]     decoder.conv              [3, 3, in, out]
  *   decoder.res.{i}.conv1/.conv2  as the encoder's    decoder.res.{i}.conv3/.conv1
  *   decoder.conv_trans{j}.weight  [in, out, kh, kw]   decoder.up.{j-1}.weight   [kh, kw, out, in]   j = 1..n
  *
- * Biases keep their shape [out]. Both 4-d layouts move by the same
+ * Biases keep their shape [out]; nn.Linear weights [out, in] are transposed to [in, out]. Both 4-d layouts move by the same
  * permutation (2, 3, 1, 0): OIHW → HWIO for convolutions and, for transposed
  * convolutions (PyTorch [in, out, kh, kw], tfjs [kh, kw, out, in]), IOHW → HWOI.
  */
@@ -32,6 +38,8 @@ export interface PytorchName {
   ours: string;
   /** 4-d weights are permuted (2, 3, 1, 0); vectors and the codebook are copied. */
   permute: boolean;
+  /** nn.Linear weights [out, in] are transposed to [in, out]. */
+  transpose?: boolean;
 }
 
 /** The table above, spelled out for one config, in the order of the model's variables. */
@@ -52,15 +60,44 @@ export function pytorchNames(config: ModelConfig): PytorchName[] {
   conv(`encoder.conv${n + 1}`, 'encoder.conv');
   residual('encoder');
   conv('pre_vq_conv', 'encoder.pre_quantize');
-  names.push({ pytorch: 'vq.embedding.weight', ours: 'quantizer.codebook', permute: false });
-  if (config.quantizer === 'ema') {
-    names.push({ pytorch: 'vq.ema_cluster_size', ours: 'quantizer.ema_count', permute: false });
-    names.push({ pytorch: 'vq.ema_w', ours: 'quantizer.ema_sum', permute: false });
-  }
+  names.push(...quantizerNames(config));
   conv('decoder.conv1', 'decoder.conv');
   residual('decoder');
   for (let j = 1; j <= n; j++) conv(`decoder.conv_trans${j}`, `decoder.up.${j - 1}`);
   return names;
+}
+
+/** The quantizer's rows of the table above. */
+function quantizerNames(config: ModelConfig): PytorchName[] {
+  const copy = (pytorch: string, ours: string): PytorchName => ({ pytorch, ours, permute: false });
+  const linear = (pytorch: string, ours: string): PytorchName => ({ pytorch, ours, permute: false, transpose: true });
+  switch (config.quantizer) {
+    case 'simvq':
+      return [copy('vq.frozen_codebook', 'quantizer.frozen_codebook'), linear('vq.code_transform.weight', 'quantizer.code_transform.weight')];
+    case 'fsq':
+      if (config.codeDim === config.levels.length) return [];
+      return ['project_in', 'project_out'].flatMap((p) => [
+        linear(`vq.${p}.weight`, `quantizer.${p}.weight`),
+        copy(`vq.${p}.bias`, `quantizer.${p}.bias`),
+      ]);
+    case 'rvq':
+      return Array.from({ length: config.depth }, (_, i) => copy(`vq.layers.${i}.embedding.weight`, `quantizer.layers.${i}.codebook`));
+    case 'ema':
+      return [
+        copy('vq.embedding.weight', 'quantizer.codebook'),
+        copy('vq.ema_cluster_size', 'quantizer.ema_count'),
+        copy('vq.ema_w', 'quantizer.ema_sum'),
+      ];
+    default:
+      return [copy('vq.embedding.weight', 'quantizer.codebook')];
+  }
+}
+
+/** [rows, columns] row-major → [columns, rows]. */
+function transpose2d(data: ArrayLike<number>, rows: number, columns: number): Float32Array {
+  const out = new Float32Array(rows * columns);
+  for (let r = 0; r < rows; r++) for (let c = 0; c < columns; c++) out[c * rows + r] = data[r * columns + c]!;
+  return out;
 }
 
 const PERMUTATION = [2, 3, 1, 0] as const;
@@ -109,10 +146,10 @@ export function fromPytorchState(
   const names = pytorchNames(config);
   const problems: string[] = [];
   const known = new Set(names.map((n) => n.pytorch));
-  for (const { pytorch, ours, permute } of names) {
+  for (const { pytorch, ours, permute, transpose } of names) {
     const target = expected[ours];
     if (!target) throw new Error(`pytorch mapping names ${ours}, which the model does not have`);
-    const want = pytorchShape(target.shape, permute);
+    const want = transpose ? target.shape.slice().reverse() : pytorchShape(target.shape, permute);
     const t = tensors[pytorch];
     if (!t) problems.push(`missing ${pytorch} ${shapeText(want)}`);
     else if (t.shape.join(',') !== want.join(',')) {
@@ -126,12 +163,16 @@ export function fromPytorchState(
     throw new ModelMismatchError(`${source} does not match the ${model}: ${problems.join('; ')}`);
   }
   const out: Record<string, { shape: number[]; data: Float32Array }> = {};
-  for (const { pytorch, ours, permute } of names) {
+  for (const { pytorch, ours, permute, transpose } of names) {
     const t = tensors[pytorch]!;
     const values = t.data as Float32Array | Float64Array;
     out[ours] = {
       shape: expected[ours]!.shape.slice(),
-      data: permute ? permuteFromPytorch(values, t.shape) : Float32Array.from(values),
+      data: permute
+        ? permuteFromPytorch(values, t.shape)
+        : transpose
+          ? transpose2d(values, t.shape[0]!, t.shape[1]!)
+          : Float32Array.from(values),
     };
   }
   for (const ours of Object.keys(expected)) {

@@ -22,10 +22,18 @@ export class ResidualStack {
   }
 
   apply(x: tf.Tensor4D): tf.Tensor4D {
+    return tf.relu(this.applyBeforeRelu(x));
+  }
+
+  /**
+   * The stack without its final ReLU, for a next layer that applies it to
+   * its input itself (Conv2d.apply's inputRelu: fused on native).
+   */
+  applyBeforeRelu(x: tf.Tensor4D): tf.Tensor4D {
     let h = x;
     for (const { conv3, conv1 } of this.blocks) {
-      h = tf.add(h, conv1.apply(conv3.apply(tf.relu(h), 'relu'))) as tf.Tensor4D;
+      h = tf.add(h, conv1.apply(conv3.apply(h, 'relu', true))) as tf.Tensor4D;
     }
-    return tf.relu(h);
+    return h;
   }
 }

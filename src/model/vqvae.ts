@@ -9,7 +9,10 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import type { Quantizer, QuantizerOutput } from '../quantize/types.js';
+import { FiniteScalarQuantizer } from '../quantize/fsq.js';
+import { ResidualVQ } from '../quantize/rvq.js';
+import { SimVQ } from '../quantize/simvq.js';
+import type { CodeIndices, Quantizer, QuantizerOutput } from '../quantize/types.js';
 import { VectorQuantizer } from '../quantize/vectorQuantizer.js';
 import { VectorQuantizerEMA } from '../quantize/vectorQuantizerEma.js';
 import { mulberry32, nextSeed } from '../random.js';
@@ -40,12 +43,16 @@ export class VqVae {
     this.config = validateModelConfig(config);
     const rng = mulberry32(seed);
     this.encoder = new Encoder(this.config, this.variables, rng);
-    const { codebookSize, codeDim, beta, decay, epsilon } = this.config;
-    const quantizerSeed = nextSeed(rng);
-    this.quantizer =
-      this.config.quantizer === 'ema'
-        ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed: quantizerSeed })
-        : new VectorQuantizer({ codebookSize, codeDim, beta, seed: quantizerSeed });
+    const { codebookSize, codeDim, beta, decay, epsilon, levels, depth } = this.config;
+    const q = nextSeed(rng);
+    const kinds = {
+      vq: () => new VectorQuantizer({ codebookSize, codeDim, beta, seed: q }),
+      ema: () => new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed: q }),
+      simvq: () => new SimVQ({ codebookSize, codeDim, beta, seed: q }),
+      fsq: () => new FiniteScalarQuantizer({ levels, codeDim, seed: q }),
+      rvq: () => new ResidualVQ({ codebookSize, codeDim, depth, beta, seed: q }),
+    };
+    this.quantizer = kinds[this.config.quantizer]();
     this.decoder = new Decoder(this.config, this.variables, rng);
   }
 
@@ -90,16 +97,26 @@ export class VqVae {
     });
   }
 
-  /** Code indices [b, h, w] of images x [b, H, W, C] in input scale. */
-  encodeIndices(x: tf.Tensor4D): tf.Tensor3D {
+  /** Codes per vector: the quantizer's depth (1 but for RVQ, whose indices are [b, h, w, depth]). */
+  get codeDepth(): number {
+    return this.quantizer.depth ?? 1;
+  }
+
+  /** The shape of one image's codes: [h, w], or [h, w, depth] for RVQ. */
+  get codeShape(): number[] {
+    return this.codeDepth === 1 ? [...this.codeGrid] : [...this.codeGrid, this.codeDepth];
+  }
+
+  /** Code indices [b, h, w] (RVQ: [b, h, w, depth]) of images x [b, H, W, C] in input scale. */
+  encodeIndices(x: tf.Tensor4D): CodeIndices {
     return tf.tidy(() => this.quantizer.apply(this.encode(x)).indices);
   }
 
-  /** Images in input scale [b, H, W, C] from code indices [b, h, w]. */
-  decodeIndices(indices: tf.Tensor3D): tf.Tensor4D {
-    const [h, w] = this.codeGrid;
-    if (indices.rank !== 3 || indices.shape[1] !== h || indices.shape[2] !== w) {
-      throw new Error(`codes must be [batch, ${h}, ${w}] for this model, found [${indices.shape.join(', ')}]`);
+  /** Images in input scale [b, H, W, C] from code indices [b, h, w] (RVQ: [b, h, w, depth]). */
+  decodeIndices(indices: CodeIndices): tf.Tensor4D {
+    const shape = this.codeShape;
+    if (indices.rank !== shape.length + 1 || shape.some((n, i) => indices.shape[i + 1] !== n)) {
+      throw new Error(`codes must be [batch, ${shape.join(', ')}] for this model, found [${indices.shape.join(', ')}]`);
     }
     const codes = this.quantizer.lookup(indices);
     try {
@@ -144,10 +161,13 @@ export function decoderOutput(raw: tf.Tensor4D, config: ModelConfig): { reconstr
   return { reconstruction: categoricalMean(logits), logits };
 }
 
+/** A checkpoint whose tensors do not fit the config it came with. */
+export class ModelMismatchError extends UserError {}
+
 /**
- * Replaces every variable of `state` from `tensors` (a checkpoint); each
- * name must be present with the same shape, and nothing else, or a
- * ModelMismatchError names every difference.
+ * Assigns saved tensors to a model's variables (`state()`), after checking
+ * that the names and shapes match exactly: a ModelMismatchError lists every
+ * missing, unexpected or mis-shaped tensor, and then nothing is assigned.
  */
 export function loadState(
   state: Record<string, tf.Variable>,
@@ -169,9 +189,6 @@ export function loadState(
     tf.tidy(() => v.assign(tf.tensor(t.data, t.shape, 'float32')));
   }
 }
-
-/** A checkpoint whose tensors do not fit the config it came with. */
-export class ModelMismatchError extends UserError {}
 
 /** Raw bytes [b, H, W, C] (0..255) → float input x = pixels/255 - 0.5. */
 export function pixelsToInput(pixels: Uint8Array, batch: number, height: number, width: number, channels: number): tf.Tensor4D {

@@ -15,12 +15,25 @@ export interface CodeFileOptions {
   limit?: number;
 }
 
+/** The error for a prior over the [N, h, w, depth] codes of a residual (rvq) model; `what` names the file or model. */
+export function residualCodesError(what: string): UserError {
+  return new UserError(
+    `${what}: a prior over RVQ codes ([N, h, w, depth]) is not supported yet; train the prior on the codes of a model with one code per position (vq, ema, simvq or fsq)`,
+  );
+}
+
+/** `residualCodesError` for the residual model in `modelDir`. */
+export function residualModelError(modelDir: string, depth: number): UserError {
+  return residualCodesError(`the model in ${modelDir} is residual (rvq, depth ${depth})`);
+}
+
 /** Codes (and labels) from .npy files, checked: integer, [N, h, w] / [N], non-negative, below K. */
 export function readCodeSet(codesPath: string, labelsPath?: string, options: CodeFileOptions = {}): CodeSet {
   const array = readNpyFile(codesPath);
   if (!(array.data instanceof Int32Array)) {
     throw new UserError(`${codesPath}: codes must be integers (int32 or int64), found ${array.dtype}`);
   }
+  if (array.shape.length === 4) throw residualCodesError(codesPath);
   if (array.shape.length !== 3 || array.shape[0]! < 1 || array.shape[1]! < 1 || array.shape[2]! < 1) {
     throw new UserError(`${codesPath}: codes must have shape [N, h, w] with N, h, w >= 1 (as \`vqvae encode\` writes), found [${array.shape.join(', ')}]`);
   }

@@ -6,6 +6,7 @@
  */
 import '../engine.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { shareOf, type ShardedSum } from '../distributed/shard.js';
 import { sliceCodes, type CodeSet } from './codeSet.js';
 import type { PixelCnn } from './pixelcnn.js';
 
@@ -36,20 +37,25 @@ export interface NllOptions {
   /** Only the first N grids. */
   limit?: number;
   onProgress?: (done: number, total: number) => void;
+  /** The processes of a data-parallel run: each scores its share of the grids, the sums are combined. */
+  communicator?: ShardedSum;
 }
 
 /** The prior's NLL over a set of grids, summed in float64. Changes nothing. */
 export function priorNll(prior: PixelCnn, set: CodeSet, options: NllOptions = {}): NllResult {
   const batch = options.batch ?? 256;
   const total = Math.min(set.count, options.limit ?? set.count);
+  const comm = options.communicator;
+  const [first, last] = comm ? shareOf(total, comm.rank, comm.size) : [0, total];
   let nats = 0;
-  for (let start = 0; start < total; start += batch) {
-    const end = Math.min(total, start + batch);
+  for (let start = first; start < last; start += batch) {
+    const end = Math.min(last, start + batch);
     const { codes, labels, top } = sliceCodes(set, start, end);
     nats += tf.tidy(() => codeNllSum(prior, codes, labels, top).dataSync()[0]!);
     tf.dispose([codes, ...(labels ? [labels] : []), ...(top ? [top] : [])]);
-    options.onProgress?.(end, total);
+    options.onProgress?.(end - first, last - first);
   }
+  if (comm && comm.size > 1) nats = comm.allReduceSum([nats])[0]!;
   const natsPerCode = nats / (total * set.height * set.width);
   return { natsPerCode, bitsPerCode: natsPerCode / Math.LN2, grids: total };
 }

@@ -9,8 +9,8 @@
 import { UserError } from '../errors.js';
 import { loadModel } from '../model/checkpoint.js';
 import { codeGridSize } from '../model/config.js';
-import { checkFlagsMatch, type RunPlugin, type RunSession } from '../train/run.js';
-import { maxOf, readCodeSet } from './codeFile.js';
+import { checkBatchDivides, checkFlagsMatch, type RunPlugin, type RunSession } from '../train/run.js';
+import { maxOf, readCodeSet, residualModelError } from './codeFile.js';
 import type { CodeSet } from './codeSet.js';
 import { loadPriorDirectory, savePrior, type LoadedPrior, type PriorTrainingState } from './checkpoint.js';
 import { makePriorConfig, type PriorConfig } from './config.js';
@@ -57,12 +57,16 @@ export function priorRun(options: PriorRunOptions): RunPlugin<PriorTrainingState
     load: loadPriorDirectory,
     formatLoss: (loss) => `${(loss / Math.LN2).toFixed(4)} bits per code`,
     lossFields: (loss) => ({ final_bits_per_code: loss === null ? null : loss / Math.LN2 }),
-    async open({ out, saved, settings, output }) {
+    async open({ out, saved, settings, output, communicator }) {
       // The VQ-VAE's K and grid, if given.
       let modelK: number | undefined;
       let modelGrid: [number, number] | undefined;
       if (options.model !== undefined) {
         const model = loadModel(options.model);
+        if (model.vqvae.codeDepth > 1) {
+          model.vqvae.dispose();
+          throw residualModelError(options.model, model.model.depth);
+        }
         modelK = model.model.codebookSize;
         modelGrid = codeGridSize(model.model);
         model.vqvae.dispose();
@@ -103,26 +107,28 @@ export function priorRun(options: PriorRunOptions): RunPlugin<PriorTrainingState
         checkLabels(testData.labels, options.testLabels, numClasses);
       }
       if (settings.batch > data.count) throw new UserError(`--batch ${settings.batch} is larger than the data: ${codesFile} has ${data.count} grids`);
+      checkBatchDivides(settings.batch, communicator.size);
 
       const prior = saved?.pixelCnn ?? new PixelCnn(makePriorConfig({ ...requested, codebookSize: K, height: data.height, width: data.width }), settings.seed);
       const c = prior.config;
       const labels = options.labels ?? saved?.training?.labels;
       const uniform = Math.log2(c.codebookSize).toFixed(3);
       const session: RunSession<PriorTrainingState, ComputedStep> = {
-        ...priorStepper(prior, data, settings.batch, settings.seed),
+        ...priorStepper(prior, data, settings.batch, settings.seed, [communicator.rank, communicator.size]),
         describe: ({ batch, learningRate }) =>
           `codes: ${codesFile}, ${data.count} grids ${data.height}x${data.width}, K ${c.codebookSize} (uniform: ${uniform} bits per code)` +
           `${c.numClasses > 0 ? `, ${c.numClasses} classes` : ''}; prior: channels ${c.channels}, ${c.layers + 1} gated layers, kernel ${c.kernelSize}; batch ${batch}, lr ${learningRate}`,
         state: (s) => ({ codes: codesFile, ...(labels !== undefined ? { labels } : {}), ...s }),
         save: (dir, state, optimizer) => savePrior(dir, prior, state, optimizer.state()),
         progressFields: ({ metrics }) => ({ bits: metrics.bitsPerCode! }),
-        evaluate: (step) => (testData ? `step ${step}: test NLL ${priorNll(prior, testData).bitsPerCode.toFixed(4)} bits per code` : undefined),
+        evaluate: (step) => (testData ? `step ${step}: test NLL ${priorNll(prior, testData, { communicator }).bitsPerCode.toFixed(4)} bits per code` : undefined),
         finish(result) {
           if (!testData || result.stopReason === 'interrupted') return;
-          const m = priorNll(prior, testData);
+          const m = priorNll(prior, testData, { communicator });
           output.info(`test (${m.grids} grids): NLL ${m.bitsPerCode.toFixed(4)} bits per code (uniform: ${uniform})`);
           return { test_bits_per_code: m.bitsPerCode };
         },
+        replicaState: () => Object.fromEntries(prior.variables),
         dispose: () => prior.dispose(),
       };
       return { session };

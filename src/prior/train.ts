@@ -53,8 +53,9 @@ export interface PriorTrainResult {
 }
 
 /** The prior as the step loop's plug-in: step i trains on the grids `EpochOrder(count, batch, seed).indicesAt(i)`. */
-export function priorStepper(prior: PixelCnn, data: CodeSet, batch: number, seed: number): Stepper {
-  const order = new EpochOrder(data.count, batch, seed);
+/** The prior as the step loop's plug-in; `share` [rank, ranks]: a data-parallel process's part of each batch. */
+export function priorStepper(prior: PixelCnn, data: CodeSet, batch: number, seed: number, share: readonly [number, number] = [0, 1]): Stepper {
+  const order = new EpochOrder(data.count, batch, seed, share);
   const params = Object.fromEntries(prior.variables);
   const names = new Map(Object.entries(params).map(([name, v]) => [v.name, name]));
   const varList = Object.values(params);

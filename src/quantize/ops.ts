@@ -4,6 +4,8 @@
  */
 import '../engine.js';
 import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.js';
+import type { QuantizerOutput } from './types.js';
 
 /**
  * Identity forward, zero gradient backward: tfjs-core has no stop_gradient,
@@ -50,6 +52,16 @@ export function usageMetrics(counts: tf.Tensor1D): { perplexity: tf.Scalar; code
   });
 }
 
+/** Throws a UserError naming the first of `values` that is not a code index 0..k-1. */
+export function checkIndexRange(values: ArrayLike<number>, k: number): void {
+  for (let i = 0; i < values.length; i++) {
+    const v = values[i]!;
+    if (!(v >= 0 && v < k && Number.isInteger(v))) {
+      throw new UserError(`code index ${v} at position ${i} is out of range: the codebook has ${k} codes (0..${k - 1})`);
+    }
+  }
+}
+
 /** How many times each of the k codes occurs in `indices` (any shape), float32 [k]. */
 export function codeCounts(indices: tf.Tensor, k: number): tf.Tensor1D {
   return tf.tidy(() => {
@@ -92,4 +104,16 @@ export function snapToCodebook(inputs: tf.Tensor4D, codebook: tf.Tensor2D): Snap
     indices: tf.reshape(indices, [b, h, w]) as tf.Tensor3D,
     ...usageMetrics(codeCounts(indices, k)),
   };
+}
+
+/**
+ * The VQ's output for inputs [b, h, w, d] against `codebook` [k, d] (learned
+ * by its loss): the straight-through snap, and equation 3's
+ * ||stopgrad(z_e) - e||^2 + beta * ||z_e - stopgrad(e)||^2. Call inside tidy.
+ */
+export function codebookLossOutput(inputs: tf.Tensor4D, codebook: tf.Tensor2D, beta: number): QuantizerOutput {
+  const { flat, codes, commitmentLoss, quantized, indices, perplexity, codesUsed } = snapToCodebook(inputs, codebook);
+  const codebookLoss = tf.mean(tf.squaredDifference(stopGradient(flat), codes)) as tf.Scalar;
+  const loss = tf.add(codebookLoss, tf.mul(commitmentLoss, beta)) as tf.Scalar;
+  return { quantized, indices, loss, commitmentLoss, perplexity, codesUsed };
 }

@@ -2,15 +2,22 @@
  * What every vector quantizer returns, and the call shape they share.
  *
  * Axis legend: b - batch, h, w - code grid, d - code dimension D,
- * k - codebook size K, m - number of vectors (b * h * w).
+ * k - codebook size K, m - number of vectors (b * h * w), n - depth (the
+ * number of codebooks of a residual quantizer, rvq.ts).
  */
 import type * as tf from '@tensorflow/tfjs-core';
+
+/**
+ * Code indices: [b, h, w] for a quantizer with one code per vector, or
+ * [b, h, w, n] for a residual quantizer of depth n (one code per codebook).
+ */
+export type CodeIndices = tf.Tensor3D | tf.Tensor4D;
 
 export interface QuantizerOutput {
   /** [b, h, w, d]: z_e + stopgrad(e_k - z_e), the straight-through estimator. */
   quantized: tf.Tensor4D;
-  /** [b, h, w] int32: the index k of each vector's nearest code. */
-  indices: tf.Tensor3D;
+  /** [b, h, w] int32: the index k of each vector's nearest code ([b, h, w, n] for depth n > 1). */
+  indices: CodeIndices;
   /** Scalar: codebook loss + beta * commitment loss (commitment only for EMA). */
   loss: tf.Scalar;
   /** Scalar: the commitment loss ||z_e - stopgrad(e)||^2 alone, averaged. */
@@ -24,6 +31,11 @@ export interface QuantizerOutput {
 export interface Quantizer {
   readonly codebookSize: number;
   readonly codeDim: number;
+  /**
+   * Codes per vector: n for a residual quantizer, whose indices are
+   * [b, h, w, n]; absent (1) for the others, whose indices are [b, h, w].
+   */
+  readonly depth?: number;
   /** [k, d]. */
   readonly codebook: tf.Variable;
   /** Quantizes z_e [b, h, w, d]; changes no state. */
@@ -33,9 +45,9 @@ export interface Quantizer {
    * outputs and their indices (EMA codebook); a no-op for quantizers whose
    * codebook learns by gradient. Evaluation never calls it.
    */
-  update(inputs: tf.Tensor4D, indices: tf.Tensor3D): void;
-  /** The codes of a grid of indices [b, h, w] → [b, h, w, d]. */
-  lookup(indices: tf.Tensor3D): tf.Tensor4D;
+  update(inputs: tf.Tensor4D, indices: CodeIndices): void;
+  /** The codes of a grid of indices [b, h, w] (or [b, h, w, n]) → [b, h, w, d]. */
+  lookup(indices: CodeIndices): tf.Tensor4D;
   /** Variables learned by gradient descent, by name. */
   trainable(): Record<string, tf.Variable>;
   /** Every variable that a checkpoint must hold, by name. */

@@ -16,8 +16,8 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import { snapToCodebook, stopGradient } from './ops.js';
-import type { Quantizer, QuantizerOutput } from './types.js';
+import { checkIndexRange, codebookLossOutput } from './ops.js';
+import type { CodeIndices, Quantizer, QuantizerOutput } from './types.js';
 
 export interface VectorQuantizerOptions {
   /** Codebook size K. */
@@ -93,22 +93,14 @@ export class VectorQuantizer implements Quantizer {
 
   apply(inputs: tf.Tensor4D): QuantizerOutput {
     checkInputs(inputs, this.codeDim);
-    return tf.tidy(() => {
-      const { flat, codes, commitmentLoss, quantized, indices, perplexity, codesUsed } = snapToCodebook(
-        inputs,
-        this.codebook as tf.Tensor2D,
-      );
-      const codebookLoss = tf.mean(tf.squaredDifference(stopGradient(flat), codes)) as tf.Scalar;
-      const loss = tf.add(codebookLoss, tf.mul(commitmentLoss, this.beta)) as tf.Scalar;
-      return { quantized, indices, loss, commitmentLoss, perplexity, codesUsed };
-    });
+    return tf.tidy(() => ({ ...codebookLossOutput(inputs, this.codebook as tf.Tensor2D, this.beta) }));
   }
 
   update(): void {
     // The codebook learns through `loss`; nothing to do after a step.
   }
 
-  lookup(indices: tf.Tensor3D): tf.Tensor4D {
+  lookup(indices: CodeIndices): tf.Tensor4D {
     return lookupCodes(this.codebook, indices, this.codebookSize, this.codeDim);
   }
 
@@ -126,17 +118,11 @@ export class VectorQuantizer implements Quantizer {
 }
 
 /** Codes [b, h, w, d] for indices [b, h, w]; rejects indices outside 0..k-1. */
-export function lookupCodes(codebook: tf.Tensor, indices: tf.Tensor3D, k: number, d: number): tf.Tensor4D {
+export function lookupCodes(codebook: tf.Tensor, indices: CodeIndices, k: number, d: number): tf.Tensor4D {
   if (indices.rank !== 3) {
     throw new Error(`indices must be [batch, height, width], found [${indices.shape.join(', ')}]`);
   }
-  const values = indices.dataSync();
-  for (let i = 0; i < values.length; i++) {
-    const v = values[i]!;
-    if (!(v >= 0 && v < k && Number.isInteger(v))) {
-      throw new UserError(`code index ${v} at position ${i} is out of range: the codebook has ${k} codes (0..${k - 1})`);
-    }
-  }
+  checkIndexRange(indices.dataSync(), k);
   return tf.tidy(() => {
     const [b, h, w] = indices.shape;
     const flat = tf.reshape(tf.cast(indices, 'int32'), [-1]);

@@ -20,7 +20,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { codeCounts, snapToCodebook } from './ops.js';
-import type { Quantizer, QuantizerOutput } from './types.js';
+import type { CodeIndices, Quantizer, QuantizerOutput } from './types.js';
 import { checkInputs, checkQuantizerSizes, initialCodebook, lookupCodes } from './vectorQuantizer.js';
 
 export interface VectorQuantizerEmaOptions {
@@ -94,7 +94,7 @@ export class VectorQuantizerEMA implements Quantizer {
     });
   }
 
-  update(inputs: tf.Tensor4D, indices: tf.Tensor3D): void {
+  update(inputs: tf.Tensor4D, indices: CodeIndices): void {
     checkInputs(inputs, this.codeDim);
     tf.tidy(() => {
       const k = this.codebookSize;
@@ -113,7 +113,7 @@ export class VectorQuantizerEMA implements Quantizer {
     });
   }
 
-  lookup(indices: tf.Tensor3D): tf.Tensor4D {
+  lookup(indices: CodeIndices): tf.Tensor4D {
     return lookupCodes(this.codebook, indices, this.codebookSize, this.codeDim);
   }
 

@@ -9,6 +9,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { ImageDataset } from '../data/dataset.js';
+import { shareOf } from '../distributed/shard.js';
 import { UserError } from '../errors.js';
 import { pixelsToInput } from '../model/vqvae.js';
 import { mulberry32, permutation } from '../random.js';
@@ -22,13 +23,17 @@ export class EpochOrder {
   private epoch = -1;
   private order: Int32Array = new Int32Array(0);
 
-  constructor(readonly count: number, readonly batch: number, readonly seed: number) {
+  /**
+   * `share` [rank, ranks]: a data-parallel rank's part of every batch, the
+   * same order cut in `ranks` equal contiguous parts (src/distributed/shard.ts).
+   */
+  constructor(readonly count: number, readonly batch: number, readonly seed: number, readonly share: readonly [number, number] = [0, 1]) {
     if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be an integer >= 1, found ${batch}`);
     if (batch > count) throw new UserError(`--batch ${batch} is larger than the data (${count} items)`);
     this.batchesPerEpoch = Math.floor(count / batch);
   }
 
-  /** Indices of the items of step `step`. */
+  /** Indices of the items of step `step` (this share's part of them). */
   indicesAt(step: number): Int32Array {
     const epoch = Math.floor(step / this.batchesPerEpoch);
     if (epoch !== this.epoch) {
@@ -37,7 +42,8 @@ export class EpochOrder {
       this.epoch = epoch;
     }
     const start = (step % this.batchesPerEpoch) * this.batch;
-    return this.order.subarray(start, start + this.batch);
+    const [from, to] = shareOf(this.batch, ...this.share);
+    return this.order.subarray(start + from, start + to);
   }
 }
 
@@ -45,12 +51,12 @@ export class BatchSampler {
   readonly batchesPerEpoch: number;
   private readonly order: EpochOrder;
 
-  constructor(readonly data: ImageDataset, readonly batch: number, readonly seed: number) {
+  constructor(readonly data: ImageDataset, readonly batch: number, readonly seed: number, share: readonly [number, number] = [0, 1]) {
     if (!Number.isInteger(batch) || batch < 1) throw new UserError(`--batch must be an integer >= 1, found ${batch}`);
     if (batch > data.count) {
       throw new UserError(`--batch ${batch} is larger than the data: ${data.spec} (${data.split}) has ${data.count} images`);
     }
-    this.order = new EpochOrder(data.count, batch, seed);
+    this.order = new EpochOrder(data.count, batch, seed, share);
     this.batchesPerEpoch = this.order.batchesPerEpoch;
   }
 

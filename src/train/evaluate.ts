@@ -14,6 +14,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { ImageDataset } from '../data/dataset.js';
 import type { VqVae } from '../model/vqvae.js';
 import { pixelNll } from '../model/likelihood.js';
+import { shareOf, type ShardedSum } from '../distributed/shard.js';
 import { sliceImages } from './batches.js';
 
 export interface EvalMetrics {
@@ -35,6 +36,12 @@ export interface EvaluateOptions {
   onProgress?: (done: number, total: number) => void;
   /** Called with the code indices [n, h, w] of images [start, start + n), so a caller can keep them. */
   onIndices?: (start: number, indices: Int32Array) => void;
+  /**
+   * The processes of a data-parallel run: each evaluates its share of the
+   * images and the sums are combined, so every process gets the figures of
+   * the whole set.
+   */
+  communicator?: ShardedSum;
 }
 
 export function evaluate(model: VqVae, data: ImageDataset, options: EvaluateOptions = {}): EvalMetrics {
@@ -44,8 +51,10 @@ export function evaluate(model: VqVae, data: ImageDataset, options: EvaluateOpti
   const counts = new Float64Array(k);
   let squaredError = 0;
   let nats = 0;
-  for (let start = 0; start < total; start += batch) {
-    const end = Math.min(total, start + batch);
+  const comm = options.communicator;
+  const [first, last] = comm ? shareOf(total, comm.rank, comm.size) : [0, total];
+  for (let start = first; start < last; start += batch) {
+    const end = Math.min(last, start + batch);
     const x = sliceImages(data, start, end);
     const [errorSum, indices, natsSum] = tf.tidy(() => {
       const out = model.forward(x);
@@ -59,7 +68,12 @@ export function evaluate(model: VqVae, data: ImageDataset, options: EvaluateOpti
     nats += natsSum;
     options.onIndices?.(start, indices as Int32Array);
     for (let i = 0; i < indices.length; i++) counts[indices[i]!] += 1;
-    options.onProgress?.(end, total);
+    options.onProgress?.(end - first, last - first);
+  }
+  if (comm && comm.size > 1) {
+    const summed = comm.allReduceSum([squaredError, nats, ...counts]);
+    [squaredError, nats] = summed as [number, number];
+    counts.set(summed.slice(2));
   }
   const values = total * data.height * data.width * data.channels;
   const mse = squaredError / values;

@@ -9,13 +9,15 @@ import * as tf from '@tensorflow/tfjs-core';
 import type { HierarchicalVqVae } from '../model/hierarchical.js';
 import { pixelNll } from '../model/likelihood.js';
 import type { Optimizer } from './stepLoop.js';
+import type { CodeIndices } from '../quantize/types.js';
 
 /** What each level contributes to a step. */
 export interface LevelStep {
   perplexity: tf.Scalar;
   codesUsed: tf.Scalar;
   encoded: tf.Tensor4D;
-  indices: tf.Tensor3D;
+  /** [b, h, w]: the levels' quantizers are VQ or EMA (one codebook). */
+  indices: CodeIndices;
 }
 
 export interface HierarchicalStepGradients {

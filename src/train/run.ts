@@ -48,6 +48,7 @@
  * and prints, and `RunContext.communicator` lets a plug-in shard its batches
  * and its evaluation.
  */
+import type * as tf from '@tensorflow/tfjs-core';
 import { accessSync, constants, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
@@ -130,6 +131,8 @@ export interface RunSession<S extends RunState, C extends ComputedStep> extends 
   afterStep?(step: number, computed: C): void;
   evaluate?(step: number): string | undefined;
   finish?(result: StepLoopResult): Record<string, unknown> | void;
+  /** The tensors that every process of a data-parallel run holds alike (the model's state), to check that they are. */
+  replicaState?(): Record<string, tf.Tensor>;
   dispose(): void;
 }
 
@@ -190,6 +193,15 @@ export function checkFlagsMatch<T extends object>(
     if (value !== undefined && value !== saved[key]) {
       throw new UserError(`${describe(key, value, flag)} does not match the ${where} (${flag} ${saved[key]}); leave it out to resume`);
     }
+  }
+}
+
+/** A data-parallel run splits every batch evenly among its processes (stepLoop.ts averages their gradients). */
+export function checkBatchDivides(batch: number, processes: number): void {
+  if (batch % processes !== 0) {
+    throw new UserError(
+      `--batch ${batch} does not divide among the ${processes} ranks of the MPI job: give a multiple of ${processes} (each rank takes batch / ${processes} images of every step)`,
+    );
   }
 }
 

@@ -15,8 +15,10 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { pixelNll } from '../model/likelihood.js';
 import type { VqVae } from '../model/vqvae.js';
+import type { CodeIndices } from '../quantize/types.js';
 import { BatchSampler } from './batches.js';
-import type { ComputedStep, Optimizer, Stepper } from './stepLoop.js';
+import { shareCounts } from '../distributed/shard.js';
+import type { Communicator, ComputedStep, Optimizer, Stepper } from './stepLoop.js';
 
 export interface StepGradients {
   loss: tf.Scalar;
@@ -27,7 +29,7 @@ export interface StepGradients {
   codesUsed: tf.Scalar;
   /** z_e and the chosen codes, for the EMA update. */
   encoded: tf.Tensor4D;
-  indices: tf.Tensor3D;
+  indices: CodeIndices;
   /** d loss / d variable, by the names of `model.trainable()`. */
   grads: Record<string, tf.Tensor>;
 }
@@ -72,11 +74,19 @@ export function disposeStep(step: StepGradients): void {
 /** A VQ-VAE step as the loop sees it: metrics reconstructionLoss, vqLoss, perplexity, codesUsed. */
 export interface VqVaeComputedStep extends ComputedStep {
   encoded: tf.Tensor4D;
-  indices: tf.Tensor3D;
+  indices: CodeIndices;
 }
 
-/** The VQ-VAE as the step loop's plug-in: step i trains on `sampler.batchAt(i)`. */
-export function vqvaeStepper(model: VqVae, sampler: BatchSampler, dataVariance: number): Stepper<VqVaeComputedStep> {
+/**
+ * The VQ-VAE as the step loop's plug-in: step i trains on `sampler.batchAt(i)`.
+ * In a data-parallel run (`communicator`, the sampler giving this process's
+ * share of each batch of `sampler.batch`), a quantizer with state of its own
+ * (the EMA codebook) updates from the whole batch's z_e and codes, gathered
+ * from every process, so each applies the update one process would.
+ */
+export function vqvaeStepper(model: VqVae, sampler: BatchSampler, dataVariance: number, communicator?: Communicator): Stepper<VqVaeComputedStep> {
+  const quantizer = model.quantizer;
+  const gathers = communicator !== undefined && communicator.size > 1 && Object.keys(quantizer.state()).length > Object.keys(quantizer.trainable()).length;
   return {
     computeGradients(step) {
       const x = sampler.batchAt(step);
@@ -94,6 +104,24 @@ export function vqvaeStepper(model: VqVae, sampler: BatchSampler, dataVariance: 
         dispose: () => disposeStep(s),
       };
     },
-    applyGradients: (computed, optimizer) => applyStep(model, optimizer, computed),
+    applyGradients(computed, optimizer) {
+      if (!gathers) return applyStep(model, optimizer, computed);
+      const encoded = gatherRows(communicator!, computed.encoded, sampler.batch);
+      const indices = gatherRows(communicator!, computed.indices, sampler.batch);
+      applyStep(model, optimizer, { grads: computed.grads, encoded, indices });
+      tf.dispose([encoded, indices]);
+    },
   };
+}
+
+/**
+ * The rows of every process's `part` ([b_r, ...], b_r its share of
+ * `globalRows`, distributed/shard.ts) in rank order, on every process: the
+ * whole batch's tensor, as one process would have computed it.
+ */
+export function gatherRows<T extends tf.Tensor>(comm: Communicator, part: T, globalRows: number): T {
+  const rowSize = part.shape.slice(1).reduce((a, b) => a * b, 1);
+  const values = part.dataSync() as Float32Array | Int32Array;
+  const all = comm.allGather(values, shareCounts(globalRows, comm.size, rowSize));
+  return tf.tensor(all, [globalRows, ...part.shape.slice(1)], part.dtype) as T;
 }

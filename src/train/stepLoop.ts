@@ -66,6 +66,10 @@ export interface Communicator {
   allReduceMean(values: number[]): number[];
   /** The mean of each gradient over all processes, as new tensors (the caller disposes them). */
   averageGradients(grads: Record<string, tf.Tensor>): Record<string, tf.Tensor>;
+  /** The element-wise sum of `values` over all processes (an evaluation's sums and counts). */
+  allReduceSum(values: number[]): number[];
+  /** Every process's `part` ([counts[r]] elements) in rank order, on every process (the whole batch's rows, for the EMA codebook). */
+  allGather<T extends Float32Array | Int32Array>(part: T, counts: readonly number[]): T;
 }
 
 export const SINGLE_PROCESS: Communicator = {
@@ -73,6 +77,8 @@ export const SINGLE_PROCESS: Communicator = {
   size: 1,
   allReduceMean: (values) => values,
   averageGradients: (grads) => grads,
+  allReduceSum: (values) => values,
+  allGather: (part) => part,
 };
 
 /** Seconds from an arbitrary origin. */

@@ -16,7 +16,7 @@ import { takeSnapshot } from '../report/snapshot.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { BatchSampler, pixelVariance } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
-import { checkFlagsMatch, type RunOutput, type RunPlugin, type RunSession, type RunState } from './run.js';
+import { checkBatchDivides, checkFlagsMatch, type RunOutput, type RunPlugin, type RunSession, type RunState } from './run.js';
 import { vqvaeStepper, type VqVaeComputedStep } from './step.js';
 
 /** Config fields set by flags of `vqvae train`, with those flags' names; given with --resume they must match. */
@@ -111,7 +111,7 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
     sourceOf: (state) => state.data,
     load: loadModel,
     formatLoss: (loss) => loss.toFixed(5),
-    async open({ out, saved, settings, backend, output }) {
+    async open({ out, saved, settings, backend, output, communicator }) {
       if (saved) {
         checkFlagsMatch(options.model, saved.model, VQVAE_MODEL_FLAGS, `model in ${out}`);
         if (options.ema && saved.model.quantizer !== 'ema') {
@@ -133,18 +133,20 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
         );
       checkDataFitsModel(data, model.config, out);
       if (testData) checkDataFitsModel(testData, model.config, out);
+      checkBatchDivides(settings.batch, communicator.size);
       const steps = options.epochs !== undefined ? epochsToSteps(options.epochs, data.count, settings.batch) : undefined;
 
       const c = model.config;
       const modelLine = `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, K ${c.codebookSize}, D ${c.codeDim}, ${c.quantizer.toUpperCase()}, codes ${model.codeGrid.join('x')}`;
       let report: TrainingReport | undefined;
       const session: RunSession<TrainingState, VqVaeComputedStep> = {
-        ...vqvaeStepper(model, new BatchSampler(data, settings.batch, settings.seed), dataVariance),
+        ...vqvaeStepper(model, new BatchSampler(data, settings.batch, settings.seed, [communicator.rank, communicator.size]), dataVariance, communicator),
         describe: ({ batch, learningRate }) =>
           `data: ${data.spec}, ${data.count} images ${data.height}x${data.width}x${data.channels}; ` +
           `model: hidden ${c.hidden}, K ${c.codebookSize}, D ${c.codeDim}, ${c.quantizer === 'ema' ? 'EMA codebook' : 'VQ codebook'}, ` +
           `codes ${model.codeGrid.join('x')}; batch ${batch}, lr ${learningRate}`,
         start(totalSteps) {
+          if (communicator.rank !== 0) return; // rank 0 alone writes
           report = TrainingReport.open(out, `vqvae train: ${out}`, {
             data: `${data.spec} (${data.count} training images, ${data.height}x${data.width}x${data.channels})`,
             model: modelLine,
@@ -162,14 +164,14 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
         },
         evaluate(step) {
           if (!testData) return undefined;
-          const m = evaluate(model, testData, { limit: options.evalLimit });
+          const m = evaluate(model, testData, { limit: options.evalLimit, communicator });
           report?.addSnapshot(takeSnapshot(model, testData, step, m));
           report?.write(out);
           return `step ${step}: test ${metricsLine(m)}`;
         },
         finish(result) {
           if (testData && result.stopReason !== 'interrupted') {
-            const m = evaluate(model, testData);
+            const m = evaluate(model, testData, { communicator });
             output.info(`test (${m.images} images): ${metricsLine(m)}`);
             report?.addSnapshot(takeSnapshot(model, testData, result.steps, m));
           }
@@ -178,6 +180,7 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
             output.info(`report: ${join(out, REPORT_FILE)} (open it in a browser)`);
           }
         },
+        replicaState: () => model.state(),
         dispose: () => model.dispose(),
       };
       return { session, steps };

@@ -13,12 +13,13 @@ test('parseDataSpec understands every valid form', () => {
     kind: 'fashion-mnist', spec: 'fashion-mnist:/d/f', dir: '/d/f', isDefaultDir: false,
   });
   assert.deepEqual(parseDataSpec('cifar10:/d/c'), { kind: 'cifar10', spec: 'cifar10:/d/c', dir: '/d/c' });
+  assert.deepEqual(parseDataSpec('wav:/d/speech'), { kind: 'wav', spec: 'wav:/d/speech', dir: '/d/speech' });
   // Only the first colon separates: the directory may contain more.
   assert.deepEqual(parseDataSpec('folder:./a:b'), { kind: 'folder', spec: 'folder:./a:b', dir: './a:b' });
 });
 
 test('an unknown or incomplete spec is a UserError listing the valid forms', async () => {
-  const forms = /valid forms: mnist, fashion-mnist, fashion-mnist:DIR, cifar10:DIR, folder:DIR/;
+  const forms = /valid forms: mnist, fashion-mnist, fashion-mnist:DIR, cifar10:DIR, folder:DIR, wav:DIR$/;
   await assertUserError(() => parseDataSpec('imagenet:/x'), /"imagenet:\/x"/, /unknown data set/, forms);
   await assertUserError(() => loadDataset('MNIST'), /"MNIST"/, /unknown data set/, forms);
   await assertUserError(() => parseDataSpec('cifar10'), /`cifar10` needs a directory, as cifar10:DIR/, forms);

@@ -10,6 +10,7 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { gunzipSync, gzipSync } from 'node:zlib';
 
+import { loadAddon } from '../../src/backend/native/addon.js';
 import { selectBackend } from '../../src/backend/select.js';
 import { commands } from '../../src/cli/commands.js';
 import { isGroup, type AnyCommand } from '../../src/cli/command.js';
@@ -117,6 +118,17 @@ describe('bad flags', () => {
 
   it('--backend gpu lists the choices', async () => {
     assertFails(await train(out(), '--data', 'mnist', '--backend', 'gpu'), 2, /--backend/, /auto, native, wasm, cpu/, /"gpu"/);
+  });
+
+  it('--precision bf16 off the native backend, or on a CPU without bf16, is one error line and writes nothing', async () => {
+    const dir = out();
+    assertFails(await train(dir, '--data', 'mnist', '--backend', 'wasm', '--precision', 'bf16'), 1, /^vqvae: error: --precision bf16 needs the native backend \(this run uses wasm\)$/);
+    assertNoModel(dir);
+    const addon = loadAddon().addon;
+    if (addon !== undefined && !addon.info().bf16) {
+      assertFails(await train(dir, '--data', 'mnist', '--backend', 'native', '--precision', 'bf16'), 1, /--precision bf16: this CPU lacks AVX-512 bf16 and AMX \(oneDNN ISA /);
+      assertNoModel(dir);
+    }
   });
 
   it('a missing required flag is named', async () => {

@@ -300,3 +300,23 @@ export function spawnVqvae(argv: readonly string[]): Child {
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
+
+/**
+ * Asserts that the first `count` cells of a `vqvae decode` grid equal the
+ * reconstruction rows of a `vqvae reconstruct` grid, both `columns` wide, of
+ * 28x28 images at upscale 2 with 2 pixels of padding: reconstruct's band
+ * `row` holds originals above reconstructions, bands 3 * padding apart.
+ */
+export function assertDecodedEqualsReconstructed(decodedFile: string, reconstructedFile: string, count: number, columns: number): void {
+  const [side, upscale, pad] = [28, 2, 2];
+  const cell = side * upscale + pad;
+  const decoded = readPng(decodedFile);
+  const reconstructed = readPng(reconstructedFile);
+  for (let i = 0; i < count; i++) {
+    const row = Math.floor(i / columns);
+    const column = i % columns;
+    const fromCodes = readCell(decoded, pad + column * cell, pad + row * cell, side, side, upscale);
+    const y = pad + (2 * row + 1) * cell + row * 3 * pad;
+    assert.deepEqual(fromCodes, readCell(reconstructed, pad + column * cell, y, side, side, upscale), `image ${i}`);
+  }
+}

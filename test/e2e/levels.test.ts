@@ -64,6 +64,8 @@ describe('vqvae train --levels 2', () => {
     assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '3'), 2, /--levels/, /between 1 and 2/);
     assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '0'), 2, /--levels/);
     assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--top-code-dim', '4'), 2, /--top-code-dim needs --levels 2/);
+    assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '2', '--distributed'), 2, /--levels 2 does not run distributed/);
+    assertFails(await vqvae('train', '--data', 'wav:' + out, '--out', out, '--levels', '2'), 2, /--levels applies to image data/);
     assert.ok(!fs.existsSync(out));
   });
 
@@ -76,7 +78,8 @@ describe('vqvae train --levels 2', () => {
     const one = path.join(root, 'one');
     await trainTiny(one, '--levels', '1');
     assert.equal(modelLevels(one), 1);
-    assert.equal(readConfig(one).model.levels, undefined);
+    // config.json's model.levels is ModelConfig's FSQ levels (a list), not a level count.
+    assert.ok(Array.isArray(readConfig(one).model.levels), `levels ${JSON.stringify(readConfig(one).model.levels)}`);
     loadModel(one).vqvae.dispose();
   });
 });

@@ -18,6 +18,7 @@ import { loadDataset } from '../../src/data/load.js';
 import { loadModel } from '../../src/model/checkpoint.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import {
+  assertDecodedEqualsReconstructed,
   assertOk,
   assertUnchanged,
   int32Npy,
@@ -225,17 +226,7 @@ describe('vqvae encode / decode / reconstruct', () => {
     const reconstructedFile = path.join(root, 'reconstructed-40.png');
     assertOk(await vqvae('decode', '--model', modelDir, '--codes', codesFile, '--out', decodedFile, '--columns', '8'));
     assertOk(await vqvae('reconstruct', '--model', modelDir, '--data', 'mnist', '--limit', String(N), '--out', reconstructedFile, '--columns', '8'));
-    const decoded = readPng(decodedFile);
-    const reconstructed = readPng(reconstructedFile);
-    for (let i = 0; i < N; i++) {
-      const row = Math.floor(i / 8);
-      const column = i % 8;
-      const fromCodes = readCell(decoded, PAD + column * CELL, PAD + row * CELL, SIDE, SIDE, UPSCALE);
-      // reconstruct: band `row` holds originals above reconstructions, bands 3 * PAD apart.
-      const y = PAD + (2 * row + 1) * CELL + row * 3 * PAD;
-      const fromImages = readCell(reconstructed, PAD + column * CELL, y, SIDE, SIDE, UPSCALE);
-      assert.deepEqual(fromCodes, fromImages, `image ${i}`);
-    }
+    assertDecodedEqualsReconstructed(decodedFile, reconstructedFile, N, 8);
   });
 
   it('decode of hand-written codes using many entries matches the library\'s decodeIndices', async () => {

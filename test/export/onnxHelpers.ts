@@ -8,6 +8,9 @@ import * as ort from 'onnxruntime-node';
 import { saveModel } from '../../src/model/checkpoint.js';
 import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { pixelsToInput, VqVae } from '../../src/model/vqvae.js';
+import { FiniteScalarQuantizer } from '../../src/quantize/fsq.js';
+import { ResidualVQ } from '../../src/quantize/rvq.js';
+import { SimVQ } from '../../src/quantize/simvq.js';
 import { mulberry32 } from '../../src/random.js';
 
 /** Sizes that keep a model small enough for a test (the defaults of src/model/config.ts otherwise). */
@@ -35,8 +38,26 @@ export function saveRandomModel(dir: string, overrides: Partial<ModelConfig>, se
   const bias = model.state()['encoder.pre_quantize.bias']!;
   bias.assign(tf.tidy(() => tf.sub(bias, tf.tensor1d(mean))));
   const rng = mulberry32(seed + 2);
-  const codes = Float32Array.from({ length: K * D }, (_, i) => (rng() * 2 - 1) * Math.sqrt(3) * std[i % D]!);
-  model.quantizer.codebook.assign(tf.tensor2d(codes, [K, D]));
+  const box = (scale: number) =>
+    tf.tensor2d(Float32Array.from({ length: K * D }, (_, i) => (rng() * 2 - 1) * Math.sqrt(3) * std[i % D]! * scale), [K, D]);
+  const q = model.quantizer;
+  if (q instanceof ResidualVQ) {
+    // Each codebook on the scale of what the ones before it leave, roughly halving.
+    q.layers.forEach((layer, i) => layer.codebook.assign(box(0.5 ** i)));
+  } else if (q instanceof SimVQ) {
+    // C W = C: the frozen codebook in the box, W the identity.
+    q.codebook.assign(box(1));
+    q.transform.weight.assign(tf.eye(D));
+  } else if (q instanceof FiniteScalarQuantizer) {
+    // No codebook to place: the encoder's outputs scaled to unit spread, so the bound spreads them over the levels.
+    const spread = std.reduce((a, b) => a + b, 0) / D;
+    for (const name of ['encoder.pre_quantize.weight', 'encoder.pre_quantize.bias']) {
+      const v = model.state()[name]!;
+      v.assign(tf.tidy(() => tf.div(v, spread)));
+    }
+  } else {
+    q.codebook.assign(box(1));
+  }
   saveModel(dir, model);
   const config = model.config;
   model.dispose();

@@ -193,7 +193,7 @@ describe('ConvTranspose2d to an explicit size', () => {
       const vars = new Map();
       const conv = new ConvTranspose2d({ inChannels: 3, outChannels: 2, kernel: 4, stride: 2, padding: 1 }, vars, 't', mulberry32(1));
       const x = tf.randomUniform([1, ...inSize, 3], -1, 1, 'float32', 3) as tf.Tensor4D;
-      const y = conv.apply(x, outSize);
+      const y = conv.apply(x, 'linear', false, outSize);
       assert.deepEqual(y.shape, [1, ...outSize, 2]);
       const expected = reference(x.dataSync() as Float32Array, inSize, conv.weight.dataSync() as Float32Array, 4, 3, 2, outSize);
       const bias = conv.bias.dataSync();
@@ -203,7 +203,7 @@ describe('ConvTranspose2d to an explicit size', () => {
         const pytorchSize = conv.apply(x).dataSync();
         got.forEach((v, i) => assert.ok(Math.abs(v - pytorchSize[i]!) < 1e-6));
       }
-      assert.throws(() => conv.apply(x, [inSize[0] * 2 + 1, outSize[1]]), /cannot give/);
+      assert.throws(() => conv.apply(x, 'linear', false, [inSize[0] * 2 + 1, outSize[1]]), /cannot give/);
       tf.dispose([x, y]);
       for (const v of vars.values()) v.dispose();
     });

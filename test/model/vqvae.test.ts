@@ -122,7 +122,7 @@ describe('model config', () => {
       message: 'model config: image size 30x28 must divide by 2^downsamples = 4',
     });
     assert.throws(() => validateModelConfig({ ...good, quantizer: 'kmeans' }), {
-      message: `model config: "quantizer" must be one of 'vq', 'ema', found "kmeans"`,
+      message: `model config: "quantizer" must be one of 'vq', 'ema', 'simvq', 'fsq', 'rvq', found "kmeans"`,
     });
   });
 });

@@ -1,13 +1,14 @@
 /**
- * Native Slice, SplitV and PadV2 (src/backend/native/slice.ts) against the
+ * Native Slice, SplitV, PadV2 and Concat (src/backend/native/slice.ts) against the
  * cpu backend: ranks 1 to 5, float32 and int32, slices at every axis (the
  * contiguous ones that cpu returns as views too), size -1, uneven splits
- * along each axis, padding with zeros and other constants, empty slices, and
+ * along each axis, padding with zeros and other constants, empty slices,
+ * concatenation along every axis (uneven parts, an empty part, int32), and
  * the gradients a PixelCNN's shifted, split and padded stacks take.
  */
 import { describe, it } from 'node:test';
 
-import { PadV2, Slice, SplitV } from '@tensorflow/tfjs-core';
+import { Concat, PadV2, Slice, SplitV } from '@tensorflow/tfjs-core';
 
 import { tf } from '../../src/engine.js';
 import { matchesCpu, nativeOrFail, runsNatively, seededValues } from './helpers.js';
@@ -22,7 +23,7 @@ function ints(shape: number[], seed: number): tf.Tensor {
 
 const addon = nativeOrFail();
 if (addon !== undefined) {
-  describe('native Slice, SplitV and PadV2 match cpu', () => {
+  describe('native Slice, SplitV, PadV2 and Concat match cpu', () => {
     it('slices of rank 1 to 5 at every axis, size -1 and empty, float32 and int32', async () => {
       await runsNatively([Slice], () =>
         matchesCpu('slice', () => [
@@ -59,6 +60,20 @@ if (addon !== undefined) {
           tf.pad(t([2, 7, 7, 5], 17), [[0, 0], [0, 0], [1, 0], [0, 0]], -1.5),
           tf.pad(t([5], 18), [[0, 0]]),
           tf.pad(ints([3, 2, 4], 19), [[2, 1], [0, 3], [1, 1]], 7),
+        ]),
+      );
+    });
+
+    it('concatenates along every axis, uneven and empty parts, float32 and int32, with gradients', async () => {
+      await runsNatively([Concat], () =>
+        matchesCpu('concat', () => [
+          tf.concat([t([2, 3], 30), t([4, 3], 31)], 0),
+          tf.concat([t([2, 3], 32), t([2, 1], 33), t([2, 5], 34)], 1),
+          tf.concat([t([2, 7, 7, 4], 35), t([2, 7, 7, 6], 36)], 3),
+          tf.concat([t([3, 2, 5, 2], 37), t([3, 4, 5, 2], 38)], 1),
+          tf.concat([t([3, 0, 2], 39), t([3, 2, 2], 40)], 1),
+          tf.concat([ints([2, 3, 4], 41), ints([2, 3, 1], 42)], -1),
+          ...tf.grads((a: tf.Tensor, b: tf.Tensor) => tf.sum(tf.mul(tf.concat([a, b], 2), t([2, 5, 7, 3], 43))))([t([2, 5, 4, 3], 44), t([2, 5, 3, 3], 45)]),
         ]),
       );
     });

@@ -9,6 +9,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 
 import { tf } from '../../src/engine.js';
+import type { CodeIndices } from '../../src/quantize/types.js';
 import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { VqVae } from '../../src/model/vqvae.js';
 import { Adam } from '../../src/train/adam.js';
@@ -33,7 +34,7 @@ async function train(backend: Backend, config: ModelConfig, steps: number, onSte
   let codes: number[] = [];
   for (let step = 0; step < steps; step++) {
     const x = images(BATCH, 100 + step);
-    let kept: { encoded: tf.Tensor4D; indices: tf.Tensor3D } | undefined;
+    let kept: { encoded: tf.Tensor4D; indices: CodeIndices } | undefined;
     const { value, grads } = tf.variableGrads(() => {
       const out = model.forward(x);
       kept = { encoded: tf.keep(out.encoded), indices: tf.keep(out.indices) };

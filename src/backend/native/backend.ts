@@ -11,21 +11,48 @@
 import '@tensorflow/tfjs-backend-cpu';
 import { MathBackendCPU } from '@tensorflow/tfjs-backend-cpu';
 import { getKernelsForBackend, registerBackend, registerKernel } from '@tensorflow/tfjs-core';
-import type { KernelConfig } from '@tensorflow/tfjs-core';
+import type { BackendValues, DataId, DataType, KernelConfig } from '@tensorflow/tfjs-core';
 
 import { registerFusedAdam } from '../../train/fusedAdam.js';
 import { nativeAdamUpdate } from './adam.js';
 import { loadAddon, type AddonLoad, type NativeAddon } from './addon.js';
 import { convKernels } from './conv.js';
 import { elementwiseKernels } from './elementwise.js';
+import { layerKernels } from './layers.js';
 import { layoutKernels } from './layout.js';
 import { matMulKernels } from './matmul.js';
 import { reduceKernels } from './reduce.js';
 import { sliceKernels } from './slice.js';
-import { NATIVE_BACKEND } from './tensors.js';
+import { NATIVE_BACKEND, noteDisposed, notePinned, noteRegistered } from './tensors.js';
 
-/** The backend object: the cpu backend's storage, under its own class. */
-export class NativeBackend extends MathBackendCPU {}
+/**
+ * The backend object: the cpu backend's storage, under its own class, which
+ * tells tensors.ts's buffer pool which arrays are registered, read out or
+ * freed (see there).
+ */
+export class NativeBackend extends MathBackendCPU {
+  override write(values: BackendValues, shape: number[], dtype: DataType): DataId {
+    noteRegistered(values);
+    return super.write(values, shape, dtype);
+  }
+
+  override move(dataId: DataId, values: BackendValues, shape: number[], dtype: DataType, refCount: number): void {
+    noteRegistered(values);
+    super.move(dataId, values, shape, dtype, refCount);
+  }
+
+  override readSync(dataId: DataId): BackendValues {
+    notePinned(this.data.get(dataId)?.values);
+    return super.readSync(dataId);
+  }
+
+  override disposeData(dataId: DataId, force = false): boolean {
+    const values = this.data.get(dataId)?.values;
+    const gone = super.disposeData(dataId, force);
+    if (gone && values !== undefined && !this.data.has(dataId)) noteDisposed(values);
+    return gone;
+  }
+}
 
 /** Names of the kernels the addon runs (the rest are the cpu backend's). */
 export let NATIVE_KERNELS: readonly string[] = [];
@@ -40,12 +67,38 @@ export function registerNativeBackend(): AddonLoad {
   for (const config of getKernelsForBackend('cpu')) {
     registerKernel(byName.get(config.kernelName) ?? { ...config, backendName: NATIVE_BACKEND });
   }
+  for (const k of layerKernels(load.addon)) registerKernel(k);
   NATIVE_KERNELS = ours.map((k) => k.kernelName);
   // Priority below cpu and wasm: the backend is only used when chosen.
   registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
   registerFusedAdam(NATIVE_BACKEND, nativeAdamUpdate);
   registered = true;
   return load;
+}
+
+export type Precision = 'fp32' | 'bf16';
+
+/** oneDNN's ISA names (dnnl_cpu_isa_t of oneDNN 2.6), for messages. */
+export function isaName(isa: number): string {
+  const names: Record<number, string> = {
+    0x0: 'all', 0x1: 'sse41', 0x3: 'avx', 0x7: 'avx2', 0x27: 'avx512_core', 0x67: 'avx512_core_vnni',
+    0xe7: 'avx512_core_bf16', 0x3e7: 'avx512_core_amx', 0x407: 'avx2_vnni',
+  };
+  return names[isa] ?? `0x${isa.toString(16)}`;
+}
+
+/**
+ * Sets the precision of the native convolutions (native/src/conv.cc): bf16
+ * where the CPU has AVX-512 bf16 or AMX, else it stays fp32 and the reason
+ * comes back, e.g. 'this CPU lacks AVX-512 bf16 and AMX (oneDNN ISA avx2)'.
+ */
+export function setNativePrecision(precision: Precision): string | undefined {
+  const load = loadAddon();
+  if (load.addon === undefined) return load.reason;
+  const { bf16, isa } = load.addon.info();
+  if (precision === 'bf16' && !bf16) return `this CPU lacks AVX-512 bf16 and AMX (oneDNN ISA ${isaName(isa)})`;
+  load.addon.setPrecision(precision);
+  return undefined;
 }
 
 function nativeKernelConfigs(addon: NativeAddon): KernelConfig[] {

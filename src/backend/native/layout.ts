@@ -38,10 +38,12 @@ export function layoutKernels(addon: NativeAddon): KernelConfig[] {
     const outShape = [...x!.shape.slice(0, axis), ...indices!.shape, ...x!.shape.slice(axis + 1)];
     const [out, ov] = output(backend, outShape, x!.dtype);
     if (iv.length === 0) return out;
-    const bad = native.gather(xv, iv, ov, sizeOf(x!.shape.slice(0, axis)), axisSize, sizeOf(x!.shape.slice(axis + 1)));
-    if (bad >= 0) {
+    try {
+      // An index out of range throws tfjs's own message, before any work.
+      native.gather(xv, iv, ov, sizeOf(x!.shape.slice(0, axis)), axisSize, sizeOf(x!.shape.slice(axis + 1)));
+    } catch (error) {
       backend.disposeIntermediateTensorInfo(out);
-      throw new Error(`GatherV2: the index value ${iv[bad]} is not in [0, ${axisSize - 1}]`);
+      throw error;
     }
     return out;
   });

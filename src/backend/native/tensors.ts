@@ -46,10 +46,76 @@ export function words(backend: MathBackendCPU, t: TensorInfo): Float32Array | In
 const UNZEROED_MIN = 4096;
 
 /**
- * A new output tensor and the array the addon fills. Unless `zeroed`, a large
- * one comes from uninitialised memory (Buffer.allocUnsafeSlow, its own
- * ArrayBuffer), saving a pass over it: only for kernels that write every
- * element.
+ * Reuse of disposed tensors' memory. A large output gets its own
+ * ArrayBuffer; when its tensor is disposed (NativeBackend.disposeData) and
+ * nothing else can still see that memory, the buffer goes to a pool by byte
+ * length and the next output of that size takes it, instead of a fresh
+ * allocation that lives until V8 collects the old one (a training step
+ * disposes some 200 MB of them). "Nothing else can see it": the buffer was
+ * registered as one tensor's values only (a second registration, e.g. a
+ * view made by a cpu kernel's slice, pins it) and was never read out
+ * (readSync/read hand the array itself to the caller, e.g. dataSync: pinned).
+ */
+interface BufferState {
+  registrations: number;
+  pinned: boolean;
+}
+const states = new WeakMap<ArrayBuffer, BufferState>();
+const pool = new Map<number, ArrayBuffer[]>();
+let pooledBytes = 0;
+/** At most this many bytes wait in the pool; more are left to the GC. */
+const POOL_MAX_BYTES = 256 << 20;
+
+function takeBuffer(bytes: number): ArrayBuffer {
+  const list = pool.get(bytes);
+  const reused = list?.pop();
+  if (reused !== undefined) {
+    pooledBytes -= bytes;
+    states.set(reused, { registrations: 0, pinned: false });
+    return reused;
+  }
+  const fresh = Buffer.allocUnsafeSlow(bytes).buffer as ArrayBuffer;
+  states.set(fresh, { registrations: 0, pinned: false });
+  return fresh;
+}
+
+/** NativeBackend.write: counts registrations of pooled buffers. */
+export function noteRegistered(values: unknown): void {
+  const buffer = (values as { buffer?: ArrayBuffer } | null)?.buffer;
+  const state = buffer === undefined ? undefined : states.get(buffer);
+  if (state !== undefined && ++state.registrations > 1) state.pinned = true;
+}
+
+/** NativeBackend.readSync/read: the array leaves the backend; never reuse it. */
+export function notePinned(values: unknown): void {
+  const buffer = (values as { buffer?: ArrayBuffer } | null)?.buffer;
+  const state = buffer === undefined ? undefined : states.get(buffer);
+  if (state !== undefined) state.pinned = true;
+}
+
+/** NativeBackend.disposeData, when the data is gone: pools its buffer if it may. */
+export function noteDisposed(values: unknown): void {
+  const buffer = (values as { buffer?: ArrayBuffer } | null)?.buffer;
+  const state = buffer === undefined ? undefined : states.get(buffer);
+  if (state === undefined || buffer === undefined) return;
+  states.delete(buffer);
+  if (state.pinned || pooledBytes + buffer.byteLength > POOL_MAX_BYTES) return;
+  const list = pool.get(buffer.byteLength) ?? [];
+  list.push(buffer);
+  pool.set(buffer.byteLength, list);
+  pooledBytes += buffer.byteLength;
+}
+
+/** Bytes waiting in the pool (tests). */
+export function pooledBufferBytes(): number {
+  return pooledBytes;
+}
+
+/**
+ * A new output tensor and the array the addon fills. A large one has its
+ * own ArrayBuffer, from the pool of disposed ones or fresh, uninitialised
+ * (Buffer.allocUnsafeSlow): zeroed only when `zeroed`, so the others are
+ * only for kernels that write every element.
  */
 export function output(backend: MathBackendCPU, shape: number[], dtype: 'float32', zeroed?: boolean): [TensorInfo, Float32Array];
 export function output(backend: MathBackendCPU, shape: number[], dtype: 'int32', zeroed?: boolean): [TensorInfo, Int32Array];
@@ -61,7 +127,12 @@ export function output(
 ): [TensorInfo, Float32Array | Int32Array] {
   const size = shape.reduce((a, b) => a * b, 1);
   const Type = dtype === 'int32' ? Int32Array : Float32Array;
-  const values = zeroed || size < UNZEROED_MIN ? new Type(size) : new Type(Buffer.allocUnsafeSlow(size * 4).buffer, 0, size);
+  if (size < UNZEROED_MIN) {
+    const small = new Type(size);
+    return [backend.makeTensorInfo(shape, dtype, small), small];
+  }
+  const values = new Type(takeBuffer(size * 4), 0, size);
+  if (zeroed) values.fill(0);
   return [backend.makeTensorInfo(shape, dtype, values), values];
 }
 

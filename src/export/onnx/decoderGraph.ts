@@ -3,7 +3,9 @@
  * whole of `outputToPixels(VqVae.decodeIndices(...))` in one graph. For the
  * reference 28x28 grey model, `indices` [N, 7, 7] gives `pixels` [N, 28, 28, 1].
  *
- *   lookup     Gather the codes e_k [N, h, w, D] from the codebook
+ *   lookup     Gather the codes e_k [N, h, w, D] from the codebook (the
+ *              quantizer's table of codes, quantizerGraph.ts; rvq: indices
+ *              [N, h, w, depth], the sum of one Gather per codebook)
  *   decoder    Transpose to NCHW, the layers of model/decoder.ts, Transpose
  *              back to NHWC: `reconstruction`, float32 [N, H, W, C] in the
  *              model's scale (pixels / 255 - 0.5), a second output for
@@ -20,21 +22,22 @@
 import type { ModelConfig } from '../../model/config.js';
 import { codeGridSize } from '../../model/config.js';
 import { DataType, GraphBuilder } from './graph.js';
-import { conv, convTranspose, residualStack, toChannelsFirst, toChannelsLast, weight, type Weights } from './layers.js';
+import { conv, convTranspose, residualStack, toChannelsFirst, toChannelsLast, type Weights } from './layers.js';
+import { lookupGraph, type QuantizerTables } from './quantizerGraph.js';
 
 export const DECODER_INPUT = 'indices';
 export const DECODER_OUTPUT = 'pixels';
 export const DECODER_FLOAT_OUTPUT = 'reconstruction';
 
 /** The graph of the codebook lookup, the decoder and the conversion to bytes. */
-export function decoderGraph(config: ModelConfig, weights: Weights): GraphBuilder {
-  const { imageHeight: H, imageWidth: W, inputChannels: C, codeDim: D, codebookSize: K } = config;
+export function decoderGraph(config: ModelConfig, weights: Weights, quantizer: QuantizerTables): GraphBuilder {
+  const { imageHeight: H, imageWidth: W, inputChannels: C } = config;
   const [h, w] = codeGridSize(config);
   const g = new GraphBuilder('vqvae_decoder');
-  const indices = g.input(DECODER_INPUT, DataType.INT32, ['batch', h, w]);
+  const depth = quantizer.tables.length;
+  const indices = g.input(DECODER_INPUT, DataType.INT32, ['batch', h, w, ...(depth > 1 ? [depth] : [])]);
 
-  const codebook = g.constant('quantizer.codebook', weight(weights, 'quantizer.codebook').data, [K, D]);
-  let y = toChannelsFirst(g, g.node('Gather', [codebook, indices], { axis: 0 }));
+  let y = toChannelsFirst(g, lookupGraph(g, indices, config, quantizer));
   y = conv(g, y, weights, 'decoder.conv', { stride: 1, pad: 1 });
   y = residualStack(g, y, weights, 'decoder.res', config.resBlocks);
   for (let i = 0; i < config.downsamples; i++) {

@@ -7,10 +7,11 @@
  *              to float32, exactly as model/vqvae.ts pixelsToInput does
  *   encoder    Transpose to NCHW, the convolutions of model/encoder.ts,
  *              Transpose back to NHWC
- *   quantize   Reshape to [M, D]; distances ||e_j||^2 - 2 z.e_j (MatMul with
- *              E^T); ArgMin over j, first index on ties like tfjs's argMin
- *              and quantize/ops.ts nearestCodes; Cast to int32; Reshape to
- *              [N, h, w]
+ *   quantize   Reshape to [M, D]; the quantizer's indices (quantizerGraph.ts:
+ *              for a VQ, distances ||e_j||^2 - 2 z.e_j by a MatMul with E^T
+ *              and ArgMin over j, first index on ties like tfjs's argMin and
+ *              quantize/ops.ts nearestCodes); Cast to int32; Reshape to
+ *              [N, h, w] ([N, h, w, depth] for rvq)
  *
  * Axis legend: N - batch, H, W, C - image, h, w - code grid, D - code
  * dimension, K - codebook size, M = N * h * w.
@@ -19,13 +20,14 @@ import type { ModelConfig } from '../../model/config.js';
 import { codeGridSize } from '../../model/config.js';
 import { DataType, GraphBuilder } from './graph.js';
 import { conv, residualStack, toChannelsFirst, toChannelsLast, weight, type Weights } from './layers.js';
+import { nearestCode, quantizeGraph, type QuantizerTables } from './quantizerGraph.js';
 
 export const ENCODER_INPUT = 'pixels';
 export const ENCODER_OUTPUT = 'indices';
 
 /** The graph of the encoder and the quantizer's nearest-code search. */
-export function encoderGraph(config: ModelConfig, weights: Weights): GraphBuilder {
-  const { imageHeight: H, imageWidth: W, inputChannels: C } = config;
+export function encoderGraph(config: ModelConfig, weights: Weights, quantizer: QuantizerTables): GraphBuilder {
+  const { imageHeight: H, imageWidth: W, inputChannels: C, codeDim: D } = config;
   const [h, w] = codeGridSize(config);
   const g = new GraphBuilder('vqvae_encoder');
   const pixels = g.input(ENCODER_INPUT, DataType.UINT8, ['batch', H, W, C]);
@@ -38,8 +40,10 @@ export function encoderGraph(config: ModelConfig, weights: Weights): GraphBuilde
   z = conv(g, z, weights, 'encoder.conv', { stride: 1, pad: 1 });
   z = residualStack(g, z, weights, 'encoder.res', config.resBlocks);
   z = conv(g, z, weights, 'encoder.pre_quantize', { stride: 1, pad: 0 });
-  const indices = nearestCodes(g, toChannelsLast(g, z), weights, 'quantizer', [h, w]);
-  g.output(indices, ENCODER_OUTPUT, DataType.INT32, ['batch', h, w]);
+
+  const flat = g.node('Reshape', [toChannelsLast(g, z), g.constantInt64('vectors_shape', [-1, D])]);
+  const indices = quantizeGraph(g, flat, config, quantizer, [h, w]);
+  g.output(indices, ENCODER_OUTPUT, DataType.INT32, ['batch', h, w, ...(quantizer.tables.length > 1 ? [quantizer.tables.length] : [])]);
   return g;
 }
 
@@ -51,29 +55,15 @@ export function scaledPixels(g: GraphBuilder, pixels: string): string {
 }
 
 /**
- * The index of the nearest code of `<quantizer>.codebook` [K, D] to each
- * vector of z [N, h, w, D] (NHWC) → int32 [N, h, w], as quantize/ops.ts
- * nearestCodes: ||e||^2 - 2 z.e, the first index on ties.
+ * The index of the nearest code of the VQ table `<quantizer>.codebook` [K, D]
+ * to each vector of z [N, h, w, D] (NHWC) → int32 [N, h, w], by
+ * quantizerGraph.ts nearestCode (as quantize/ops.ts nearestCodes): the levels
+ * of the two-level model (hierarchicalGraphs.ts).
  */
 export function nearestCodes(g: GraphBuilder, z: string, weights: Weights, quantizer: string, [h, w]: readonly [number, number]): string {
-  const codebookTensor = weight(weights, `${quantizer}.codebook`);
-  const [K, D] = codebookTensor.shape as [number, number];
-  const codebook = codebookTensor.data;
+  const codebook = weight(weights, `${quantizer}.codebook`);
+  const [K, D] = codebook.shape as [number, number];
   const flat = g.node('Reshape', [z, g.constantInt64(`${quantizer}.vectors_shape`, [-1, D])]);
-  const codebookT = new Float32Array(D * K);
-  const norms = new Float32Array(K);
-  for (let k = 0; k < K; k++) {
-    let sum = 0;
-    for (let d = 0; d < D; d++) {
-      const e = codebook[k * D + d]!;
-      codebookT[d * K + k] = e;
-      sum += Math.fround(e * e);
-    }
-    norms[k] = sum;
-  }
-  // ||z||^2 is the same for every code, so nearestCodes leaves it out; so does this.
-  const dots = g.node('MatMul', [flat, g.constant(`${quantizer}.codebook_transposed`, codebookT, [D, K])]);
-  const distances = g.node('Sub', [g.constant(`${quantizer}.code_norms`, norms, [K]), g.node('Mul', [dots, g.constant(`${quantizer}.two`, Float32Array.of(2), [])])]);
-  const nearest = g.node('ArgMin', [distances], { axis: 1, keepdims: 0, select_last_index: 0 });
+  const nearest = nearestCode(g, flat, codebook.data, K, D, `${quantizer}.`);
   return g.node('Reshape', [g.node('Cast', [nearest], { to: DataType.INT32 }), g.constantInt64(`${quantizer}.grid_shape`, [-1, h, w])]);
 }

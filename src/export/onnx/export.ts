@@ -3,7 +3,8 @@
  * ONNX tool) runs without this project:
  *
  *   encoder.onnx   pixels uint8 [N, H, W, C] → indices int32 [N, h, w]
- *   decoder.onnx   indices int32 [N, h, w] → pixels uint8 [N, H, W, C]
+ *                  ([N, h, w, depth] for an rvq model)
+ *   decoder.onnx   indices int32 [N, h, w] (rvq: [N, h, w, depth]) → pixels uint8 [N, H, W, C]
  *                  (+ reconstruction float32 [N, H, W, C], model scale)
  *   prior.onnx     with `priorDir`: codes int32 [N, h, w] (+ labels int32
  *                  [N] if class-conditional) → logits float32 [N, h, w, K]
@@ -27,7 +28,7 @@ import { makeDirectory } from '../../io/directory.js';
 import { CONFIG_FILE, loadCheckpoint } from '../../io/checkpoint.js';
 import type { SavedModel } from '../../io/savedModel.js';
 import { modelSources } from '../../model/checkpoint.js';
-import { codeGridSize, DEFAULT_MODEL_CONFIG, type ModelConfig } from '../../model/config.js';
+import { codeGridSize, DEFAULT_MODEL_CONFIG, QUANTIZER_KINDS, type ModelConfig } from '../../model/config.js';
 import { modelFromData, parseModelData } from '../../model/modelFile.js';
 import { priorSources } from '../../prior/checkpoint.js';
 import type { PriorConfig } from '../../prior/config.js';
@@ -37,6 +38,7 @@ import { encoderGraph } from './encoderGraph.js';
 import type { GraphBuilder } from './graph.js';
 import type { Weights } from './layers.js';
 import { priorGraph } from './priorGraph.js';
+import { quantizerTables } from './quantizerGraph.js';
 
 export interface ExportOnnxOptions {
   /** A model directory written by `vqvae train`. */
@@ -55,7 +57,7 @@ export interface ExportOnnxResult {
 /** The model and prior settings the ONNX graphs implement, and the quantizers. */
 const EXPORTABLE_SETTINGS: readonly string[] = Object.keys(DEFAULT_MODEL_CONFIG);
 const EXPORTABLE_PRIOR_SETTINGS: readonly string[] = ['codebookSize', 'height', 'width', 'channels', 'layers', 'kernelSize', 'numClasses'];
-const EXPORTABLE_QUANTIZERS: readonly string[] = ['vq', 'ema'];
+const EXPORTABLE_QUANTIZERS: readonly string[] = QUANTIZER_KINDS;
 
 export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnxResult> {
   // Each directory is read and decoded once; its weights go into the graphs as they are.
@@ -68,7 +70,9 @@ export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnx
   const model = parseModelData(modelSaved, modelSources(options.modelDir));
   // The weights must be the ones the config's model has: checked against a model of that config.
   await tf.ready();
-  modelFromData(model, modelSources(options.modelDir)).vqvae.dispose();
+  const built = modelFromData(model, modelSources(options.modelDir)).vqvae;
+  const quantizer = quantizerTables(built);
+  built.dispose();
   const weights: Weights = new Map(Object.entries(model.weights));
   const prior = priorSaved === undefined ? undefined : priorFor(options.priorDir!, priorSaved, model.config);
 
@@ -79,8 +83,8 @@ export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnx
     writeFileAtomicSync(path, graph.toModel({ docString, properties: modelProperties(model.config) }));
     files.push(path);
   };
-  write('encoder.onnx', encoderGraph(model.config, weights), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w]');
-  write('decoder.onnx', decoderGraph(model.config, weights), 'VQ-VAE decoder: code indices int32 [N, h, w] → pixels uint8 [N, H, W, C]');
+  write('encoder.onnx', encoderGraph(model.config, weights, quantizer), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w] ([N, h, w, depth] for rvq)');
+  write('decoder.onnx', decoderGraph(model.config, weights, quantizer), 'VQ-VAE decoder: code indices int32 [N, h, w] ([N, h, w, depth] for rvq) → pixels uint8 [N, H, W, C]');
   if (prior) {
     write('prior.onnx', priorGraph(prior.config, prior.weights), 'PixelCNN prior over the VQ-VAE codes: codes int32 [N, h, w] → logits float32 [N, h, w, K]');
   }
@@ -108,7 +112,7 @@ function checkExportable(config: unknown, section: 'model' | 'prior', settings: 
   if (section === 'model' && typeof record.quantizer === 'string' && !EXPORTABLE_QUANTIZERS.includes(record.quantizer)) {
     throw new UserError(
       `${source}: cannot export to ONNX: no ONNX graph for quantizer "${record.quantizer}"; ` +
-        `the export implements ${EXPORTABLE_QUANTIZERS.map((q) => `"${q}"`).join(' and ')}`,
+        `the export implements ${EXPORTABLE_QUANTIZERS.slice(0, -1).map((q) => `"${q}"`).join(', ')} and "${EXPORTABLE_QUANTIZERS.at(-1)}"`,
     );
   }
 }
@@ -145,6 +149,8 @@ function modelProperties(config: ModelConfig): Record<string, string> {
     image_size: `${config.imageHeight}x${config.imageWidth}x${config.inputChannels}`,
     codebook_size: String(config.codebookSize),
     code_dim: String(config.codeDim),
+    quantizer: config.quantizer,
+    ...(config.quantizer === 'rvq' ? { code_depth: String(config.depth) } : {}),
     pixel_scale: 'x = pixels / 255 - 0.5',
   };
 }

@@ -1,0 +1,101 @@
+/**
+ * `vqvae import --from-pytorch` of simvq, fsq and rvq models: the PyTorch
+ * reference's encoder and decoder tensors (the vq fixture) with the
+ * quantizer's tensors of src/model/pytorch.ts's table, nn.Linear weights
+ * [out, in] transposed by hand here, and the model directory reading back
+ * every value where it belongs.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { before, describe, it } from 'node:test';
+import { selectBackend } from '../../src/backend/select.js';
+import type { NamedTensor } from '../../src/io/safetensors.js';
+import { writeSafetensorsFile } from '../../src/io/safetensorsFile.js';
+import { loadModel } from '../../src/model/checkpoint.js';
+import { mulberry32 } from '../../src/random.js';
+import { assertFails, assertOk, tempDir, vqvae } from '../e2e/helpers.js';
+import { loadFixture } from './fixtures.js';
+
+const root = tempDir('vqvae-import-quantizers-');
+
+type F32 = NamedTensor & { data: Float32Array };
+
+function random(shape: number[], seed: number): F32 {
+  const rng = mulberry32(seed);
+  const n = shape.reduce((a, b) => a * b, 1);
+  return { dtype: 'F32', shape, data: Float32Array.from({ length: n }, () => rng() * 2 - 1) };
+}
+
+/** [r, c] → [c, r], written out. */
+function transposed(t: F32): number[] {
+  const [r, c] = t.shape as [number, number];
+  const out: number[] = [];
+  for (let j = 0; j < c; j++) for (let i = 0; i < r; i++) out.push(t.data[i * c + j]!);
+  return out;
+}
+
+before(async () => {
+  await selectBackend('cpu');
+});
+
+describe('vqvae import of the new quantizers', () => {
+  const fixture = loadFixture('vq');
+  const { K, D } = { K: fixture.config.codebookSize, D: fixture.config.codeDim };
+  const { 'vq.embedding.weight': _embedding, ...trunk } = fixture.stateDict;
+
+  /** Imports trunk + `quantizer` tensors with the fixture's config plus `settings`; returns the model's state as arrays. */
+  async function importWith(name: string, settings: Record<string, unknown>, quantizer: Record<string, NamedTensor>) {
+    const file = path.join(root, `${name}.safetensors`);
+    writeSafetensorsFile(file, { ...trunk, ...quantizer });
+    const config = path.join(root, `${name}.json`);
+    const base = JSON.parse(fs.readFileSync(fixture.configFile, 'utf8')) as { model: Record<string, unknown> };
+    fs.writeFileSync(config, JSON.stringify({ ...base.model, ...settings }));
+    const out = path.join(root, name);
+    assertOk(await vqvae('import', '--from-pytorch', file, '--config', config, '--out', out, '--backend', 'cpu'));
+    const { vqvae: model } = loadModel(out);
+    const state = Object.fromEntries(Object.entries(model.state()).map(([n, v]) => [n, Array.from(v.dataSync())]));
+    model.dispose();
+    return state;
+  }
+
+  it('rvq: vq.layers.{i}.embedding.weight become quantizer.layers.{i}.codebook', async () => {
+    const layers = { 'vq.layers.0.embedding.weight': random([K, D], 1), 'vq.layers.1.embedding.weight': random([K, D], 2) };
+    const state = await importWith('rvq', { quantizer: 'rvq', depth: 2 }, layers);
+    assert.deepEqual(state['quantizer.layers.0.codebook'], Array.from(layers['vq.layers.0.embedding.weight'].data));
+    assert.deepEqual(state['quantizer.layers.1.codebook'], Array.from(layers['vq.layers.1.embedding.weight'].data));
+    assert.deepEqual(state['encoder.pre_quantize.bias'], Array.from(trunk['pre_vq_conv.bias']!.data as Float32Array));
+  });
+
+  it('simvq: the frozen codebook is copied, the code transform [out, in] transposed', async () => {
+    const tensors = { 'vq.frozen_codebook': random([K, D], 3), 'vq.code_transform.weight': random([D, D], 4) };
+    const state = await importWith('simvq', { quantizer: 'simvq' }, tensors);
+    assert.deepEqual(state['quantizer.frozen_codebook'], Array.from(tensors['vq.frozen_codebook'].data));
+    assert.deepEqual(state['quantizer.code_transform.weight'], transposed(tensors['vq.code_transform.weight']));
+  });
+
+  it('fsq: the projections in and out, weights transposed, biases copied', async () => {
+    const d = 3;
+    const tensors = {
+      'vq.project_in.weight': random([d, D], 5),
+      'vq.project_in.bias': random([d], 6),
+      'vq.project_out.weight': random([D, d], 7),
+      'vq.project_out.bias': random([D], 8),
+    };
+    const state = await importWith('fsq', { quantizer: 'fsq', levels: [4, 4, 2], codebookSize: 32 }, tensors);
+    assert.deepEqual(state['quantizer.project_in.weight'], transposed(tensors['vq.project_in.weight']));
+    assert.deepEqual(state['quantizer.project_out.weight'], transposed(tensors['vq.project_out.weight']));
+    assert.deepEqual(state['quantizer.project_in.bias'], Array.from(tensors['vq.project_in.bias'].data));
+    assert.deepEqual(state['quantizer.project_out.bias'], Array.from(tensors['vq.project_out.bias'].data));
+  });
+
+  it('rvq: a state dict lacking a layer is refused, naming it, writing nothing', async () => {
+    const file = path.join(root, 'rvq-short.safetensors');
+    writeSafetensorsFile(file, { ...trunk, 'vq.layers.0.embedding.weight': random([K, D], 1) });
+    const config = path.join(root, 'rvq3.json');
+    fs.writeFileSync(config, JSON.stringify({ ...fixture.config, quantizer: 'rvq', depth: 2 }));
+    const out = path.join(root, 'rvq-short');
+    assertFails(await vqvae('import', '--from-pytorch', file, '--config', config, '--out', out, '--backend', 'cpu'), 1, new RegExp(`missing vq\\.layers\\.1\\.embedding\\.weight \\[${K}, ${D}\\]`));
+    assert.ok(!fs.existsSync(out));
+  });
+});
