@@ -42,7 +42,10 @@ export const QUANTIZER_FLAGS = [
     name: 'gradient', type: 'choice', choices: GRADIENTS,
     help: `how the gradient passes the snap to a code: ste (straight-through, the paper) or rotation (the rotation trick, Fifty et al. 2024) (default ${TRAIN_QUANTIZER_DEFAULTS.gradient})`,
   },
-  { name: 'levels', type: 'string', metavar: 'L1,L2,...', help: 'fsq only: levels per scalar, e.g. 8,5,5,5 (K is their product)' },
+  {
+    name: 'levels', type: 'string', metavar: 'N|L1,L2,...',
+    help: "code levels: 1 (the default, the paper's model) or 2 (VQ-VAE-2: a top grid of half the size over the bottom one; --codebook-size and --code-dim are then the bottom level's); with --quantizer fsq, a list: FSQ's levels per scalar, e.g. 8,5,5,5 (K is their product)",
+  },
   { name: 'depth', type: 'int', min: 1, metavar: 'N', help: 'rvq only: the number of residual codebooks' },
 ] as const satisfies readonly FlagSpec[];
 
@@ -56,6 +59,21 @@ export interface QuantizerFlagValues {
   gradient?: ModelConfig['gradient'];
   levels?: string;
   depth?: number;
+}
+
+/**
+ * `--levels` read both ways: one integer is the number of code levels (1 or
+ * 2, VQ-VAE-2), taken out of the quantizer's flags; a list (8,5,5,5), or any
+ * value with --quantizer fsq, is FSQ's levels per scalar and stays in them.
+ */
+export function codeLevels<F extends QuantizerFlagValues>(flags: F): { levels?: number; quantizerFlags: F } {
+  const text = flags.levels;
+  if (text === undefined || flags.quantizer === 'fsq' || !/^\s*-?\d+\s*$/.test(text)) return { quantizerFlags: flags };
+  const n = Number(text);
+  if (n < 1 || n > 2) {
+    throw new UsageError(`--levels must be between 1 and 2 (the number of code levels; FSQ's levels per scalar, e.g. 8,5,5,5, go with --quantizer fsq), got ${text.trim()}`);
+  }
+  return { levels: n, quantizerFlags: { ...flags, levels: undefined } };
 }
 
 /** `8,5,5,5` → [8, 5, 5, 5]; each an integer >= 2. */

@@ -25,15 +25,15 @@ export const sampleCommand = defineCommand({
   description:
     'Draws code grids from a PixelCNN prior (`vqvae prior train`) one position at a time in raster order, ' +
     'decodes them with the VQ-VAE they came from and writes a PNG grid. For a class-conditional prior, ' +
-    '--class C draws every image from class C and --class all draws the same number from each class, ' +
-    'one row per class. The same --seed repeats the samples.',
+    '--class C draws every image from class C and --class all (the default for such a prior) draws the same number ' +
+    'from each class, one row per class. The same --seed repeats the samples.',
   usage: '--model DIR --prior DIR --out FILE.png [flags]',
   flags: [
     { name: 'model', type: 'string', required: true, metavar: 'DIR', help: 'the VQ-VAE model directory (`vqvae train`)' },
     { name: 'prior', type: 'string', required: true, metavar: 'DIR', help: 'the prior directory (`vqvae prior train`)' },
     { name: 'out', type: 'string', required: true, metavar: 'FILE.png', help: 'where to write the image grid' },
     { name: 'n', type: 'int', min: 1, max: 4096, metavar: 'N', help: 'number of images (default 64; with --class all, 10 per class)' },
-    { name: 'class', type: 'string', metavar: 'C|all', help: 'class to draw (class-conditional priors): an index, or all for one row per class' },
+    { name: 'class', type: 'string', metavar: 'C|all', help: 'class to draw (class-conditional priors): an index, or all for one row per class (the default)' },
     { name: 'temperature', type: 'number', min: 0, exclusiveMin: true, default: 1, metavar: 'T', help: 'divide the logits by T: below 1 sharper, above 1 more varied' },
     { name: 'seed', type: 'int', min: 0, default: 0, help: 'seed of the draws' },
     { name: 'codes-out', type: 'string', metavar: 'FILE.npy', help: 'also write the sampled codes, int32 [N, h, w]' },
@@ -72,9 +72,8 @@ export const sampleCommand = defineCommand({
       if (pc.numClasses === 0 && classLabel !== undefined) {
         throw new UsageError(`--class: the prior in ${flags.prior} is unconditional (trained without --labels)`);
       }
-      if (pc.numClasses > 0 && classLabel === undefined) {
-        throw new UsageError(`--class is needed: the prior in ${flags.prior} is conditioned on ${pc.numClasses} classes (give 0..${pc.numClasses - 1} or all)`);
-      }
+      // A class-conditional prior without --class: every class evenly, as --class all.
+      if (pc.numClasses > 0 && classLabel === undefined) classLabel = 'all';
       if (typeof classLabel === 'number' && classLabel >= pc.numClasses) {
         throw new UsageError(`--class ${classLabel} is out of range: the prior in ${flags.prior} knows ${pc.numClasses} classes (0..${pc.numClasses - 1})`);
       }
@@ -82,7 +81,7 @@ export const sampleCommand = defineCommand({
       let labels: Int32Array | undefined;
       let columns = flags.columns;
       if (classLabel === 'all') {
-        if (n % pc.numClasses !== 0) throw new UsageError(`--n ${n} with --class all must be a multiple of the ${pc.numClasses} classes`);
+        if (n % pc.numClasses !== 0) throw new UsageError(`--n ${n} must be a multiple of the ${pc.numClasses} classes: ${flags.class === 'all' ? '--class all' : 'without --class, a class-conditional prior'} draws each class as often`);
         const perClass = n / pc.numClasses;
         labels = Int32Array.from({ length: n }, (_, i) => Math.floor(i / perClass));
         columns ??= perClass;

@@ -7,13 +7,16 @@
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../model/config.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { runTraining } from '../train/run.js';
-import { vqvaeRun } from '../train/vqvaeRun.js';
+import { modelLevels } from '../model/hierarchicalFile.js';
+import { hierarchicalRun } from '../train/hierarchicalRun.js';
+import { vqvaeRun, type VqVaeRunOptions } from '../train/vqvaeRun.js';
 import { defineCommand } from './command.js';
 import { backendFlag, precisionFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
 import { distributedFlag, distributedRun, openJob } from './distributed.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
-import { QUANTIZER_FLAGS, quantizerSettings } from './quantizerFlags.js';
+import { codeLevels, QUANTIZER_FLAGS, quantizerSettings } from './quantizerFlags.js';
+import { QUANTIZER_OPTION_FLAGS } from '../quantize/recipe.js';
 import { describeRecipe, TRAIN_QUANTIZER_DEFAULTS } from '../quantize/recipe.js';
 import { AUDIO_TRAIN_FLAGS, checkDataKindFlags, runAudioTrain } from './audioTrain.js';
 
@@ -42,6 +45,8 @@ export const trainCommand = defineCommand({
     ...MODEL_SIZE_FLAGS,
     { name: 'likelihood', type: 'choice', choices: ['mse', 'categorical'], help: "decoder output: mse (squared error, the default) or categorical (256-way softmax per pixel value, for bits per dimension)" },
     ...QUANTIZER_FLAGS,
+    { name: 'top-codebook-size', type: 'int', min: 1, metavar: 'K', help: 'with --levels 2: the top level\'s number of codes (default: --codebook-size)' },
+    { name: 'top-code-dim', type: 'int', min: 1, metavar: 'D', help: 'with --levels 2: the top level\'s code dimension (default: --code-dim)' },
     decayFlag,
     ...AUDIO_TRAIN_FLAGS,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
@@ -61,6 +66,7 @@ export const trainCommand = defineCommand({
     'vqvae train --data fashion-mnist --out runs/fashion-ema --steps 5000 --ema',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --epochs 2',
     'vqvae train --data mnist --steps 1200 --resume',
+    'vqvae train --data folder:../shared/datasets/cifar10-jpg --levels 2 --codebook-size 256 --top-codebook-size 64 --ema',
     'vqvae train --data wav:/tmp/speech --out runs/speech --steps 2000',
   ],
   async run(flags, ctx) {
@@ -71,9 +77,27 @@ export const trainCommand = defineCommand({
     if (checkDataKindFlags(flags)) return runAudioTrain(flags, flags.out ?? defaultRunDir(flags.data), ctx);
     const resize = parseResize(flags.resize);
     const model: Partial<ModelConfig> = { ...modelSizeOverrides(flags), likelihood: flags.likelihood };
+    const out = flags.out ?? defaultRunDir(flags.data);
+    // Resuming without --levels continues whatever the directory holds.
+    const given = codeLevels(flags);
+    const quantizerFlags = given.quantizerFlags;
+    const levels = given.levels ?? (flags.resume ? modelLevels(out) : 1);
+    if (levels === 2) {
+      // Each level of the two-level model is a vq or ema codebook with the paper's settings (model/hierarchical.ts).
+      const other = (['codebookInit', 'restartDead', 'lookupDim', 'cosine', 'gradient', 'depth'] as const).find((k) => quantizerFlags[k] !== undefined);
+      if (other) throw new UsageError(`--${QUANTIZER_OPTION_FLAGS[other]} does not apply to --levels 2 (each level is a vq or ema codebook)`);
+      if (quantizerFlags.quantizer !== undefined && quantizerFlags.quantizer !== 'vq' && quantizerFlags.quantizer !== 'ema') {
+        throw new UsageError(`--quantizer ${quantizerFlags.quantizer} does not apply to --levels 2 (each level is a vq or ema codebook)`);
+      }
+    }
+    if (levels === 1 && (flags.topCodebookSize !== undefined || flags.topCodeDim !== undefined)) {
+      throw new UsageError(`--${flags.topCodebookSize !== undefined ? 'top-codebook-size' : 'top-code-dim'} needs --levels 2`);
+    }
+    if (levels === 2 && flags.distributed) throw new UsageError('--levels 2 does not run distributed (--distributed): train it in one process');
     const comm = openJob(flags);
+    if (levels === 2 && comm.size > 1) throw new UsageError(`--levels 2 does not run distributed (${comm.size} MPI ranks): train it in one process`);
     const loaded: ImageDataset[] = [];
-    const plugin = vqvaeRun({
+    const common: VqVaeRunOptions = {
       data: flags.data,
       async loadData(split, limit) {
         const data = await loadData(flags.data, { split, limit, resize }, ctx);
@@ -85,10 +109,12 @@ export const trainCommand = defineCommand({
       resize,
       epochs: flags.epochs,
       model,
-      quantizer: quantizerSettings(flags, flags.codeDim ?? DEFAULT_MODEL_CONFIG.codeDim),
-    });
+      quantizer: quantizerSettings(quantizerFlags, flags.codeDim ?? DEFAULT_MODEL_CONFIG.codeDim),
+    };
+    const options = runOptions(flags, out, DEFAULTS, ctx);
+    if (levels === 2) return runTraining(hierarchicalRun({ ...common, top: { codebookSize: flags.topCodebookSize, codeDim: flags.topCodeDim } }), options);
     // Every rank must run the same flags on the same images.
-    const job = distributedRun(comm, plugin, () => [JSON.stringify(flags), ...loaded.flatMap((d) => [d.images, d.labels])]);
-    return runTraining(job.plugin, { ...runOptions(flags, flags.out ?? defaultRunDir(flags.data), DEFAULTS, ctx), communicator: job.communicator });
+    const job = distributedRun(comm, vqvaeRun(common), () => [JSON.stringify(flags), ...loaded.flatMap((d) => [d.images, d.labels])]);
+    return runTraining(job.plugin, { ...options, communicator: job.communicator });
   },
 });

@@ -93,6 +93,7 @@ export const OPTIMIZER_PREFIX = 'adam.';
 const KINDS: Record<string, string> = {
   vqvae: 'this is a VQ-VAE model directory, not a prior: pass it as --model',
   'vqvae-prior': 'this is a prior directory, not a VQ-VAE model: pass it as --prior',
+  vqvae2: 'this is a two-level VQ-VAE model directory (vqvae train --levels 2)',
 };
 
 /** Checks config.json's value against `format`; returns the section's config and the training state. */

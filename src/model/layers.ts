@@ -81,15 +81,28 @@ export class ConvTranspose2d {
     this.bias = addVariable(vars, `${name}.bias`, uniform([outChannels], bound, rng));
   }
 
-  apply(x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', inputRelu = false): tf.Tensor4D {
+  /**
+   * x [b, h, w, in] → [b, outH, outW, out], plus bias, then `activation`, of
+   * relu(x) when `inputRelu`. Without `outSize`, PyTorch's size
+   * (in - 1) * stride - 2 * padding + kernel; with it, any size whose 'same'
+   * convolution gives back h x w (ceil(out / stride) = in, e.g. 4 → 7): the
+   * transpose of that convolution, its odd padding at the bottom and right
+   * (the fused native op takes that size too: its padding is tfjs's 'same').
+   */
+  apply(
+    x: tf.Tensor4D, activation: 'linear' | 'relu' = 'linear', inputRelu = false, outSize?: [number, number],
+  ): tf.Tensor4D {
     const { stride, kernel, padding, outChannels } = this.spec;
     const [b, h, w] = x.shape;
     const pad = typeof padding === 'number' ? padding : 0;
     // PyTorch's output size: (in - 1) * stride - 2 * padding + kernel.
-    const outH = (h - 1) * stride - 2 * pad + kernel;
-    const outW = (w - 1) * stride - 2 * pad + kernel;
-    const tfPad = typeof padding === 'number' ? (outH === h * stride ? 'same' : 'valid') : padding;
-    if (typeof padding === 'number' && tfPad === 'valid' && padding !== 0) {
+    const outH = outSize?.[0] ?? (h - 1) * stride - 2 * pad + kernel;
+    const outW = outSize?.[1] ?? (w - 1) * stride - 2 * pad + kernel;
+    if (outSize && (Math.ceil(outH / stride) !== h || Math.ceil(outW / stride) !== w)) {
+      throw new Error(`transposed convolution: [${h}, ${w}] cannot give [${outH}, ${outW}] with stride ${stride}`);
+    }
+    const tfPad = outSize ? 'same' : typeof padding === 'number' ? (outH === h * stride ? 'same' : 'valid') : padding;
+    if (!outSize && typeof padding === 'number' && tfPad === 'valid' && padding !== 0) {
       throw new Error(`transposed convolution: padding ${padding} with kernel ${kernel}, stride ${stride} is not supported`);
     }
     if (typeof tfPad !== 'string') throw new Error('transposed convolution: padding must be a number, same or valid');

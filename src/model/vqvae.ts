@@ -71,9 +71,7 @@ export class VqVae {
 
   /** The decoder's raw output as images in input scale, and the logits with the categorical likelihood. */
   private output(raw: tf.Tensor4D): { reconstruction: tf.Tensor4D; logits?: tf.Tensor5D } {
-    if (this.config.likelihood !== 'categorical') return { reconstruction: raw };
-    const logits = pixelLogits(raw, this.config.inputChannels);
-    return { reconstruction: categoricalMean(logits), logits };
+    return decoderOutput(raw, this.config);
   }
 
   /** The whole model on x [b, H, W, C]; differentiable, changes no state. */
@@ -129,13 +127,25 @@ export class VqVae {
   }
 
   private checkImages(x: tf.Tensor4D): void {
-    const { imageHeight, imageWidth, inputChannels } = this.config;
-    if (x.rank !== 4 || x.shape[1] !== imageHeight || x.shape[2] !== imageWidth || x.shape[3] !== inputChannels) {
-      throw new Error(
-        `images must be [batch, ${imageHeight}, ${imageWidth}, ${inputChannels}] for this model, found [${x.shape.join(', ')}]`,
-      );
-    }
+    checkImageShape(x, this.config);
   }
+}
+
+/** Throws unless x is [batch, H, W, C] of the config. */
+export function checkImageShape(x: tf.Tensor4D, config: ModelConfig): void {
+  const { imageHeight, imageWidth, inputChannels } = config;
+  if (x.rank !== 4 || x.shape[1] !== imageHeight || x.shape[2] !== imageWidth || x.shape[3] !== inputChannels) {
+    throw new Error(
+      `images must be [batch, ${imageHeight}, ${imageWidth}, ${inputChannels}] for this model, found [${x.shape.join(', ')}]`,
+    );
+  }
+}
+
+/** The decoder's raw output → images in input scale, and the logits with the categorical likelihood. */
+export function decoderOutput(raw: tf.Tensor4D, config: ModelConfig): { reconstruction: tf.Tensor4D; logits?: tf.Tensor5D } {
+  if (config.likelihood !== 'categorical') return { reconstruction: raw };
+  const logits = pixelLogits(raw, config.inputChannels);
+  return { reconstruction: categoricalMean(logits), logits };
 }
 
 /** A checkpoint whose tensors do not fit the config it came with. */

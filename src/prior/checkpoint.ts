@@ -16,6 +16,7 @@ import { join } from 'node:path';
 import { CONFIG_FILE, loadCheckpoint, saveCheckpoint, WEIGHTS_FILE } from '../io/checkpoint.js';
 import type { SavedSources } from '../io/savedModel.js';
 import { toNamed } from '../model/checkpoint.js';
+import { priorConfigForFile } from './config.js';
 import type { PixelCnn } from './pixelcnn.js';
 import {
   parsePriorData,
@@ -43,7 +44,7 @@ export {
  */
 export async function savePrior(dir: string, prior: PixelCnn, training?: PriorTrainingState, optimizerState?: Record<string, tf.Tensor>): Promise<void> {
   const tensors = { ...toNamed(Object.fromEntries(prior.variables)), ...(optimizerState ? toNamed(optimizerState) : {}) };
-  const config = { format: PRIOR_FORMAT, version: PRIOR_FORMAT_VERSION, prior: prior.config, ...(training ? { training } : {}) };
+  const config = { format: PRIOR_FORMAT, version: PRIOR_FORMAT_VERSION, prior: priorConfigForFile(prior.config), ...(training ? { training } : {}) };
   saveCheckpoint(dir, config, tensors, { format: PRIOR_FORMAT });
 }
 

@@ -7,6 +7,11 @@
  * 7x7 for 28x28 images, 8x8 for 32x32. `layers` counts the gated layers after
  * the first one, whose masks exclude the current position (mask A), so the
  * network has layers + 1 gated layers in all.
+ *
+ * A bottom-level prior of the two-level model (model/hierarchical.ts) is also
+ * conditioned on the top level's code grid: topCodebookSize > 0 with the top
+ * grid's topHeight x topWidth (0, 0, 0 for every other prior, and for configs
+ * written before these keys existed).
  */
 import { UserError } from '../errors.js';
 
@@ -25,9 +30,17 @@ export interface PriorConfig {
   kernelSize: number;
   /** 0: unconditional; N > 0: conditioned on a class label in 0..N-1. */
   numClasses: number;
+  /** 0: no top grid; Kt > 0: conditioned on a top-level code grid with values in 0..Kt-1. */
+  topCodebookSize: number;
+  /** The top grid's height and width (0 without one); at most height, width. */
+  topHeight: number;
+  topWidth: number;
 }
 
-export const DEFAULT_PRIOR_CONFIG = Object.freeze({ channels: 64, layers: 8, kernelSize: 3, numClasses: 0 });
+export const DEFAULT_PRIOR_CONFIG = Object.freeze({ channels: 64, layers: 8, kernelSize: 3, numClasses: 0, topCodebookSize: 0, topHeight: 0, topWidth: 0 });
+
+/** Keys that configs written before they existed lack, with the value those configs meant. */
+const ADDED_LATER: Partial<PriorConfig> = { topCodebookSize: 0, topHeight: 0, topWidth: 0 };
 
 type Check = (value: unknown) => string | undefined;
 const positiveInt: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? undefined : 'an integer >= 1');
@@ -41,6 +54,9 @@ const CHECKS: Record<keyof PriorConfig, Check> = {
   layers: nonNegativeInt,
   kernelSize: (v) => positiveInt(v) ?? ((v as number) % 2 === 1 && (v as number) >= 3 ? undefined : 'an odd integer >= 3'),
   numClasses: nonNegativeInt,
+  topCodebookSize: nonNegativeInt,
+  topHeight: nonNegativeInt,
+  topWidth: nonNegativeInt,
 };
 
 /** Checks a complete config (from flags or config.json) and returns a typed copy. */
@@ -53,12 +69,23 @@ export function validatePriorConfig(value: unknown, source = 'prior config'): Pr
   for (const key of Object.keys(record)) {
     if (!known.includes(key)) throw new UserError(`${source}: unknown key "${key}"; valid keys are ${known.join(', ')}`);
   }
+  const full: Record<string, unknown> = { ...ADDED_LATER, ...record };
   for (const key of known as (keyof PriorConfig)[]) {
-    if (!(key in record)) throw new UserError(`${source}: missing key "${key}"`);
-    const problem = CHECKS[key](record[key]);
-    if (problem) throw new UserError(`${source}: "${key}" must be ${problem}, found ${JSON.stringify(record[key])}`);
+    if (!(key in full)) throw new UserError(`${source}: missing key "${key}"`);
+    const problem = CHECKS[key](full[key]);
+    if (problem) throw new UserError(`${source}: "${key}" must be ${problem}, found ${JSON.stringify(full[key])}`);
   }
-  return { ...(record as unknown as PriorConfig) };
+  const config = full as unknown as PriorConfig;
+  if (config.topCodebookSize > 0) {
+    if (config.topHeight < 1 || config.topWidth < 1 || config.topHeight > config.height || config.topWidth > config.width) {
+      throw new UserError(
+        `${source}: the top grid ${config.topHeight}x${config.topWidth} must be at least 1x1 and at most the grid ${config.height}x${config.width}`,
+      );
+    }
+  } else if (config.topHeight !== 0 || config.topWidth !== 0) {
+    throw new UserError(`${source}: "topHeight" and "topWidth" must be 0 without a top grid ("topCodebookSize" 0)`);
+  }
+  return { ...config };
 }
 
 /** The defaults overridden by `config` (grid and K are required), validated. */
@@ -67,4 +94,11 @@ export function makePriorConfig(
 ): PriorConfig {
   const defined = Object.fromEntries(Object.entries(config).filter(([, v]) => v !== undefined));
   return validatePriorConfig({ ...DEFAULT_PRIOR_CONFIG, ...defined });
+}
+
+/** The config as a prior directory's config.json holds it: without the top-grid keys when there is no top grid, as before they existed. */
+export function priorConfigForFile(config: PriorConfig): Partial<PriorConfig> {
+  if (config.topCodebookSize > 0) return { ...config };
+  const { topCodebookSize: _k, topHeight: _h, topWidth: _w, ...rest } = config;
+  return rest;
 }

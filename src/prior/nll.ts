@@ -11,17 +11,17 @@ import { sliceCodes, type CodeSet } from './codeSet.js';
 import type { PixelCnn } from './pixelcnn.js';
 
 /** Sum over every position of -log softmax(logits)[code], [n, h, w] → scalar, in nats. */
-export function codeNllSum(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Scalar {
+export function codeNllSum(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D, top?: tf.Tensor3D): tf.Scalar {
   return tf.tidy(() => {
-    const logProbabilities = tf.logSoftmax(prior.logits(codes, labels));
+    const logProbabilities = tf.logSoftmax(prior.logits(codes, labels, top));
     const picked = tf.mul(logProbabilities, tf.oneHot(codes, prior.config.codebookSize));
     return tf.neg(tf.sum(picked)) as tf.Scalar;
   });
 }
 
 /** Mean -log p per code in nats over a batch: the training loss. */
-export function codeNllMean(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Scalar {
-  return tf.tidy(() => tf.div(codeNllSum(prior, codes, labels), codes.size));
+export function codeNllMean(prior: PixelCnn, codes: tf.Tensor3D, labels?: tf.Tensor1D, top?: tf.Tensor3D): tf.Scalar {
+  return tf.tidy(() => tf.div(codeNllSum(prior, codes, labels, top), codes.size));
 }
 
 export interface NllResult {
@@ -50,9 +50,9 @@ export function priorNll(prior: PixelCnn, set: CodeSet, options: NllOptions = {}
   let nats = 0;
   for (let start = first; start < last; start += batch) {
     const end = Math.min(last, start + batch);
-    const { codes, labels } = sliceCodes(set, start, end);
-    nats += tf.tidy(() => codeNllSum(prior, codes, labels).dataSync()[0]!);
-    tf.dispose(labels ? [codes, labels] : [codes]);
+    const { codes, labels, top } = sliceCodes(set, start, end);
+    nats += tf.tidy(() => codeNllSum(prior, codes, labels, top).dataSync()[0]!);
+    tf.dispose([codes, ...(labels ? [labels] : []), ...(top ? [top] : [])]);
     options.onProgress?.(end - first, last - first);
   }
   if (comm && comm.size > 1) nats = comm.allReduceSum([nats])[0]!;

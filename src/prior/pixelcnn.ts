@@ -28,6 +28,16 @@
  *   the last layer needs neither, nor a vertical gate: only its skip is used);
  *   every layer adds a 1x1 convolution of its horizontal gate to a skip sum.
  * - Head: ReLU, 1x1 conv C → C, ReLU, 1x1 conv C → K: the logits.
+ * - A bottom-level prior of the two-level model (topCodebookSize > 0) is also
+ *   conditioned on the top level's code grid [n, ht, wt], as PixelSNAIL's
+ *   condition in rosinality/vq-vae-2-pytorch: the top codes are upsampled to
+ *   the bottom grid (nearest: bottom row y reads top row floor(y ht / h)),
+ *   embedded [Kt, C], passed through CONDITION_LAYERS residual 3x3
+ *   convolutions (not masked: every top code is known before the bottom grid
+ *   is drawn), and each gated layer adds a 1x1 convolution of the result to
+ *   its gates, as the class bias but per position (equation 5 with a spatial
+ *   h). So the logits at a bottom position may depend on any top code but
+ *   still on no bottom code at or after it.
  *
  * Masks are constants (not variables, not saved); the masked weights stay in
  * the variables, always multiplied by zero. Initialisation is PyTorch's
@@ -90,6 +100,16 @@ function classBias(table: tf.Variable | undefined, labels: tf.Tensor1D | undefin
   return tf.reshape(tf.gather(table, labels), [labels.shape[0], 1, 1, table.shape[1]!]);
 }
 
+/** Residual 3x3 convolutions over the upsampled top codes. */
+export const CONDITION_LAYERS = 2;
+
+/** x + the bias of the class, and of the top grid's features at each position, where there are any. */
+function addBiases(x: tf.Tensor4D, cls: tf.Tensor4D | undefined, top: MaskedConv | undefined, features: tf.Tensor4D | undefined): tf.Tensor4D {
+  let y = cls ? (tf.add(x, cls) as tf.Tensor4D) : x;
+  if (top && features) y = tf.add(y, applyConv(top, features)) as tf.Tensor4D;
+  return y;
+}
+
 /** One gated layer: vertical and horizontal stacks, their link, the residual and the skip output. */
 class GatedLayer {
   private readonly v: MaskedConv;
@@ -99,6 +119,8 @@ class GatedLayer {
   private readonly skip: MaskedConv;
   private readonly vClass?: tf.Variable;
   private readonly hClass?: tf.Variable;
+  private readonly vTop?: MaskedConv;
+  private readonly hTop?: MaskedConv;
   private readonly half: number;
 
   constructor(readonly index: number, readonly last: boolean, config: PriorConfig, vars: VariableMap, rng: Rng) {
@@ -117,6 +139,10 @@ class GatedLayer {
       if (!last) this.vClass = addVariable(vars, `prior.v.${index}.class`, uniform([numClasses, 2 * c], bound, rng));
       this.hClass = addVariable(vars, `prior.h.${index}.class`, uniform([numClasses, 2 * c], bound, rng));
     }
+    if (config.topCodebookSize > 0) {
+      if (!last) this.vTop = makeConv(vars, `prior.v.${index}.top`, [1, 1, c, 2 * c], rng);
+      this.hTop = makeConv(vars, `prior.h.${index}.top`, [1, 1, c, 2 * c], rng);
+    }
     if (index === 0) {
       // Mask A: the vertical kernel's last row (the current row) and the horizontal kernel's last column (the current code).
       this.v.mask = kernelMask(vShape, (r) => r === this.half);
@@ -124,22 +150,23 @@ class GatedLayer {
     }
   }
 
-  /** xv, xh [n, y, x, c]; labels [n] int32 when conditional. */
-  apply(xv: tf.Tensor4D, xh: tf.Tensor4D, labels?: tf.Tensor1D): { v?: tf.Tensor4D; h?: tf.Tensor4D; skip: tf.Tensor4D } {
-    const { v, link } = this.vertical(xv, labels);
+  /** xv, xh [n, y, x, c]; labels [n] int32 when conditional; top: the top grid's features [n, y, x, c] of the same rows. */
+  apply(xv: tf.Tensor4D, xh: tf.Tensor4D, labels?: tf.Tensor1D, top?: tf.Tensor4D): { v?: tf.Tensor4D; h?: tf.Tensor4D; skip: tf.Tensor4D } {
+    const { v, link } = this.vertical(xv, labels, top);
     return { v, ...this.horizontal(xh, link, labels) };
   }
 
-  /** The vertical stack: its gated output (for the next layer) and its link to the horizontal stack, v2h(vPre). */
-  vertical(xv: tf.Tensor4D, labels?: tf.Tensor1D): { v?: tf.Tensor4D; link: tf.Tensor4D } {
+  /**
+   * The vertical stack: its gated output (for the next layer) and what the
+   * horizontal stack of the same rows takes from outside it: v2h(vPre), plus
+   * the top grid's bias on the horizontal gates when conditioned on one.
+   */
+  vertical(xv: tf.Tensor4D, labels?: tf.Tensor1D, top?: tf.Tensor4D): { v?: tf.Tensor4D; link: tf.Tensor4D } {
     const p = this.half;
     const vPre = applyConv(this.v, xv, [p, 0, p, p]);
     let v: tf.Tensor4D | undefined;
-    if (!this.last) {
-      const cv = classBias(this.vClass, labels);
-      v = gate(cv ? tf.add(vPre, cv) : vPre);
-    }
-    return { v, link: applyConv(this.v2h, vPre) };
+    if (!this.last) v = gate(addBiases(vPre, classBias(this.vClass, labels), this.vTop, top));
+    return { v, link: addBiases(applyConv(this.v2h, vPre), undefined, this.hTop, top) };
   }
 
   /** The horizontal stack, given the vertical link of the same rows. */
@@ -166,6 +193,7 @@ export class PixelCnn {
   private readonly embedding: tf.Variable;
   private readonly layers: GatedLayer[] = [];
   private readonly output: [MaskedConv, MaskedConv];
+  private readonly top?: { embedding: tf.Variable; convs: MaskedConv[]; rows: tf.Tensor1D };
 
   /** A freshly initialised prior; the same seed gives the same weights on every backend. */
   constructor(config: PriorConfig, seed = 0) {
@@ -176,6 +204,14 @@ export class PixelCnn {
     this.embedding = addVariable(vars, 'prior.embedding', tf.randomNormal([K, c], 0, 1, 'float32', nextSeed(rng)));
     for (let i = 0; i <= layers; i++) this.layers.push(new GatedLayer(i, i === layers, this.config, vars, rng));
     this.output = [makeConv(vars, 'prior.out.0', [1, 1, c, c], rng), makeConv(vars, 'prior.out.1', [1, 1, c, K], rng)];
+    const { topCodebookSize: Kt, topHeight: ht, topWidth: wt, height: h, width: w } = this.config;
+    if (Kt > 0) {
+      const embedding = addVariable(vars, 'prior.top.embedding', tf.randomNormal([Kt, c], 0, 1, 'float32', nextSeed(rng)));
+      const convs = Array.from({ length: CONDITION_LAYERS }, (_, i) => makeConv(vars, `prior.top.conv.${i}`, [3, 3, c, c], rng));
+      // Nearest upsampling as a gather: bottom cell (y, x) reads top cell (floor(y ht / h), floor(x wt / w)).
+      const cells = Int32Array.from({ length: h * w }, (_, i) => Math.floor((Math.floor(i / w) * ht) / h) * wt + Math.floor(((i % w) * wt) / w));
+      this.top = { embedding, convs, rows: tf.tensor1d(cells, 'int32') };
+    }
     this.variables = vars;
   }
 
@@ -203,13 +239,17 @@ export class PixelCnn {
     return prior;
   }
 
-  /** codes int32 [n, h, w] in 0..K-1, labels int32 [n] (iff numClasses > 0) → logits float32 [n, h, w, K]. */
-  logits(codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Tensor4D {
+  /**
+   * codes int32 [n, h, w] in 0..K-1, labels int32 [n] (iff numClasses > 0),
+   * top int32 [n, ht, wt] in 0..Kt-1 (iff topCodebookSize > 0) → logits
+   * float32 [n, h, w, K].
+   */
+  logits(codes: tf.Tensor3D, labels?: tf.Tensor1D, top?: tf.Tensor3D): tf.Tensor4D {
     const { height, width } = this.config;
     if (codes.rank !== 3 || codes.shape[1] !== height || codes.shape[2] !== width) {
       throw new Error(`codes must be [batch, ${height}, ${width}] for this prior, found [${codes.shape.join(', ')}]`);
     }
-    return this.logitsOfRows(codes, labels);
+    return this.logitsOfRows(codes, labels, top);
   }
 
   /**
@@ -217,20 +257,32 @@ export class PixelCnn {
    * network is causal, so the first r rows of the logits depend only on the
    * first r rows of the codes.
    */
-  logitsOfRows(codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Tensor4D {
-    this.checkInputs(codes, labels);
+  logitsOfRows(codes: tf.Tensor3D, labels?: tf.Tensor1D, top?: tf.Tensor3D): tf.Tensor4D {
+    this.checkInputs(codes, labels, top);
     return tf.tidy(() => {
       let xv = this.embed(codes);
       let xh = xv;
+      const features = this.topFeatures(top, codes.shape[1]);
       let skip: tf.Tensor4D | undefined;
       for (const layer of this.layers) {
-        const out = layer.apply(xv, xh, labels);
+        const out = layer.apply(xv, xh, labels, features);
         skip = skip ? (tf.add(skip, out.skip) as tf.Tensor4D) : out.skip;
         if (out.v) xv = out.v;
         if (out.h) xh = out.h;
       }
       return this.head(skip!);
     });
+  }
+
+  /** The top grid [n, ht, wt] → its features on the first `rows` rows of the bottom grid [n, rows, w, C]; undefined without one. */
+  private topFeatures(top: tf.Tensor3D | undefined, rows: number): tf.Tensor4D | undefined {
+    if (!this.top || !top) return undefined;
+    const { height: h, width: w, channels: c } = this.config;
+    const n = top.shape[0];
+    const upsampled = tf.gather(tf.reshape(top, [n, -1]), this.top.rows, 1);
+    let x = tf.reshape(tf.gather(this.top.embedding, tf.reshape(upsampled, [-1])), [n, h, w, c]) as tf.Tensor4D;
+    for (const conv of this.top.convs) x = tf.add(x, applyConv(conv, tf.relu(x), [1, 1, 1, 1])) as tf.Tensor4D;
+    return rows === h ? x : tf.slice(x, [0, 0, 0, 0], [n, rows, w, c]);
   }
 
   private embed(codes: tf.Tensor3D): tf.Tensor4D {
@@ -244,8 +296,19 @@ export class PixelCnn {
     return applyConv(output, tf.relu(applyConv(hidden, tf.relu(skip))));
   }
 
-  private checkInputs(codes: tf.Tensor3D, labels?: tf.Tensor1D): void {
-    const { width, numClasses } = this.config;
+  /** Throws unless the inputs fit the config; `topInContext`: the top grid's part is already in a rowContext. */
+  private checkInputs(codes: tf.Tensor3D, labels?: tf.Tensor1D, top?: tf.Tensor3D, topInContext = false): void {
+    const { width, numClasses, topCodebookSize, topHeight, topWidth } = this.config;
+    if (topInContext) {
+      if (top) throw new Error('logitsOfRow takes no top codes: they are in its rowContext');
+    } else if (topCodebookSize > 0) {
+      if (!top) throw new Error(`this prior is conditioned on a ${topHeight}x${topWidth} top code grid: top codes [batch, ${topHeight}, ${topWidth}] are required`);
+      if (top.rank !== 3 || top.shape[0] !== codes.shape[0] || top.shape[1] !== topHeight || top.shape[2] !== topWidth || top.dtype !== 'int32') {
+        throw new Error(`top codes must be int32 [${codes.shape[0]}, ${topHeight}, ${topWidth}], found ${top.dtype} [${top.shape.join(', ')}]`);
+      }
+    } else if (top) {
+      throw new Error('this prior is not conditioned on a top code grid: it takes no top codes');
+    }
     if (codes.rank !== 3 || codes.shape[2] !== width) {
       throw new Error(`codes must be [batch, rows, ${width}] for this prior, found [${codes.shape.join(', ')}]`);
     }
@@ -265,16 +328,18 @@ export class PixelCnn {
    * stack at row y, one [n, 1, w, 2C] tensor per layer, from the codes of
    * rows 0..y ([n, y+1, w]; row y itself is not read, the masks see to it).
    * They stay fixed while row y fills, so each position then costs only the
-   * horizontal stack over one row (`logitsOfRow`). The caller disposes them.
+   * horizontal stack over one row (`logitsOfRow`); with a top grid they
+   * include its bias on row y's horizontal gates. The caller disposes them.
    */
-  rowContext(codes: tf.Tensor3D, labels?: tf.Tensor1D): tf.Tensor4D[] {
-    this.checkInputs(codes, labels);
+  rowContext(codes: tf.Tensor3D, labels?: tf.Tensor1D, top?: tf.Tensor3D): tf.Tensor4D[] {
+    this.checkInputs(codes, labels, top);
     return tf.tidy(() => {
       const [n, rows, cols] = codes.shape;
       let xv = this.embed(codes);
+      const features = this.topFeatures(top, rows);
       const links: tf.Tensor4D[] = [];
       for (const layer of this.layers) {
-        const { v, link } = layer.vertical(xv, labels);
+        const { v, link } = layer.vertical(xv, labels, features);
         links.push(tf.slice(link, [0, rows - 1, 0, 0], [n, 1, cols, link.shape[3]]));
         if (v) xv = v;
       }
@@ -284,7 +349,7 @@ export class PixelCnn {
 
   /** Logits [n, 1, w, K] of one row, from its codes [n, 1, w] (filled up to the position wanted) and its `rowContext`. */
   logitsOfRow(row: tf.Tensor3D, context: readonly tf.Tensor4D[], labels?: tf.Tensor1D): tf.Tensor4D {
-    this.checkInputs(row, labels);
+    this.checkInputs(row, labels, undefined, true);
     if (row.shape[1] !== 1 || context.length !== this.layers.length) {
       throw new Error(`logitsOfRow takes one row [n, 1, w] and ${this.layers.length} context tensors, found [${row.shape.join(', ')}] and ${context.length}`);
     }
@@ -303,6 +368,7 @@ export class PixelCnn {
   dispose(): void {
     for (const v of this.variables.values()) v.dispose();
     for (const layer of this.layers) tf.dispose(layer.masks());
+    this.top?.rows.dispose();
   }
 }
 

@@ -30,6 +30,8 @@ export interface SampleOptions {
   seed?: number;
   /** Called after each position is filled (raster order), for drawing the grids as they fill. */
   onPosition?: (codes: Int32Array, position: number) => void | Promise<void>;
+  /** The top-level grids [n, ht, wt] to draw bottom grids for (a prior conditioned on a top grid). */
+  top?: Int32Array;
 }
 
 /** The labels of each grid, checked against the prior; undefined for an unconditional prior. */
@@ -67,6 +69,7 @@ export async function samplePrior(prior: PixelCnn, options: SampleOptions): Prom
   if (!Number.isInteger(n) || n < 1) throw new UserError(`the number of samples must be an integer >= 1, found ${n}`);
   if (!(temperature > 0) || !Number.isFinite(temperature)) throw new UserError(`temperature must be a number > 0, found ${temperature}`);
   const labelValues = sampleLabels(prior, options);
+  const top = topTensor(prior, n, options.top);
   const rng = mulberry32(options.seed ?? 0);
   const codes = new Int32Array(n * h * w);
   const labels = labelValues ? tf.tensor1d(labelValues, 'int32') : undefined;
@@ -76,7 +79,7 @@ export async function samplePrior(prior: PixelCnn, options: SampleOptions): Prom
       // The vertical stack's part of row y depends only on rows above: once per row.
       const rows = new Int32Array(n * (y + 1) * w);
       for (let i = 0; i < n; i++) rows.set(codes.subarray(i * h * w, i * h * w + (y + 1) * w), i * (y + 1) * w);
-      const context = tf.tidy(() => prior.rowContext(tf.tensor3d(rows, [n, y + 1, w], 'int32'), labels));
+      const context = tf.tidy(() => prior.rowContext(tf.tensor3d(rows, [n, y + 1, w], 'int32'), labels, top));
       try {
         const row = new Int32Array(n * w);
         for (let x = 0; x < w; x++) {
@@ -96,8 +99,54 @@ export async function samplePrior(prior: PixelCnn, options: SampleOptions): Prom
     }
   } finally {
     labels?.dispose();
+    top?.dispose();
   }
   return codes;
+}
+
+/** The top grids as a tensor [n, ht, wt], checked against the prior; undefined for a prior without a top grid. */
+function topTensor(prior: PixelCnn, n: number, top: Int32Array | undefined): tf.Tensor3D | undefined {
+  const { topCodebookSize: Kt, topHeight: ht, topWidth: wt } = prior.config;
+  if (Kt === 0) {
+    if (top) throw new UserError('this prior is not conditioned on a top code grid: it takes no top codes');
+    return undefined;
+  }
+  if (!top) throw new UserError(`this prior draws bottom grids given ${ht}x${wt} top grids: give the top codes`);
+  if (top.length !== n * ht * wt) throw new UserError(`top codes: expected ${n} grids of ${ht}x${wt} (${n * ht * wt} codes), found ${top.length}`);
+  const bad = top.findIndex((v) => v < 0 || v >= Kt);
+  if (bad >= 0) throw new UserError(`top code ${top[bad]} at ${bad} is out of range: the prior knows ${Kt} top codes`);
+  return tf.tensor3d(top, [n, ht, wt], 'int32');
+}
+
+export interface LevelSamples {
+  /** [n, ht, wt] */
+  top: Int32Array;
+  /** [n, hb, wb] */
+  bottom: Int32Array;
+}
+
+/**
+ * The two-level model's ancestral sampling (VQ-VAE-2, section 3.2): top
+ * grids from the top prior, then bottom grids from the bottom prior given
+ * them, with the same classes and temperature; the bottom draws use seed + 1.
+ */
+export async function sampleLevels(
+  topPrior: PixelCnn,
+  bottomPrior: PixelCnn,
+  options: Omit<SampleOptions, 'top'> & { onLevel?: (level: 'top' | 'bottom') => void },
+): Promise<LevelSamples> {
+  const { topCodebookSize, topHeight, topWidth } = bottomPrior.config;
+  const { codebookSize, height, width } = topPrior.config;
+  if (topCodebookSize === 0 || topHeight !== height || topWidth !== width || topCodebookSize < codebookSize) {
+    throw new UserError(
+      `the bottom prior expects ${topHeight}x${topWidth} top grids of ${topCodebookSize} codes but the top prior draws ${height}x${width} of ${codebookSize}`,
+    );
+  }
+  options.onLevel?.('top');
+  const top = await samplePrior(topPrior, options);
+  options.onLevel?.('bottom');
+  const bottom = await samplePrior(bottomPrior, { ...options, top, seed: (options.seed ?? 0) + 1 });
+  return { top, bottom };
 }
 
 /** Inverse-CDF draw from softmax(logits / temperature), in float64. */

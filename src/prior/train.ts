@@ -61,10 +61,10 @@ export function priorStepper(prior: PixelCnn, data: CodeSet, batch: number, seed
   const varList = Object.values(params);
   return {
     computeGradients(step): ComputedStep {
-      const { codes, labels } = gatherCodes(data, order.indicesAt(step));
-      const { value, grads } = tf.variableGrads(() => codeNllMean(prior, codes, labels), varList);
+      const { codes, labels, top } = gatherCodes(data, order.indicesAt(step));
+      const { value, grads } = tf.variableGrads(() => codeNllMean(prior, codes, labels, top), varList);
       const loss = value.dataSync()[0]!;
-      tf.dispose([codes, value, ...(labels ? [labels] : [])]);
+      tf.dispose([codes, value, ...(labels ? [labels] : []), ...(top ? [top] : [])]);
       const byName = Object.fromEntries(Object.entries(grads).map(([k, g]) => [names.get(k)!, g]));
       return { loss, metrics: { bitsPerCode: loss / Math.LN2 }, grads: byName, dispose: () => tf.dispose(Object.values(byName)) };
     },

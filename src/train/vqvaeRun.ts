@@ -17,7 +17,7 @@ import { takeSnapshot } from '../report/snapshot.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { BatchSampler, pixelVariance } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
-import { checkBatchDivides, checkFlagsMatch, type RunPlugin, type RunSession } from './run.js';
+import { checkBatchDivides, checkFlagsMatch, type RunOutput, type RunPlugin, type RunSession, type RunState } from './run.js';
 import { vqvaeStepper, type VqVaeComputedStep } from './step.js';
 
 /** Config fields set by flags of `vqvae train`, with those flags' names; given with --resume they must match. */
@@ -66,6 +66,50 @@ function metricsLine(m: EvalMetrics): string {
   return `mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, perplexity ${m.perplexity.toFixed(1)}, codes used ${m.codesUsed}`;
 }
 
+/**
+ * The training split, the test split (or a warning without one) and var(x)
+ * of the training pixels (on resume the saved one): what every model's run
+ * opens with.
+ */
+export async function openRunData(
+  options: VqVaeRunOptions,
+  output: RunOutput,
+  saved: TrainingState | undefined,
+): Promise<{ data: ImageDataset; testData?: ImageDataset; dataVariance: number }> {
+  const data = await options.loadData('train', options.limit);
+  let testData: ImageDataset | undefined;
+  try {
+    testData = await options.loadData('test', options.evalLimit);
+  } catch (error) {
+    if (!(error instanceof UserError)) throw error;
+    output.warn(`no test split to evaluate on (${error.message})`);
+  }
+  let dataVariance = pixelVariance(data);
+  if (!(dataVariance > 0)) {
+    output.warn(`the training images have no variance (every pixel value is the same); the reconstruction loss is not scaled`);
+    dataVariance = 1;
+  }
+  if (saved) dataVariance = saved.dataVariance;
+  return { data, testData, dataVariance };
+}
+
+/** The training state a model directory records, from the engine's common state. */
+export function trainingState(options: VqVaeRunOptions, s: RunState, dataVariance: number): TrainingState {
+  return {
+    data: options.data,
+    step: s.step,
+    totalSteps: s.totalSteps,
+    batch: s.batch,
+    learningRate: s.learningRate,
+    seed: s.seed,
+    dataVariance,
+    backend: s.backend,
+    trainingSeconds: s.trainingSeconds,
+    ...(options.resize ? { resize: options.resize } : {}),
+    ...(s.loss !== undefined ? { loss: s.loss } : {}),
+  };
+}
+
 export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, LoadedModel, VqVaeComputedStep> {
   return {
     noun: 'model',
@@ -80,20 +124,7 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
         checkFlagsMatch(options.model, saved.model, VQVAE_MODEL_FLAGS, `model in ${out}`);
         checkResumeQuantizer(options.quantizer, saved.model, out);
       }
-      const data = await options.loadData('train', options.limit);
-      let testData: ImageDataset | undefined;
-      try {
-        testData = await options.loadData('test', options.evalLimit);
-      } catch (error) {
-        if (!(error instanceof UserError)) throw error;
-        output.warn(`no test split to evaluate on (${error.message})`);
-      }
-      let dataVariance = pixelVariance(data);
-      if (!(dataVariance > 0)) {
-        output.warn(`the training images have no variance (every pixel value is the same); the reconstruction loss is not scaled`);
-        dataVariance = 1;
-      }
-      if (saved?.training) dataVariance = saved.training.dataVariance;
+      const { data, testData, dataVariance } = await openRunData(options, output, saved?.training);
       const model =
         saved?.vqvae ??
         new VqVae(
@@ -128,19 +159,7 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
             training: `batch ${settings.batch}, lr ${settings.learningRate}, seed ${settings.seed}, ${totalSteps} steps, backend ${backend}`,
           }, saved !== undefined);
         },
-        state: (s) => ({
-          data: options.data,
-          step: s.step,
-          totalSteps: s.totalSteps,
-          batch: s.batch,
-          learningRate: s.learningRate,
-          seed: s.seed,
-          dataVariance,
-          backend: s.backend,
-          trainingSeconds: s.trainingSeconds,
-          ...(options.resize ? { resize: options.resize } : {}),
-          ...(s.loss !== undefined ? { loss: s.loss } : {}),
-        }),
+        state: (s) => trainingState(options, s, dataVariance),
         save(dir, state, optimizer) {
           saveModel(dir, model, state, optimizer.state());
           report?.write(dir);

@@ -175,6 +175,10 @@ describe('vqvae sample', () => {
     assertOk(await vqvae('sample', '--model', modelDir, '--prior', priorDir, '--class', 'all', '--n', '30', '--out', path.join(root, 'again.png'), '--codes-out', again));
     assert.deepEqual(int32Values(parseNpy(fs.readFileSync(again))), sampled);
     assert.ok(fs.readFileSync(path.join(root, 'again.png')).equals(fs.readFileSync(png)));
+    // Without --class a class-conditional prior draws every class evenly: the same as --class all.
+    const evenly = path.join(root, 'evenly.npy');
+    assertOk(await vqvae('sample', '--model', modelDir, '--prior', priorDir, '--n', '30', '--out', path.join(root, 'evenly.png'), '--codes-out', evenly));
+    assert.deepEqual(int32Values(parseNpy(fs.readFileSync(evenly))), sampled);
     const other = path.join(root, 'other.npy');
     assertOk(await vqvae('sample', '--model', modelDir, '--prior', priorDir, '--class', 'all', '--n', '30', '--seed', '1', '--out', path.join(root, 'other.png'), '--codes-out', other));
     assert.notDeepEqual(int32Values(parseNpy(fs.readFileSync(other))), sampled);
@@ -185,10 +189,10 @@ describe('vqvae sample', () => {
     assert.ok(fs.readFileSync(decoded).equals(fs.readFileSync(png)));
   });
 
-  it('refuses a class out of range, a missing class and a wrong kind of directory', async () => {
+  it('refuses a class out of range, a bad class and a wrong kind of directory', async () => {
     const out = path.join(root, 'bad.png');
     assertFails(await vqvae('sample', '--model', modelDir, '--prior', priorDir, '--class', '10', '--out', out), 2, /--class 10/, /0\.\.9/);
-    assertFails(await vqvae('sample', '--model', modelDir, '--prior', priorDir, '--out', out), 2, /--class is needed/);
+    assertFails(await vqvae('sample', '--model', modelDir, '--prior', priorDir, '--n', '15', '--out', out), 2, /multiple of the 10 classes/);
     assertFails(await vqvae('sample', '--model', modelDir, '--prior', priorDir, '--class', 'shoes', '--out', out), 2, /--class/, /shoes/);
     assertFails(await vqvae('sample', '--model', modelDir, '--prior', modelDir, '--class', '1', '--out', out), 1, /not a prior/, /--model/);
     assertFails(await vqvae('sample', '--model', modelDir, '--prior', priorDir, '--class', 'all', '--n', '15', '--out', out), 2, /multiple of the 10 classes/);

@@ -35,6 +35,9 @@ const CASES: Case[] = [
   { x: [2, 14, 14, 6], k: 4, co: 1, stride: 2, pad: 'same', to: [2, 28, 28, 1] },
   { x: [1, 5, 4, 3], k: 3, co: 2, stride: 2, pad: 'valid', to: [1, 11, 9, 2] },
   { x: [3, 6, 6, 4], k: 3, co: 5, stride: 1, pad: 'same', to: [3, 6, 6, 5] },
+  // The two-level model's explicit output sizes (ConvTranspose2d outSize): 4 → 7, odd padding at the bottom and right.
+  { x: [2, 4, 4, 6], k: 4, co: 5, stride: 2, pad: 'same', to: [2, 7, 7, 5] },
+  { x: [1, 4, 3, 3], k: 4, co: 2, stride: 2, pad: 'same', to: [1, 8, 5, 2] },
 ];
 
 const VARIANTS: Pick<ConvLayerOptions, 'activation' | 'inputRelu'>[] = [

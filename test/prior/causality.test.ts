@@ -8,7 +8,10 @@
  *   rows y - half*L .. y-1, columns x - half*L .. x + half*L (vertical stack),
  * so the test checks exact dependence sets: mask A alone (layers 0), mask B
  * layers on top of it, the vertical → horizontal link (cells above and to
- * the right), and that there is no blind spot.
+ * the right), and that there is no blind spot. A bottom-level prior
+ * conditioned on a top grid keeps exactly the same dependence on the bottom
+ * codes, whatever the top grid, and its logits at every position move with
+ * the top code above that position.
  */
 import assert from 'node:assert/strict';
 import { before, describe, it } from 'node:test';
@@ -43,7 +46,7 @@ function expectedField(config: PriorConfig, y: number, x: number): Set<number> {
  * it, a change of one code moves them by 1e-3 or so (random weights, 8
  * channels), far from float32 rounding.
  */
-function measuredFields(prior: PixelCnn, seed: number, label?: number): { fields: Set<number>[]; maxOutside: number[] } {
+function measuredFields(prior: PixelCnn, seed: number, label?: number, topGrid?: Int32Array): { fields: Set<number>[]; maxOutside: number[] } {
   const { height: h, width: w, codebookSize: K } = prior.config;
   const cells = h * w;
   const rng = mulberry32(seed);
@@ -58,7 +61,9 @@ function measuredFields(prior: PixelCnn, seed: number, label?: number): { fields
   const logits = tf.tidy(() => {
     const codes = tf.tensor3d(grids, [cells + 1, h, w], 'int32');
     const labels = label === undefined ? undefined : tf.fill([cells + 1], label, 'int32') as tf.Tensor1D;
-    return prior.logits(codes, labels).dataSync();
+    const { topHeight: ht, topWidth: wt } = prior.config;
+    const top = topGrid && tf.tensor3d(Int32Array.from({ length: (cells + 1) * ht * wt }, (_, i) => topGrid[i % (ht * wt)]!), [cells + 1, ht, wt], 'int32');
+    return prior.logits(codes, labels, top).dataSync();
   });
   const fields: Set<number>[] = [];
   const maxOutside: number[] = [];
@@ -82,20 +87,32 @@ const cases: { name: string; config: Partial<PriorConfig> }[] = [
   { name: 'mask A + one mask B layer (kernel 3)', config: { layers: 1 } },
   { name: 'mask A + two mask B layers, class-conditional (kernel 3)', config: { layers: 2, numClasses: 3 } },
   { name: 'mask A + one mask B layer (kernel 5)', config: { layers: 1, kernelSize: 5 } },
+  { name: 'mask A + two mask B layers, conditioned on a 3x4 top grid (kernel 3)', config: { layers: 2, topCodebookSize: 5, topHeight: 3, topWidth: 4 } },
+  { name: 'mask A + one mask B layer, conditioned on a top grid and a class (kernel 5)', config: { layers: 1, kernelSize: 5, numClasses: 3, topCodebookSize: 4, topHeight: 3, topWidth: 4 } },
 ];
+
+/** A random top grid for a prior conditioned on one; undefined otherwise. */
+function randomTop(config: PriorConfig, seed: number): Int32Array | undefined {
+  if (config.topCodebookSize === 0) return undefined;
+  const rng = mulberry32(seed);
+  return Int32Array.from({ length: config.topHeight * config.topWidth }, () => Math.floor(rng() * config.topCodebookSize));
+}
 
 describe('PixelCnn causality', () => {
   for (const { name, config: overrides } of cases) {
     it(`${name}: logits depend exactly on the positions of the receptive field before them`, () => {
       const config = makePriorConfig({ codebookSize: 6, height: 6, width: 7, channels: 8, ...overrides });
       const prior = new PixelCnn(config, 11);
-      const { fields, maxOutside } = measuredFields(prior, 5, config.numClasses > 0 ? 2 : undefined);
-      for (let p = 0; p < config.height * config.width; p++) {
-        const y = Math.floor(p / config.width);
-        const x = p % config.width;
-        // Nothing at or after p, not even a rounding difference.
-        assert.ok(maxOutside[p]! === 0, `position (${y}, ${x}): logits moved by ${maxOutside[p]} when a code at or after it changed`);
-        assert.deepEqual([...fields[p]!].sort((a, b) => a - b), [...expectedField(config, y, x)].sort((a, b) => a - b), `dependence set of (${y}, ${x})`);
+      // With a top grid: the same sets whatever the top codes are (two random grids).
+      for (const topSeed of config.topCodebookSize > 0 ? [1, 2] : [0]) {
+        const { fields, maxOutside } = measuredFields(prior, 5, config.numClasses > 0 ? 2 : undefined, randomTop(config, topSeed));
+        for (let p = 0; p < config.height * config.width; p++) {
+          const y = Math.floor(p / config.width);
+          const x = p % config.width;
+          // Nothing at or after p, not even a rounding difference.
+          assert.ok(maxOutside[p]! === 0, `position (${y}, ${x}): logits moved by ${maxOutside[p]} when a code at or after it changed`);
+          assert.deepEqual([...fields[p]!].sort((a, b) => a - b), [...expectedField(config, y, x)].sort((a, b) => a - b), `dependence set of (${y}, ${x})`);
+        }
       }
       prior.dispose();
     });
@@ -154,6 +171,58 @@ describe('PixelCnn causality', () => {
       }
     }
     tf.dispose([codes, labels]);
+    prior.dispose();
+  });
+
+  it('a bottom-level prior: the logits at every position, the first included, move with the top code above it (nearest upsampling)', () => {
+    const config = makePriorConfig({ codebookSize: 5, height: 7, width: 6, channels: 8, layers: 1, topCodebookSize: 4, topHeight: 4, topWidth: 3 });
+    const prior = new PixelCnn(config, 2);
+    const { height: h, width: w, topHeight: ht, topWidth: wt } = config;
+    const cells = ht * wt;
+    const base = randomTop(config, 3)!;
+    const tops = new Int32Array((cells + 1) * cells);
+    tops.set(base, 0);
+    for (let t = 0; t < cells; t++) {
+      const changed = base.slice();
+      changed[t] = (base[t]! + 1) % config.topCodebookSize;
+      tops.set(changed, (t + 1) * cells);
+    }
+    const bottom = Int32Array.from({ length: (cells + 1) * h * w }, (_, i) => (i % (h * w)) % 5);
+    const logits = prior.logits(tf.tensor3d(bottom, [cells + 1, h, w], 'int32'), undefined, tf.tensor3d(tops, [cells + 1, ht, wt], 'int32')).dataSync();
+    const K = config.codebookSize;
+    for (let y = 0; y < h; y++) {
+      for (let x = 0; x < w; x++) {
+        // The top cell whose area holds (y, x): rows and columns scaled by ht / h, wt / w.
+        const t = Math.floor((y * ht) / h) * wt + Math.floor((x * wt) / w);
+        const p = y * w + x;
+        let diff = 0;
+        for (let k = 0; k < K; k++) diff = Math.max(diff, Math.abs(logits[((t + 1) * h * w + p) * K + k]! - logits[p * K + k]!));
+        assert.ok(diff > 1e-5, `(${y}, ${x}) does not depend on top code ${t}: ${diff}`);
+      }
+    }
+    assert.throws(() => prior.logits(tf.zeros([1, h, w], 'int32') as tf.Tensor3D), /top codes \[batch, 4, 3\] are required/);
+    assert.throws(() => prior.logits(tf.zeros([1, h, w], 'int32') as tf.Tensor3D, undefined, tf.zeros([1, 3, 3], 'int32') as tf.Tensor3D), /top codes must be int32 \[1, 4, 3\]/);
+    prior.dispose();
+  });
+
+  it('with a top grid, logitsOfRow of row r-1 with its rowContext matches the full logits (what bottom sampling relies on)', () => {
+    const config = makePriorConfig({ codebookSize: 6, height: 4, width: 4, channels: 8, layers: 2, topCodebookSize: 3, topHeight: 2, topWidth: 2 });
+    const prior = new PixelCnn(config, 8);
+    const grids = Int32Array.from({ length: 2 * 16 }, (_, i) => (i * 5 + 1) % 6);
+    const top = tf.tensor3d([0, 1, 2, 1, 2, 2, 0, 1], [2, 2, 2], 'int32');
+    const full = prior.logits(tf.tensor3d(grids, [2, 4, 4], 'int32'), undefined, top).arraySync() as number[][][][];
+    for (let r = 1; r <= 4; r++) {
+      const rows = Int32Array.from({ length: 2 * r * 4 }, (_, i) => grids[Math.floor(i / (r * 4)) * 16 + (i % (r * 4))]!);
+      const context = prior.rowContext(tf.tensor3d(rows, [2, r, 4], 'int32'), undefined, top);
+      const lastRow = Int32Array.from({ length: 8 }, (_, i) => grids[Math.floor(i / 4) * 16 + (r - 1) * 4 + (i % 4)]!);
+      const row = prior.logitsOfRow(tf.tensor3d(lastRow, [2, 1, 4], 'int32'), context).arraySync() as number[][][][];
+      for (let n = 0; n < 2; n++) {
+        const diff = Math.max(...row[n]![0]!.flatMap((v, x) => v.map((value, k) => Math.abs(value - full[n]![r - 1]![x]![k]!))));
+        assert.ok(diff < 1e-5, `logitsOfRow, row ${r - 1}, grid ${n}: ${diff}`);
+      }
+      tf.dispose(context);
+    }
+    top.dispose();
     prior.dispose();
   });
 });

@@ -46,14 +46,19 @@ export function decoderGraph(config: ModelConfig, weights: Weights, quantizer: Q
   }
   const reconstruction = toChannelsLast(g, y);
 
+  const pixels = toPixels(g, reconstruction);
+
+  g.output(pixels, DECODER_OUTPUT, DataType.UINT8, ['batch', H, W, C]);
+  g.output(reconstruction, DECODER_FLOAT_OUTPUT, DataType.FLOAT, ['batch', H, W, C]);
+  return g;
+}
+
+/** outputToPixels: round(clip(x + 0.5, 0, 1) * 255) in float64, halves up (Floor(v + 0.5)), as uint8. */
+export function toPixels(g: GraphBuilder, reconstruction: string): string {
   const half = g.scalarDouble('half', 0.5);
   const wide = g.node('Add', [g.node('Cast', [reconstruction], { to: DataType.DOUBLE }), half]);
   const clipped = g.node('Clip', [wide, g.scalarDouble('zero', 0), g.scalarDouble('one', 1)]);
   const scaled = g.node('Mul', [clipped, g.scalarDouble('255', 255)]);
   const rounded = g.node('Floor', [g.node('Add', [scaled, half])]);
-  const pixels = g.node('Cast', [rounded], { to: DataType.UINT8 });
-
-  g.output(pixels, DECODER_OUTPUT, DataType.UINT8, ['batch', H, W, C]);
-  g.output(reconstruction, DECODER_FLOAT_OUTPUT, DataType.FLOAT, ['batch', H, W, C]);
-  return g;
+  return g.node('Cast', [rounded], { to: DataType.UINT8 });
 }

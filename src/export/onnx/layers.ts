@@ -85,8 +85,13 @@ export function conv(g: GraphBuilder, x: string, weights: Weights, name: string,
   return options.relu ? g.node('Relu', [y]) : y;
 }
 
-/** The 4x4 stride-2 ConvTranspose that doubles H and W, weights `<name>.weight` ([kh, kw, out, in]) and `<name>.bias`. */
-export function convTranspose(g: GraphBuilder, x: string, weights: Weights, name: string): string {
+/**
+ * The 4x4 stride-2 ConvTranspose that doubles H and W, weights `<name>.weight`
+ * ([kh, kw, out, in]) and `<name>.bias`; `pads` [top, left, bottom, right]
+ * other than 1 for an output size that is not 2x (model/layers.ts's
+ * ConvTranspose2d with an explicit size: `samePads` of the output).
+ */
+export function convTranspose(g: GraphBuilder, x: string, weights: Weights, name: string, pads: readonly [number, number, number, number] = [1, 1, 1, 1]): string {
   const w = weight(weights, `${name}.weight`);
   const [kh, kw] = w.shape as [number, number, number, number];
   const iokk = transposeData(w.data, w.shape, [3, 2, 0, 1]);
@@ -94,8 +99,19 @@ export function convTranspose(g: GraphBuilder, x: string, weights: Weights, name
   return g.node('ConvTranspose', [x, g.constant(`${name}.weight`, iokk.data, iokk.shape), g.constant(`${name}.bias`, b.data, b.shape)], {
     kernel_shape: [kh, kw],
     strides: [2, 2],
-    pads: [1, 1, 1, 1],
+    pads: [...pads],
   });
+}
+
+/**
+ * tfjs's 'same' padding of a stride-2 convolution with kernel k on an
+ * [h, w] input, in ONNX's order [top, left, bottom, right]: the odd pixel
+ * at the bottom and right (1, 1, 1, 1 for k = 4 and even sizes).
+ */
+export function samePads([h, w]: readonly [number, number], k = 4): [number, number, number, number] {
+  const total = (n: number) => Math.max((Math.ceil(n / 2) - 1) * 2 + k - n, 0);
+  const [th, tw] = [total(h), total(w)];
+  return [Math.floor(th / 2), Math.floor(tw / 2), th - Math.floor(th / 2), tw - Math.floor(tw / 2)];
 }
 
 /**

@@ -111,7 +111,7 @@ function searchVectors(g: GraphBuilder, flat: string, search: NonNullable<Quanti
 }
 
 /** Nearest row of `table` [K, D] to each row of `flat` [M, D]: int64 [M]. */
-function nearestCode(g: GraphBuilder, flat: string, table: Float32Array, K: number, D: number, prefix: string): string {
+export function nearestCode(g: GraphBuilder, flat: string, table: Float32Array, K: number, D: number, prefix: string): string {
   const transposed = new Float32Array(D * K);
   const norms = new Float32Array(K);
   for (let k = 0; k < K; k++) {

@@ -1,0 +1,237 @@
+/**
+ * The two-level VQ-VAE of VQ-VAE-2 (Razavi, van den Oord, Vinyals 2019,
+ * figure 2a), laid out as rosinality/vq-vae-2-pytorch's VQVAE:
+ *
+ *   enc_b: x → [b, hb, wb, h]        (the VQ-VAE encoder's trunk, 2^downsamples smaller)
+ *   enc_t: enc_b → [b, ht, wt, Dt]   (one more stride-2 stage, 'same' padding, 1x1 to Dt)
+ *   quantize_t → z_t                  (top codes, codebook Kt x Dt)
+ *   dec_t: z_t → [b, hb, wb, Dt]     (one transposed stage back to the bottom grid)
+ *   1x1 on concat(dec_t, enc_b) → [b, hb, wb, Db], quantize_b → z_b  (bottom codes, Kb x Db)
+ *   decoder: concat(upsample(z_t), z_b) [b, hb, wb, Dt + Db] → images
+ *
+ * so the bottom level is quantized given what the top level already says, and
+ * the decoder sees both. ht = ceil(hb / 2): 32x32 images give bottom 8x8 and
+ * top 4x4; 28x28 give bottom 7x7 and top 4x4 (the odd 7 → 4 stage uses 'same'
+ * padding and the way back 4 → 7 its transpose, model/layers.ts).
+ *
+ * The layers are those of the one-level model (encoder.ts, decoder.ts,
+ * layers.ts); the config is the one-level ModelConfig (its codebookSize and
+ * codeDim are the bottom level's) plus the top level's sizes. Images enter and
+ * leave in the same scale as model/vqvae.ts.
+ */
+import * as tf from '@tensorflow/tfjs-core';
+import { UserError } from '../errors.js';
+import type { Quantizer, QuantizerOutput } from '../quantize/types.js';
+import { VectorQuantizer } from '../quantize/vectorQuantizer.js';
+import { VectorQuantizerEMA } from '../quantize/vectorQuantizerEma.js';
+import { mulberry32, nextSeed } from '../random.js';
+import { codeGridSize, type ModelConfig, validateModelConfig } from './config.js';
+import { Decoder, decoderShape } from './decoder.js';
+import { Encoder } from './encoder.js';
+import { Conv2d, ConvTranspose2d, type VariableMap } from './layers.js';
+import { checkImageShape, decoderOutput, loadState } from './vqvae.js';
+
+/** The top level's own codebook. */
+export interface TopLevelConfig {
+  /** Kt. */
+  codebookSize: number;
+  /** Dt. */
+  codeDim: number;
+}
+
+/** The one-level config (bottom level, trunks, likelihood) and the top level's sizes. */
+export interface HierarchicalConfig {
+  model: ModelConfig;
+  top: TopLevelConfig;
+}
+
+/** One level's quantizer output and the vectors it quantized. */
+export interface LevelOutput extends QuantizerOutput {
+  /** [b, h, w, D]: the vectors before quantization. */
+  encoded: tf.Tensor4D;
+}
+
+export interface HierarchicalForward {
+  top: LevelOutput;
+  bottom: LevelOutput;
+  /** [b, H, W, C] in input scale (the categorical's mean with that likelihood). */
+  reconstruction: tf.Tensor4D;
+  /** [b, H, W, C, 256], with the categorical likelihood only. */
+  logits?: tf.Tensor5D;
+  /** Scalar: the two quantizers' losses summed. */
+  vqLoss: tf.Scalar;
+}
+
+/** Code indices of both levels. */
+export interface LevelIndices {
+  /** [b, ht, wt] int32. */
+  top: tf.Tensor3D;
+  /** [b, hb, wb] int32. */
+  bottom: tf.Tensor3D;
+}
+
+/** The [height, width] of each level's code grid. */
+export function levelGrids(config: ModelConfig): { top: [number, number]; bottom: [number, number] } {
+  const bottom = codeGridSize(config);
+  return { bottom, top: [Math.ceil(bottom[0] / 2), Math.ceil(bottom[1] / 2)] };
+}
+
+function checkPositiveInt(value: number, what: string): void {
+  if (!Number.isInteger(value) || value < 1) throw new UserError(`${what} must be an integer >= 1, found ${value}`);
+}
+
+function makeQuantizer(config: ModelConfig, sizes: TopLevelConfig, name: string, seed: number): Quantizer {
+  const { beta, decay, epsilon } = config;
+  const { codebookSize, codeDim } = sizes;
+  return config.quantizer === 'ema'
+    ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed, name })
+    : new VectorQuantizer({ codebookSize, codeDim, beta, seed, name });
+}
+
+export class HierarchicalVqVae {
+  readonly config: HierarchicalConfig;
+  readonly topQuantizer: Quantizer;
+  readonly bottomQuantizer: Quantizer;
+  private readonly encoderBottom: Encoder;
+  private readonly encoderTop: Encoder;
+  private readonly decoderTop: Decoder;
+  private readonly preQuantizeBottom: Conv2d;
+  private readonly upsampleTop: ConvTranspose2d;
+  private readonly decoder: Decoder;
+  private readonly variables: VariableMap = new Map();
+
+  /** A freshly initialised model; the same seed gives the same weights on every backend. */
+  constructor(config: HierarchicalConfig, seed = 0) {
+    const model = validateModelConfig(config.model);
+    checkPositiveInt(config.top.codebookSize, 'top codebook size');
+    checkPositiveInt(config.top.codeDim, 'top code dimension');
+    const top = { ...config.top };
+    this.config = { model, top };
+    const { hidden, inputChannels, codeDim: Db } = model;
+    const Dt = top.codeDim;
+    const grids = levelGrids(model);
+    const vars = this.variables;
+    const rng = mulberry32(seed);
+    this.encoderBottom = new Encoder(model, vars, rng, {
+      name: 'encoder.bottom', inChannels: inputChannels, downsamples: model.downsamples, padding: 1,
+    });
+    this.encoderTop = new Encoder(model, vars, rng, { name: 'encoder.top', inChannels: hidden, downsamples: 1, padding: 'same', outChannels: Dt });
+    this.topQuantizer = makeQuantizer(model, top, 'quantizer.top', nextSeed(rng));
+    this.decoderTop = new Decoder(model, vars, rng, { name: 'decoder.top', inChannels: Dt, upsamples: 1, outChannels: Dt, outSize: grids.bottom });
+    this.preQuantizeBottom = new Conv2d(
+      { inChannels: Dt + hidden, outChannels: Db, kernel: 1, stride: 1, padding: 0 },
+      vars,
+      'encoder.bottom.pre_quantize',
+      rng,
+    );
+    this.bottomQuantizer = makeQuantizer(model, model, 'quantizer.bottom', nextSeed(rng));
+    this.upsampleTop = new ConvTranspose2d({ inChannels: Dt, outChannels: Dt, kernel: 4, stride: 2, padding: 1 }, vars, 'decoder.upsample_top', rng);
+    this.decoder = new Decoder(model, vars, rng, {
+      ...decoderShape(model),
+      inChannels: Dt + Db,
+      outSize: [model.imageHeight, model.imageWidth],
+    });
+  }
+
+  /** [height, width] of the top and bottom code grids. */
+  get grids(): { top: [number, number]; bottom: [number, number] } {
+    return levelGrids(this.config.model);
+  }
+
+  /** Variables learned by gradient descent, by name. */
+  trainable(): Record<string, tf.Variable> {
+    return { ...Object.fromEntries(this.variables), ...this.topQuantizer.trainable(), ...this.bottomQuantizer.trainable() };
+  }
+
+  /** Every variable a checkpoint holds, by name. */
+  state(): Record<string, tf.Variable> {
+    return { ...Object.fromEntries(this.variables), ...this.topQuantizer.state(), ...this.bottomQuantizer.state() };
+  }
+
+  /** x [b, H, W, C] → the bottom trunk's features [b, hb, wb, h]. */
+  encodeFeatures(x: tf.Tensor4D): tf.Tensor4D {
+    this.checkImages(x);
+    return tf.tidy(() => this.encoderBottom.apply(x));
+  }
+
+  /** The bottom trunk's features → the top level's vectors z_e,t [b, ht, wt, Dt]. */
+  encodeTop(features: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.encoderTop.apply(features));
+  }
+
+  /**
+   * What the bottom quantizer sees, z_e,b [b, hb, wb, Db]: the bottom
+   * features joined with the decoding of the (quantized) top level.
+   */
+  encodeBottom(features: tf.Tensor4D, quantizedTop: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.preQuantizeBottom.apply(tf.concat([this.decoderTop.apply(quantizedTop), features], 3)));
+  }
+
+  /** Both levels' quantized codes → reconstruction [b, H, W, C] in input scale. */
+  decode(quantizedTop: tf.Tensor4D, quantizedBottom: tf.Tensor4D): tf.Tensor4D {
+    return tf.tidy(() => this.output(this.decodeRaw(quantizedTop, quantizedBottom)).reconstruction);
+  }
+
+  /** The whole model on x [b, H, W, C]; differentiable, changes no state. */
+  forward(x: tf.Tensor4D): HierarchicalForward {
+    this.checkImages(x);
+    return tf.tidy(() => {
+      const features = this.encoderBottom.apply(x);
+      const topEncoded = this.encoderTop.apply(features);
+      const top = { ...this.topQuantizer.apply(topEncoded), encoded: topEncoded };
+      const bottomEncoded = this.encodeBottom(features, top.quantized);
+      const bottom = { ...this.bottomQuantizer.apply(bottomEncoded), encoded: bottomEncoded };
+      const vqLoss = tf.add(top.loss, bottom.loss) as tf.Scalar;
+      return { top, bottom, vqLoss, ...this.output(this.decodeRaw(top.quantized, bottom.quantized)) };
+    });
+  }
+
+  /** Code indices of both levels of images x [b, H, W, C] in input scale. */
+  encodeIndices(x: tf.Tensor4D): LevelIndices {
+    this.checkImages(x);
+    return tf.tidy(() => {
+      const features = this.encoderBottom.apply(x);
+      const top = this.topQuantizer.apply(this.encoderTop.apply(features));
+      const bottom = this.bottomQuantizer.apply(this.encodeBottom(features, top.quantized));
+      // VQ or EMA quantizers (makeQuantizer): one codebook, [b, h, w].
+      return { top: top.indices as tf.Tensor3D, bottom: bottom.indices as tf.Tensor3D };
+    });
+  }
+
+  /** Images in input scale [b, H, W, C] from both levels' code indices. */
+  decodeIndices(indices: LevelIndices): tf.Tensor4D {
+    const grids = this.grids;
+    for (const level of ['top', 'bottom'] as const) {
+      const t = indices[level];
+      const [h, w] = grids[level];
+      if (t.rank !== 3 || t.shape[1] !== h || t.shape[2] !== w || t.shape[0] !== indices.top.shape[0]) {
+        throw new Error(`${level} codes must be [${indices.top.shape[0]}, ${h}, ${w}] for this model, found [${t.shape.join(', ')}]`);
+      }
+    }
+    return tf.tidy(() => this.decode(this.topQuantizer.lookup(indices.top), this.bottomQuantizer.lookup(indices.bottom)));
+  }
+
+  /** Replaces every variable's value from `tensors`, as VqVae.load. */
+  load(tensors: Record<string, { shape: number[]; data: Float32Array }>, source = 'checkpoint'): void {
+    loadState(this.state(), tensors, source);
+  }
+
+  dispose(): void {
+    for (const v of this.variables.values()) v.dispose();
+    this.topQuantizer.dispose();
+    this.bottomQuantizer.dispose();
+  }
+
+  private decodeRaw(quantizedTop: tf.Tensor4D, quantizedBottom: tf.Tensor4D): tf.Tensor4D {
+    const up = this.upsampleTop.apply(quantizedTop, 'linear', false, this.grids.bottom);
+    return this.decoder.apply(tf.concat([up, quantizedBottom], 3));
+  }
+
+  private output(raw: tf.Tensor4D): { reconstruction: tf.Tensor4D; logits?: tf.Tensor5D } {
+    return decoderOutput(raw, this.config.model);
+  }
+
+  private checkImages(x: tf.Tensor4D): void {
+    checkImageShape(x, this.config.model);
+  }
+}

@@ -1,0 +1,130 @@
+/**
+ * The two-level model's plug-in for the run engine (run.ts): `vqvae train
+ * --levels 2`. As vqvaeRun.ts for one level: the model flags must match a
+ * resumed model, the splits come through the caller, saving writes the model
+ * directory (model/hierarchicalFile.ts) and report.html; the report has the
+ * loss curves (its reconstruction snapshots are one-level only), and each
+ * evaluation prints the test MSE, PSNR and both levels' code usage.
+ */
+import { join } from 'node:path';
+import { UserError } from '../errors.js';
+import type { TrainingState } from '../model/checkpoint.js';
+import { checkDataFitsModel, makeModelConfig } from '../model/config.js';
+import { HierarchicalVqVae, type TopLevelConfig } from '../model/hierarchical.js';
+import { loadHierarchicalModel, saveHierarchicalModel, type LoadedHierarchicalModel } from '../model/hierarchicalFile.js';
+import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
+import { BatchSampler } from './batches.js';
+import { evaluateHierarchical, type HierarchicalEvalMetrics } from './hierarchicalEvaluate.js';
+import { applyHierarchicalStep, disposeHierarchicalStep, hierarchicalStepGradients, type HierarchicalStepGradients } from './hierarchicalStep.js';
+import { checkFlagsMatch, type RunPlugin, type RunSession } from './run.js';
+import type { ComputedStep, Stepper } from './stepLoop.js';
+import { epochsToSteps, openRunData, trainingState, VQVAE_MODEL_FLAGS, type VqVaeRunOptions } from './vqvaeRun.js';
+
+export interface HierarchicalRunOptions extends VqVaeRunOptions {
+  /** The top level's sizes given (undefined: the bottom level's, or the saved model's). */
+  top: Partial<TopLevelConfig>;
+}
+
+interface HierarchicalComputedStep extends ComputedStep {
+  step: HierarchicalStepGradients;
+}
+
+export function hierarchicalLine(m: HierarchicalEvalMetrics): string {
+  return `mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, codes used top ${m.top.codesUsed} (perplexity ${m.top.perplexity.toFixed(1)}), bottom ${m.bottom.codesUsed} (perplexity ${m.bottom.perplexity.toFixed(1)})`;
+}
+
+/** The two-level model as the step loop's plug-in: step i trains on `sampler.batchAt(i)`. */
+export function hierarchicalStepper(model: HierarchicalVqVae, sampler: BatchSampler, dataVariance: number): Stepper<HierarchicalComputedStep> {
+  return {
+    computeGradients(i) {
+      const x = sampler.batchAt(i);
+      const s = hierarchicalStepGradients(model, x, dataVariance);
+      x.dispose();
+      const [loss, reconstructionLoss, vqLoss, topPerplexity, bottomPerplexity] = [s.loss, s.reconstructionLoss, s.vqLoss, s.top.perplexity, s.bottom.perplexity].map((t) => t.dataSync()[0]!);
+      return {
+        loss: loss!,
+        metrics: { reconstructionLoss: reconstructionLoss!, vqLoss: vqLoss!, topPerplexity: topPerplexity!, bottomPerplexity: bottomPerplexity! },
+        grads: s.grads,
+        step: s,
+        dispose: () => disposeHierarchicalStep(s),
+      };
+    },
+    applyGradients: (computed, optimizer) => applyHierarchicalStep(model, optimizer, { ...computed.step, grads: computed.grads }),
+  };
+}
+
+export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<TrainingState, LoadedHierarchicalModel, HierarchicalComputedStep> {
+  return {
+    noun: 'model',
+    unit: 'images',
+    rateLabel: 'img/s',
+    source: options.data,
+    sourceOf: (state) => state.data,
+    load: loadHierarchicalModel,
+    formatLoss: (loss) => loss.toFixed(5),
+    async open({ out, saved, settings, backend, output }) {
+      if (saved) {
+        checkFlagsMatch(options.model, saved.model.model, VQVAE_MODEL_FLAGS, `model in ${out}`);
+        checkFlagsMatch(options.top, saved.model.top, { codebookSize: 'top-codebook-size', codeDim: 'top-code-dim' }, `model in ${out}`);
+        if (options.quantizer.quantizer === 'ema' && saved.model.model.quantizer !== 'ema') {
+          throw new UserError(`--ema does not match the model in ${out}, whose quantizer is "${saved.model.model.quantizer}"`);
+        }
+      }
+      const { data, testData, dataVariance } = await openRunData(options, output, saved?.training);
+      let model = saved?.vqvae;
+      if (!model) {
+        const bottom = makeModelConfig({ ...options.model, quantizer: options.quantizer.quantizer === 'ema' ? 'ema' : 'vq', inputChannels: data.channels, imageHeight: data.height, imageWidth: data.width });
+        const top = { codebookSize: options.top.codebookSize ?? bottom.codebookSize, codeDim: options.top.codeDim ?? bottom.codeDim };
+        model = new HierarchicalVqVae({ model: bottom, top }, settings.seed);
+      }
+      const m = model;
+      checkDataFitsModel(data, m.config.model, out);
+      if (testData) checkDataFitsModel(testData, m.config.model, out);
+      const steps = options.epochs !== undefined ? epochsToSteps(options.epochs, data.count, settings.batch) : undefined;
+      const c = m.config.model;
+      const t = m.config.top;
+      const grids = m.grids;
+      const modelLine =
+        `two levels: top ${grids.top.join('x')} codes (K ${t.codebookSize}, D ${t.codeDim}), bottom ${grids.bottom.join('x')} (K ${c.codebookSize}, D ${c.codeDim}); ` +
+        `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, ${c.quantizer.toUpperCase()}`;
+      let report: TrainingReport | undefined;
+      const session: RunSession<TrainingState, HierarchicalComputedStep> = {
+        ...hierarchicalStepper(m, new BatchSampler(data, settings.batch, settings.seed), dataVariance),
+        describe: ({ batch, learningRate }) =>
+          `data: ${data.spec}, ${data.count} images ${data.height}x${data.width}x${data.channels}; model: ${modelLine}; batch ${batch}, lr ${learningRate}`,
+        start(totalSteps) {
+          report = TrainingReport.open(out, `vqvae train --levels 2: ${out}`, {
+            data: `${data.spec} (${data.count} training images, ${data.height}x${data.width}x${data.channels})`,
+            model: modelLine,
+            training: `batch ${settings.batch}, lr ${settings.learningRate}, seed ${settings.seed}, ${totalSteps} steps, backend ${backend}`,
+          }, saved !== undefined);
+        },
+        state: (s) => trainingState(options, s, dataVariance),
+        save(dir, state, optimizer) {
+          saveHierarchicalModel(dir, m, state, optimizer.state());
+          report?.write(dir);
+        },
+        progressFields: ({ loss, metrics: x }) => ({ loss, recon: x.reconstructionLoss!, 'ppl top': x.topPerplexity!, 'ppl bottom': x.bottomPerplexity! }),
+        afterStep(step, { loss, metrics: x }) {
+          report?.addStep({ step, loss, recon: x.reconstructionLoss!, perplexity: x.bottomPerplexity! });
+        },
+        evaluate(step) {
+          if (!testData) return undefined;
+          return `step ${step}: test ${hierarchicalLine(evaluateHierarchical(m, testData, { limit: options.evalLimit }))}`;
+        },
+        finish(result) {
+          if (testData && result.stopReason !== 'interrupted') {
+            const metrics = evaluateHierarchical(m, testData);
+            output.info(`test (${metrics.images} images): ${hierarchicalLine(metrics)}`);
+          }
+          if (result.stepsRun > 0) {
+            report?.write(out);
+            output.info(`report: ${join(out, REPORT_FILE)} (open it in a browser)`);
+          }
+        },
+        dispose: () => m.dispose(),
+      };
+      return { session, steps };
+    },
+  };
+}
