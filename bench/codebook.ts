@@ -58,6 +58,7 @@ const RECIPES: Recipe[] = [
   { id: 'ema', name: 'ema', flags: ['--quantizer', 'ema', '--codebook-init', 'uniform', '--gradient', 'ste'], on: ['fashion'] },
   { id: 'kmeans', name: 'kmeans', flags: ['--quantizer', 'vq', '--codebook-init', 'kmeans', '--gradient', 'ste'], on: ['fashion'] },
   { id: 'restart', name: 'restart', flags: [...PAPER, '--restart-dead', '0.05'], on: ['fashion'] },
+  { id: 'ema+restart', name: 'ema+restart', flags: ['--quantizer', 'ema', '--codebook-init', 'uniform', '--gradient', 'ste', '--restart-dead', '0.05'], on: ['fashion', 'cifar'] },
   { id: 'rotation', name: 'rotation', flags: ['--quantizer', 'vq', '--codebook-init', 'uniform', '--gradient', 'rotation'], on: ['fashion', 'cifar'] },
   { id: 'rotation+kmeans', name: 'rotation+kmeans', flags: ['--quantizer', 'vq', '--codebook-init', 'kmeans', '--gradient', 'rotation'], on: ['fashion', 'cifar'] },
   { id: 'rotation+kmeans+restart', name: 'rotation+kmeans+restart', flags: ['--quantizer', 'vq', '--codebook-init', 'kmeans', '--gradient', 'rotation', '--restart-dead', '0.05'], on: ['fashion'] },

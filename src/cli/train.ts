@@ -31,8 +31,8 @@ export const trainCommand = defineCommand({
     'reconstruction error divided by the data variance plus the VQ loss. Writes DIR/config.json and ' +
     'DIR/weights.safetensors at least once a minute, on Ctrl-C and at the end; --resume continues ' +
     'from the last of them. Evaluates on the test split every --eval-every steps. ' +
-    `The quantizer recipe is ${describeRecipe(TRAIN_QUANTIZER_DEFAULTS)} unless flags say otherwise (chosen by npm run bench:codebook); ` +
-    "the paper's recipe is --quantizer vq --codebook-init uniform --gradient ste.",
+    `Without --quantizer the recipe is ${describeRecipe(TRAIN_QUANTIZER_DEFAULTS)} (chosen by npm run bench:codebook; other quantizer flags change it); ` +
+    "with --quantizer (or --ema) it is that quantizer with the paper's settings plus the options given: the paper's recipe is --quantizer vq.",
   usage: '--data SPEC [--out DIR] [flags]',
   flags: [
     { name: 'data', type: 'string', required: true, metavar: 'SPEC', help: DATA_HELP },

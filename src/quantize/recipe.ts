@@ -13,9 +13,10 @@ import { DEFAULT_MODEL_CONFIG, QUANTIZER_OPTIONS, type ModelConfig, type Quantiz
  * `--quantizer vq --codebook-init uniform --gradient ste`.
  */
 export const TRAIN_QUANTIZER_DEFAULTS = {
-  quantizer: 'vq',
+  quantizer: 'ema',
   codebookInit: 'uniform',
-  gradient: 'rotation',
+  gradient: 'ste',
+  restartDead: 0.05,
 } as const satisfies Partial<ModelConfig>;
 
 /** The `vqvae train` flag of each quantizer option. */
@@ -30,14 +31,16 @@ export const QUANTIZER_OPTION_FLAGS: Record<QuantizerOption, string> = {
 };
 
 /**
- * A new run's quantizer fields: those given, and the default recipe's for the
- * rest, where the chosen quantizer has that option; FSQ's K is the product of
- * its levels.
+ * A new run's quantizer fields: those given, and for the rest, where the
+ * chosen quantizer has that option, the default recipe's when no quantizer
+ * was named, or the option off (the library's default: the paper's setting)
+ * when one was; so `--quantizer vq` alone is the paper's recipe and `--ema`
+ * the paper's appendix. FSQ's K is the product of its levels.
  */
 export function withTrainDefaults(given: Partial<ModelConfig>): Partial<ModelConfig> {
   const kind = given.quantizer ?? TRAIN_QUANTIZER_DEFAULTS.quantizer;
   const out: Partial<ModelConfig> = { quantizer: kind };
-  const defaults: Partial<ModelConfig> = TRAIN_QUANTIZER_DEFAULTS;
+  const defaults: Partial<ModelConfig> = given.quantizer === undefined ? TRAIN_QUANTIZER_DEFAULTS : {};
   for (const option of Object.keys(QUANTIZER_OPTION_FLAGS) as QuantizerOption[]) {
     const value = given[option] ?? (QUANTIZER_OPTIONS[kind].includes(option) ? defaults[option] : undefined);
     if (value !== undefined) (out as Record<string, unknown>)[option] = value;

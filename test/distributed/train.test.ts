@@ -78,7 +78,7 @@ const train = (out: string, ...extra: string[]) => ['train', '--data', 'mnist', 
 describe('vqvae train --distributed on 2 ranks', { timeout: 600_000 }, () => {
   before(requireMpi);
 
-  const recipes = { ema: ['--ema'], vq: [], 'vq+kmeans+restart': ['--codebook-init', 'kmeans', '--restart-dead', '0.5'] } as const;
+  const recipes = { ema: ['--ema'], vq: ['--quantizer', 'vq'], 'vq+kmeans+restart': ['--quantizer', 'vq', '--codebook-init', 'kmeans', '--restart-dead', '0.5'] } as const;
   for (const quantizer of Object.keys(recipes) as (keyof typeof recipes)[]) {
     it(`${quantizer.toUpperCase()}: after ${K} steps of batch 32 the 2-rank run holds the 1-process run's tensors (1e-5) and its 2 replicas are bit-identical`, async () => {
       const extra = [...recipes[quantizer]];

@@ -16,6 +16,7 @@ import { selectBackend } from '../../src/backend/select.js';
 import type { ImageDataset } from '../../src/data/dataset.js';
 import { loadDataset } from '../../src/data/load.js';
 import { loadModel } from '../../src/model/checkpoint.js';
+import { TRAIN_QUANTIZER_DEFAULTS } from '../../src/quantize/recipe.js';
 import { evaluate } from '../../src/train/evaluate.js';
 import {
   assertDecodedEqualsReconstructed,
@@ -105,7 +106,7 @@ describe('vqvae train', () => {
     assert.equal(config.training.step, 4);
     assert.deepEqual(
       [config.model['hidden'], config.model['resHidden'], config.model['codebookSize'], config.model['codeDim'], config.model['quantizer']],
-      [16, 8, TINY_K, 8, 'vq'],
+      [16, 8, TINY_K, 8, TRAIN_QUANTIZER_DEFAULTS.quantizer],
     );
     assert.equal(config.training['data'], 'mnist');
   });
