@@ -18,7 +18,7 @@ import { evaluateHierarchical, type HierarchicalEvalMetrics } from './hierarchic
 import { applyHierarchicalStep, disposeHierarchicalStep, hierarchicalStepGradients, type HierarchicalStepGradients } from './hierarchicalStep.js';
 import { checkFlagsMatch, type RunPlugin, type RunSession } from './run.js';
 import type { ComputedStep, Stepper } from './stepLoop.js';
-import { epochsToSteps, openRunData, trainingState, VQVAE_MODEL_FLAGS, type VqVaeRunOptions } from './vqvaeRun.js';
+import { epochsToSteps, openRunData, openRunReport, trainingState, VQVAE_MODEL_FLAGS, type VqVaeRunOptions } from './vqvaeRun.js';
 
 export interface HierarchicalRunOptions extends VqVaeRunOptions {
   /** The top level's sizes given (undefined: the bottom level's, or the saved model's). */
@@ -93,11 +93,7 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
         describe: ({ batch, learningRate }) =>
           `data: ${data.spec}, ${data.count} images ${data.height}x${data.width}x${data.channels}; model: ${modelLine}; batch ${batch}, lr ${learningRate}`,
         start(totalSteps) {
-          report = TrainingReport.open(out, `vqvae train --levels 2: ${out}`, {
-            data: `${data.spec} (${data.count} training images, ${data.height}x${data.width}x${data.channels})`,
-            model: modelLine,
-            training: `batch ${settings.batch}, lr ${settings.learningRate}, seed ${settings.seed}, ${totalSteps} steps, backend ${backend}`,
-          }, saved !== undefined);
+          report = openRunReport(`vqvae train --levels 2: ${out}`, out, data, modelLine, settings, totalSteps, backend, saved !== undefined);
         },
         state: (s) => trainingState(options, s, dataVariance),
         save(dir, state, optimizer) {

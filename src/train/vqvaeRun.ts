@@ -17,7 +17,7 @@ import { takeSnapshot } from '../report/snapshot.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { BatchSampler, pixelVariance } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
-import { checkBatchDivides, checkFlagsMatch, type RunOutput, type RunPlugin, type RunSession, type RunState } from './run.js';
+import { checkBatchDivides, checkFlagsMatch, type RunOutput, type RunPlugin, type RunSession, type RunSettings, type RunState } from './run.js';
 import { vqvaeStepper, type VqVaeComputedStep } from './step.js';
 
 /** Config fields set by flags of `vqvae train`, with those flags' names; given with --resume they must match. */
@@ -94,6 +94,17 @@ export async function openRunData(
 }
 
 /** The training state a model directory records, from the engine's common state. */
+/** report.html of an image run (carrying on the saved curve and snapshots when resumed); the one- and two-level runs share it. */
+export function openRunReport(
+  title: string, out: string, data: ImageDataset, modelLine: string, settings: RunSettings, totalSteps: number, backend: string, resumed: boolean,
+): TrainingReport {
+  return TrainingReport.open(out, title, {
+    data: `${data.spec} (${data.count} training images, ${data.height}x${data.width}x${data.channels})`,
+    model: modelLine,
+    training: `batch ${settings.batch}, lr ${settings.learningRate}, seed ${settings.seed}, ${totalSteps} steps, backend ${backend}`,
+  }, resumed);
+}
+
 export function trainingState(options: VqVaeRunOptions, s: RunState, dataVariance: number): TrainingState {
   return {
     data: options.data,
@@ -153,11 +164,7 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
           `codes ${model.codeGrid.join('x')}; batch ${batch}, lr ${learningRate}`,
         start(totalSteps) {
           if (communicator.rank !== 0) return; // rank 0 alone writes
-          report = TrainingReport.open(out, `vqvae train: ${out}`, {
-            data: `${data.spec} (${data.count} training images, ${data.height}x${data.width}x${data.channels})`,
-            model: modelLine,
-            training: `batch ${settings.batch}, lr ${settings.learningRate}, seed ${settings.seed}, ${totalSteps} steps, backend ${backend}`,
-          }, saved !== undefined);
+          report = openRunReport(`vqvae train: ${out}`, out, data, modelLine, settings, totalSteps, backend, saved !== undefined);
         },
         state: (s) => trainingState(options, s, dataVariance),
         save(dir, state, optimizer) {
