@@ -17,7 +17,7 @@
  * --levels 2; --top-k the top level's. Writes OUT/result.json and
  * OUT/samples.png, and prints each stage's figures and seconds.
  */
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import * as tf from '@tensorflow/tfjs-core';
@@ -27,8 +27,13 @@ import type { ImageDataset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/load.js';
 import { classificationAccuracyScore } from '../src/eval/cas.js';
 import { encodeImageGrid } from '../src/io/pngGrid.js';
+import { loadModel, saveModel, type TrainingState } from '../src/model/checkpoint.js';
 import { makeModelConfig } from '../src/model/config.js';
 import { HierarchicalVqVae } from '../src/model/hierarchical.js';
+import { loadHierarchicalModel, saveHierarchicalModel } from '../src/model/hierarchicalFile.js';
+import { writeNpyFile } from '../src/io/npyFile.js';
+import { savePrior } from '../src/prior/checkpoint.js';
+import { withTrainDefaults } from '../src/quantize/recipe.js';
 import { outputToPixels, VqVae } from '../src/model/vqvae.js';
 import type { CodeSet } from '../src/prior/codeSet.js';
 import { makePriorConfig } from '../src/prior/config.js';
@@ -56,6 +61,7 @@ const { values } = parseArgs({
     k: { type: 'string', default: '256' },
     'top-k': { type: 'string', default: '64' },
     'code-dim': { type: 'string', default: '32' },
+    'restart-dead': { type: 'string', default: String(withTrainDefaults({}).restartDead) },
     'prior-steps': { type: 'string', default: '400' },
     'prior-channels': { type: 'string', default: '32' },
     'prior-layers': { type: 'string', default: '4' },
@@ -105,10 +111,15 @@ const modelConfig = makeModelConfig({
   resHidden: 32,
   codebookSize: n('k'),
   codeDim: n('code-dim'),
-  quantizer: 'ema',
+  // The default recipe of `vqvae train` (quantize/recipe.ts): EMA codebooks, dead codes restarted below --restart-dead.
+  ...withTrainDefaults({}),
+  restartDead: n('restart-dead'),
 });
-const one = levels === 1 ? new VqVae(modelConfig, seed) : undefined;
-const two = levels === 2 ? new HierarchicalVqVae({ model: modelConfig, top: { codebookSize: n('top-k'), codeDim: n('code-dim') } }, seed) : undefined;
+// OUT/model holds the trained VQ-VAE; a run that finds one finished there reuses it (and goes on to the codes, priors and CAS).
+const modelDir = join(out, 'model');
+const reuse = existsSync(join(modelDir, 'config.json'));
+const one = levels === 1 ? (reuse ? loadModel(modelDir).vqvae : new VqVae(modelConfig, seed)) : undefined;
+const two = levels === 2 ? (reuse ? loadHierarchicalModel(modelDir).vqvae : new HierarchicalVqVae({ model: modelConfig, top: { codebookSize: n('top-k'), codeDim: n('code-dim') } }, seed)) : undefined;
 
 // Training, the same steps, batch and learning rate for either.
 const optimizer = new Adam({ learningRate: Number(values.lr) });
@@ -117,7 +128,7 @@ const variance = pixelVariance(train);
 const steps = n('steps');
 let lastLoss = NaN;
 const trainStart = performance.now();
-for (let step = 0; step < steps; step++) {
+for (let step = 0; step < (reuse ? 0 : steps); step++) {
   const x = gatherImages(train, sampler.indicesAt(step));
   if (one) {
     const s = stepGradients(one, x, variance);
@@ -133,7 +144,20 @@ for (let step = 0; step < steps; step++) {
   x.dispose();
   if ((step + 1) % 100 === 0) console.log(`  step ${step + 1}/${steps} loss ${lastLoss.toFixed(4)}`);
 }
-const trainSeconds = (performance.now() - trainStart) / 1000;
+let trainSeconds = (performance.now() - trainStart) / 1000;
+if (reuse) {
+  const training = JSON.parse(readFileSync(join(modelDir, 'config.json'), 'utf8')).training as TrainingState;
+  trainSeconds = training.trainingSeconds;
+  lastLoss = training.loss ?? NaN;
+  console.log(`reusing the model in ${modelDir} (${training.step} steps)`);
+} else {
+  const training: TrainingState = {
+    data: values.data!, step: steps, totalSteps: steps, batch: n('batch'), learningRate: Number(values.lr), seed,
+    dataVariance: variance, backend: backend.reason, trainingSeconds: trainSeconds, loss: lastLoss,
+  };
+  if (one) saveModel(modelDir, one, training);
+  else saveHierarchicalModel(modelDir, two!, training);
+}
 stage('train', { steps, loss: lastLoss, imagesPerSecond: (steps * n('batch')) / trainSeconds });
 
 // Test reconstruction and code usage.
@@ -180,6 +204,14 @@ const levelList: Level[] = one
       { name: 'top', K: two!.config.top.codebookSize, grid: two!.grids.top, train: trainCodes[0]!, test: testCodes[0]! },
       { name: 'bottom', K: modelConfig.codebookSize, grid: two!.grids.bottom, train: trainCodes[1]!, test: testCodes[1]! },
     ];
+// The codes as `vqvae encode` writes them: OUT/codes.npy (one level) or OUT/codes.top.npy and OUT/codes.bottom.npy, labels beside.
+for (const [name, codes, labelsOf] of [['codes', trainCodes, encodeSet.labels], ['test-codes', testCodes, test.labels]] as const) {
+  levelList.forEach((level, i) => {
+    const file = join(out, `${name}${level.name === 'one' ? '' : `.${level.name}`}.npy`);
+    writeNpyFile(file, codes[i]!, [labelsOf.length, level.grid[0], level.grid[1]]);
+  });
+  writeNpyFile(join(out, `${name === 'codes' ? 'labels' : 'test-labels'}.npy`), labelsOf, [labelsOf.length]);
+}
 stage('encode', { images: encodeSet.count });
 
 // A class-conditional prior per level; the bottom one also on the top grid.
@@ -206,6 +238,7 @@ for (const level of levelList) {
     ...(top && topCodes ? { top: { height: top.grid[0], width: top.grid[1], codes: topCodes } } : {}),
   });
   const prior = new PixelCnn(config, seed);
+  const priorStart = performance.now();
   const result = await trainPrior({
     prior,
     optimizer: new Adam({ learningRate: 1e-3 }),
@@ -216,8 +249,11 @@ for (const level of levelList) {
     checkpointEverySeconds: 0,
   });
   const nll = priorNll(prior, set(level.test, test.labels, top?.test));
-  priorFigures[level.name] = { bitsPerCode: nll.bitsPerCode, uniformBits: Math.log2(level.K), trainLoss: result.finalLoss / Math.LN2 };
+  priorFigures[level.name] = {
+    bitsPerCode: nll.bitsPerCode, uniformBits: Math.log2(level.K), trainLoss: result.finalLoss / Math.LN2, seconds: (performance.now() - priorStart) / 1000,
+  };
   priors.set(level.name, prior);
+  await savePrior(join(out, level.name === 'one' ? 'prior' : `prior-${level.name}`), prior);
   stage(`prior ${level.name}`, priorFigures[level.name] as Record<string, unknown>);
 }
 

@@ -81,11 +81,11 @@ function checkPositiveInt(value: number, what: string): void {
 }
 
 function makeQuantizer(config: ModelConfig, sizes: TopLevelConfig, name: string, seed: number): Quantizer {
-  const { beta, decay, epsilon } = config;
+  const { beta, decay, epsilon, restartDead } = config;
   const { codebookSize, codeDim } = sizes;
   return config.quantizer === 'ema'
-    ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed, name })
-    : new VectorQuantizer({ codebookSize, codeDim, beta, seed, name });
+    ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed, name, restartDead })
+    : new VectorQuantizer({ codebookSize, codeDim, beta, seed, name, restartDead });
 }
 
 export class HierarchicalVqVae {
