@@ -3,7 +3,9 @@
  * that `vqvae encode` writes, optionally conditioned on their labels, with
  * the checkpoints, Ctrl-C, --resume and bad-input behaviour of `vqvae train`:
  * the run engine (train/run.ts) with the prior's plug-in (prior/run.ts);
- * this file maps the flags.
+ * this file maps the flags. For a two-level model (`vqvae train --levels 2`)
+ * a prior per level: --level top on the top codes, --level bottom on the
+ * bottom codes conditioned on the top codes of the same images (--top-codes).
  */
 import { readFileSync } from 'node:fs';
 import { DEFAULT_PRIOR_CONFIG } from '../prior/config.js';
@@ -26,8 +28,12 @@ export const priorTrainCommand = defineCommand({
     '`vqvae encode` (int32 [N, h, w]); with --labels it is conditioned on the class. K is --codebook-size, ' +
     'or the K of --model, or else the largest code + 1. Writes DIR/config.json and DIR/weights.safetensors ' +
     'at least once a minute, on Ctrl-C and at the end; --resume continues from the last of them. ' +
-    'Losses are negative log-likelihoods in bits per code; a uniform prior costs log2(K).',
-  usage: '--codes FILE.npy [--labels FILE.npy] --out DIR [flags]',
+    'Losses are negative log-likelihoods in bits per code; a uniform prior costs log2(K). ' +
+    'For a two-level --model (`vqvae train --levels 2`), --level says which level: --level top trains on the top codes ' +
+    '(codes.top.npy of `vqvae encode`), --level bottom on the bottom codes (codes.bottom.npy) conditioned on the top codes of ' +
+    'the same images (--top-codes); the prior records its level and the model, so `vqvae sample` refuses one of the other ' +
+    'level or of another model.',
+  usage: '--codes FILE.npy [--labels FILE.npy] --out DIR [--model M2 --level top|bottom [--top-codes FILE.npy]] [flags]',
   flags: [
     { name: 'codes', type: 'string', required: true, metavar: 'FILE.npy', help: 'training code grids [N, h, w] from `vqvae encode`' },
     { name: 'labels', type: 'string', metavar: 'FILE.npy', help: 'class of each grid [N] (`vqvae encode --labels-out`): a class-conditional prior' },
@@ -35,6 +41,9 @@ export const priorTrainCommand = defineCommand({
     { name: 'test-codes', type: 'string', metavar: 'FILE.npy', help: 'held-out code grids, scored every --eval-every steps and at the end' },
     { name: 'test-labels', type: 'string', metavar: 'FILE.npy', help: 'their labels (needed for a class-conditional prior)' },
     { name: 'model', type: 'string', metavar: 'DIR', help: 'the VQ-VAE the codes came from: takes its K and checks the grid size' },
+    { name: 'level', type: 'choice', choices: ['top', 'bottom'], metavar: 'top|bottom', help: 'with a two-level --model (required there): the level the codes are of' },
+    { name: 'top-codes', type: 'string', metavar: 'FILE.npy', help: 'with --level bottom: the top codes [N, ht, wt] of the same images (codes.top.npy)' },
+    { name: 'test-top-codes', type: 'string', metavar: 'FILE.npy', help: 'with --level bottom and --test-codes: the top codes of the held-out images' },
     { name: 'steps', type: 'int', min: 1, metavar: 'N', help: `total training steps (default ${PRIOR_DEFAULTS.steps}, or the saved run's with --resume)` },
     { name: 'batch', type: 'int', min: 1, metavar: 'N', help: `grids per step (default ${PRIOR_DEFAULTS.batch}, or the saved run's)` },
     { name: 'lr', type: 'number', min: 0, exclusiveMin: true, help: `Adam learning rate (default ${PRIOR_DEFAULTS.lr}, or the saved run's)` },
@@ -56,6 +65,8 @@ export const priorTrainCommand = defineCommand({
     'vqvae encode --model runs/fashion-ema --data fashion-mnist --out codes.npy --labels-out labels.npy',
     'vqvae prior train --codes codes.npy --labels labels.npy --model runs/fashion-ema --out runs/fashion-prior --steps 3000',
     'vqvae prior train --codes codes.npy --out runs/prior --steps 4000 --resume',
+    'vqvae prior train --model runs/cifar-2 --level top --codes codes.top.npy --labels labels.npy --out runs/cifar-2-top',
+    'vqvae prior train --model runs/cifar-2 --level bottom --codes codes.bottom.npy --top-codes codes.top.npy --labels labels.npy --out runs/cifar-2-bottom',
   ],
   async run(flags, ctx) {
     if (flags.testLabels !== undefined && flags.testCodes === undefined) throw new UsageError('--test-labels needs --test-codes');
@@ -65,11 +76,17 @@ export const priorTrainCommand = defineCommand({
       throw new UsageError('--test-labels is needed: the prior is class-conditional (--labels)');
     }
     if (flags.testLabels !== undefined && flags.labels === undefined) throw new UsageError('--test-labels without --labels: the prior is unconditional');
-    const { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes } = flags;
+    if (flags.level !== undefined && flags.model === undefined && !flags.resume) throw new UsageError('--level needs --model: the two-level model the codes came from');
+    if (flags.testTopCodes !== undefined && flags.testCodes === undefined) throw new UsageError('--test-top-codes needs --test-codes');
+    if (flags.testCodes !== undefined && flags.topCodes !== undefined && flags.testTopCodes === undefined) {
+      throw new UsageError('--test-top-codes is needed: the bottom prior scores --test-codes given their top codes');
+    }
+    const { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes, level, topCodes, testTopCodes } = flags;
     const comm = openJob(flags);
-    const job = distributedRun(comm, priorRun({ codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes }), () => [
+    const options = { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes, level, topCodes, testTopCodes };
+    const job = distributedRun(comm, priorRun(options), () => [
       JSON.stringify(flags),
-      ...[codes, labels, testCodes, testLabels].flatMap((file) => (file === undefined ? [] : [readFileSync(file)])),
+      ...[codes, labels, testCodes, testLabels, topCodes, testTopCodes].flatMap((file) => (file === undefined ? [] : [readFileSync(file)])),
     ]);
     return runTraining(job.plugin, { ...runOptions(flags, flags.out, PRIOR_DEFAULTS, ctx), communicator: job.communicator });
   },

@@ -12,8 +12,16 @@
  * conditioned on the top level's code grid: topCodebookSize > 0 with the top
  * grid's topHeight x topWidth (0, 0, 0 for every other prior, and for configs
  * written before these keys existed).
+ *
+ * A prior trained for a level of a two-level model (`vqvae prior train
+ * --level`, prior/levels.ts) also records that `level` ("top" or "bottom";
+ * a bottom prior has the top grid) and `model`, the identity of the model
+ * whose codes it models; both are absent for every other prior.
  */
 import { UserError } from '../errors.js';
+
+/** A level of the two-level model. */
+export type PriorLevel = 'top' | 'bottom';
 
 export interface PriorConfig {
   /** K of the VQ-VAE: the number of values a code takes. */
@@ -35,6 +43,10 @@ export interface PriorConfig {
   /** The top grid's height and width (0 without one); at most height, width. */
   topHeight: number;
   topWidth: number;
+  /** The level of a two-level model this prior is for (absent: a one-level prior, or one made in the library). */
+  level?: PriorLevel;
+  /** prior/levels.ts's modelIdentity of that model (only with `level`). */
+  model?: string;
 }
 
 export const DEFAULT_PRIOR_CONFIG = Object.freeze({ channels: 64, layers: 8, kernelSize: 3, numClasses: 0, topCodebookSize: 0, topHeight: 0, topWidth: 0 });
@@ -43,10 +55,15 @@ export const DEFAULT_PRIOR_CONFIG = Object.freeze({ channels: 64, layers: 8, ker
 const ADDED_LATER: Partial<PriorConfig> = { topCodebookSize: 0, topHeight: 0, topWidth: 0 };
 
 type Check = (value: unknown) => string | undefined;
+/** Keys that may be absent; checked when present. */
+const OPTIONAL: Record<'level' | 'model', Check> = {
+  level: (v) => (v === 'top' || v === 'bottom' ? undefined : '"top" or "bottom"'),
+  model: (v) => (typeof v === 'string' && /^[0-9a-f]{16}$/.test(v) ? undefined : 'a model identity (16 hex digits)'),
+};
 const positiveInt: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 1 ? undefined : 'an integer >= 1');
 const nonNegativeInt: Check = (v) => (typeof v === 'number' && Number.isInteger(v) && v >= 0 ? undefined : 'an integer >= 0');
 
-const CHECKS: Record<keyof PriorConfig, Check> = {
+const CHECKS: Record<Exclude<keyof PriorConfig, keyof typeof OPTIONAL>, Check> = {
   codebookSize: (v) => positiveInt(v) ?? ((v as number) >= 2 ? undefined : 'an integer >= 2'),
   height: positiveInt,
   width: positiveInt,
@@ -65,17 +82,32 @@ export function validatePriorConfig(value: unknown, source = 'prior config'): Pr
     throw new UserError(`${source}: expected an object, found ${JSON.stringify(value)}`);
   }
   const record = value as Record<string, unknown>;
-  const known = Object.keys(CHECKS);
+  const required = Object.keys(CHECKS) as (keyof typeof CHECKS)[];
+  const known = [...required, ...Object.keys(OPTIONAL)];
   for (const key of Object.keys(record)) {
     if (!known.includes(key)) throw new UserError(`${source}: unknown key "${key}"; valid keys are ${known.join(', ')}`);
   }
   const full: Record<string, unknown> = { ...ADDED_LATER, ...record };
-  for (const key of known as (keyof PriorConfig)[]) {
+  for (const key of required) {
     if (!(key in full)) throw new UserError(`${source}: missing key "${key}"`);
     const problem = CHECKS[key](full[key]);
     if (problem) throw new UserError(`${source}: "${key}" must be ${problem}, found ${JSON.stringify(full[key])}`);
   }
+  for (const key of Object.keys(OPTIONAL) as (keyof typeof OPTIONAL)[]) {
+    if (full[key] === undefined) {
+      delete full[key];
+      continue;
+    }
+    const problem = OPTIONAL[key](full[key]);
+    if (problem) throw new UserError(`${source}: "${key}" must be ${problem}, found ${JSON.stringify(full[key])}`);
+  }
   const config = full as unknown as PriorConfig;
+  if ((config.level === undefined) !== (config.model === undefined)) {
+    throw new UserError(`${source}: "level" and "model" go together (a prior for a level of a two-level model records both)`);
+  }
+  if (config.level !== undefined && (config.level === 'bottom') !== config.topCodebookSize > 0) {
+    throw new UserError(`${source}: a ${config.level}-level prior ${config.level === 'bottom' ? 'needs' : 'has no'} a top grid ("topCodebookSize")`);
+  }
   if (config.topCodebookSize > 0) {
     if (config.topHeight < 1 || config.topWidth < 1 || config.topHeight > config.height || config.topWidth > config.width) {
       throw new UserError(

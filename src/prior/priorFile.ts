@@ -33,6 +33,8 @@ export interface PriorTrainingState extends RunState {
   codes: string;
   /** The .npy file of labels, for a class-conditional prior. */
   labels?: string;
+  /** The .npy file of top codes a bottom-level prior was conditioned on. */
+  topCodes?: string;
 }
 
 export interface PriorFile {
