@@ -15,6 +15,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isAudioModelDir } from '../audio/checkpoint.js';
 import { audioEval } from './audioCommands.js';
+import { modelLevels } from '../model/hierarchicalFile.js';
+import { evalTwoLevels } from './evalLevels.js';
 
 export const evalCommand = defineCommand({
   name: 'eval',
@@ -25,12 +27,15 @@ export const evalCommand = defineCommand({
     'code usage and how many codes are used (codes_used, codes_used_fraction of K, dead_codes), all counted over ' +
     'every image of the split: perplexity grows with the number of vectors it is counted over, so a figure over a few ' +
     'batches is lower. --usage-out writes how often each code occurs. With --prior, also the prior\'s negative log-likelihood of ' +
-    'the split\'s codes in bits per code (a uniform prior costs log2 K). Changes nothing in the model.',
+    'the split\'s codes in bits per code (a uniform prior costs log2 K). A two-level model (`vqvae train --levels 2`) reports ' +
+    'both levels\' code use; --prior is then its top prior and --bottom-prior its bottom prior, each scored in bits per code, ' +
+    'and with both and --likelihood categorical the bound in bits per dimension. Changes nothing in the model.',
   usage: '[--model DIR] [--data SPEC] [flags]',
   flags: [
     modelFlag,
     { name: 'data', type: 'string', metavar: 'SPEC', help: `${DATA_HELP} (default: the data the model was trained on)` },
-    { name: 'prior', type: 'string', metavar: 'DIR', help: 'a prior directory (`vqvae prior train`) to score on the codes of the split' },
+    { name: 'prior', type: 'string', metavar: 'DIR', help: 'a prior directory (`vqvae prior train`) to score on the codes of the split (two levels: the top prior)' },
+    { name: 'bottom-prior', type: 'string', metavar: 'DIR', help: 'two-level models: the bottom prior (`vqvae prior train --level bottom`) to score' },
     splitFlag,
     limitFlag,
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'images per forward pass' },
@@ -49,6 +54,8 @@ export const evalCommand = defineCommand({
     if (flags.usageOut !== undefined) checkOutputFile(flags.usageOut, '--usage-out');
     const dir = modelDirFor(flags.model, flags.data);
     if (isAudioModelDir(dir)) return audioEval(dir, flags, ctx);
+    if (modelLevels(dir) === 2) return evalTwoLevels(dir, flags, ctx);
+    if (flags.bottomPrior !== undefined) throw new UsageError(`--bottom-prior is for a two-level model; the model in ${dir} has one level`);
     const { modelDir, loaded, data } = await openModelAndData(flags, ctx);
     try {
       const prior = flags.prior !== undefined ? await loadPrior(flags.prior) : undefined;
