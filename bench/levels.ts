@@ -11,7 +11,15 @@
  *   node dist/bench/levels.js --data fashion-mnist --levels 2 --out runs/levels-fashion-2 \
  *     [--steps 600] [--batch 32] [--hidden 64] [--k 256] [--top-k 64] [--code-dim 32] \
  *     [--prior-steps 400] [--prior-channels 32] [--prior-layers 4] [--encode 10000] \
- *     [--per-class 100] [--cas-steps 300] [--test 1000] [--seed 0]
+ *     [--per-class 100] [--cas-steps 300] [--test 1000] [--seed 0] [--restart-dead 0.05] [--likelihood mse|categorical]
+ *
+ * The quantizers take `vqvae train`'s default recipe (quantize/recipe.ts:
+ * EMA, dead codes restarted below --restart-dead). With --likelihood
+ * categorical it also reports the bound in bits per dimension (eval/levels.ts);
+ * --per-class 0 stops before the samples and the CAS. OUT/model, OUT/prior*
+ * and the codes (OUT/codes[.top|.bottom].npy, as `vqvae encode` writes them)
+ * stay, so `vqvae sample` and `vqvae eval --prior` run on them; a run that
+ * finds OUT/model reuses it instead of training.
  *
  * --k is the codebook of the one level, or of the bottom level with
  * --levels 2; --top-k the top level's. Writes OUT/result.json and
@@ -26,6 +34,7 @@ import { selectBackend } from '../src/backend/select.js';
 import type { ImageDataset } from '../src/data/dataset.js';
 import { loadDataset } from '../src/data/load.js';
 import { classificationAccuracyScore } from '../src/eval/cas.js';
+import { boundBitsPerDim } from '../src/eval/levels.js';
 import { encodeImageGrid } from '../src/io/pngGrid.js';
 import { loadModel, saveModel, type TrainingState } from '../src/model/checkpoint.js';
 import { makeModelConfig } from '../src/model/config.js';
@@ -61,6 +70,7 @@ const { values } = parseArgs({
     k: { type: 'string', default: '256' },
     'top-k': { type: 'string', default: '64' },
     'code-dim': { type: 'string', default: '32' },
+    likelihood: { type: 'string', default: 'mse' },
     'restart-dead': { type: 'string', default: String(withTrainDefaults({}).restartDead) },
     'prior-steps': { type: 'string', default: '400' },
     'prior-channels': { type: 'string', default: '32' },
@@ -114,6 +124,7 @@ const modelConfig = makeModelConfig({
   // The default recipe of `vqvae train` (quantize/recipe.ts): EMA codebooks, dead codes restarted below --restart-dead.
   ...withTrainDefaults({}),
   restartDead: n('restart-dead'),
+  likelihood: values.likelihood as 'mse' | 'categorical',
 });
 // OUT/model holds the trained VQ-VAE; a run that finds one finished there reuses it (and goes on to the codes, priors and CAS).
 const modelDir = join(out, 'model');
@@ -257,8 +268,21 @@ for (const level of levelList) {
   stage(`prior ${level.name}`, priorFigures[level.name] as Record<string, unknown>);
 }
 
-// Samples: per-class of every class, decoded.
+// With the categorical likelihood: the bound in bits per dimension, -log p(x|z) and every level's prior NLL on the test images.
+let bitsPerDim: number | undefined;
+if (metrics.reconstructionNats !== undefined) {
+  const dims = modelConfig.imageHeight * modelConfig.imageWidth * modelConfig.inputChannels;
+  const natsOf = (name: string) => ((priorFigures[name] as { bitsPerCode: number }).bitsPerCode * Math.LN2);
+  bitsPerDim = boundBitsPerDim(dims, metrics.reconstructionNats, levelList.map((l) => ({ natsPerCode: natsOf(l.name), codes: l.grid[0] * l.grid[1] })));
+  stage('bound', { reconstructionBitsPerDim: metrics.reconstructionNats / Math.LN2, bitsPerDim });
+}
+
+// Samples: per-class of every class, decoded (--per-class 0: no samples, no CAS).
 const perClass = n('per-class');
+if (perClass === 0) {
+  writeResult(undefined);
+  process.exit(0);
+}
 const count = perClass * numClasses;
 const labels = Int32Array.from({ length: count }, (_, i) => Math.floor(i / perClass));
 const { imageHeight: H, imageWidth: W, inputChannels: C } = modelConfig;
@@ -309,7 +333,9 @@ const cas = classificationAccuracyScore(generated, real, testAll, numClasses, {
   flip: C === 3,
 });
 stage('cas', cas);
+writeResult(cas);
 
+function writeResult(cas: object | undefined): void {
 const bitsPerImage = levelList.reduce((sum, l) => sum + l.grid[0] * l.grid[1] * Math.log2(l.K), 0);
 const result = {
   data: values.data,
@@ -321,8 +347,10 @@ const result = {
   train: { steps, batch: n('batch'), loss: lastLoss, seconds: trainSeconds },
   eval: metrics,
   priors: priorFigures,
+  ...(bitsPerDim !== undefined ? { bitsPerDim } : {}),
   cas,
   seconds: (performance.now() - clock.start) / 1000,
 };
 writeFileSync(join(out, 'result.json'), `${JSON.stringify(result, null, 2)}\n`);
 console.log(JSON.stringify(result));
+}

@@ -106,9 +106,20 @@ export function levelPriorFigures(
   }
   if (figures.top && figures.bottom && reconstructionNats !== undefined) {
     const { imageHeight: H, imageWidth: W, inputChannels: C } = model.config.model;
-    const dims = H * W * C;
-    const codeNats = figures.top.natsPerCode * grids.top[0] * grids.top[1] + figures.bottom.natsPerCode * grids.bottom[0] * grids.bottom[1];
-    figures.bitsPerDim = (reconstructionNats * dims + codeNats) / (dims * Math.LN2);
+    figures.bitsPerDim = boundBitsPerDim(H * W * C, reconstructionNats, [
+      { natsPerCode: figures.top.natsPerCode, codes: grids.top[0] * grids.top[1] },
+      { natsPerCode: figures.bottom.natsPerCode, codes: grids.bottom[0] * grids.bottom[1] },
+    ]);
   }
   return figures;
+}
+
+/**
+ * The bound in bits per dimension of an image of `dims` pixel values:
+ * (-log p(x|z) - sum over levels of log p(z_level)) / (dims ln 2), from
+ * -log p(x|z) per pixel value and each level's prior NLL per code, in nats.
+ */
+export function boundBitsPerDim(dims: number, reconstructionNats: number, levels: readonly { natsPerCode: number; codes: number }[]): number {
+  const codeNats = levels.reduce((sum, l) => sum + l.natsPerCode * l.codes, 0);
+  return (reconstructionNats * dims + codeNats) / (dims * Math.LN2);
 }
