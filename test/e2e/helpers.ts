@@ -14,6 +14,9 @@ import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
 
 import { runCli } from '../../src/cli/cli.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadPrior } from '../../src/prior/checkpoint.js';
+import type { PixelCnn } from '../../src/prior/pixelcnn.js';
 import { fakeIO } from '../cli/fakeIO.js';
 
 /** dist/src/cli/main.js, the `bin` of the package. */
@@ -119,6 +122,39 @@ export function assertUnchanged(before: ReturnType<typeof snapshot>, after: Retu
     assert.ok(now.bytes.equals(bytes), `${name} changed`);
     assert.equal(now.mtimeMs, mtimeMs, `${name} was rewritten (mtime)`);
   }
+}
+
+/** Asserts that the priors in two directories have exactly the same weights (a resumed run against an uninterrupted one). */
+export async function assertSamePriorWeights(a: string, b: string): Promise<void> {
+  const [x, y] = await Promise.all([loadPrior(a), loadPrior(b)]);
+  try {
+    for (const [name, v] of x.variables) assert.deepEqual(y.variables.get(name)!.dataSync(), v.dataSync(), name);
+  } finally {
+    x.dispose();
+    y.dispose();
+  }
+}
+
+/** -log2 p of every code under the prior (given the top grids, for a bottom prior), in float64 from its logits: the mean, in bits per code. */
+export function bitsPerCodeOf(prior: PixelCnn, grids: Int32Array, classes: Int32Array | undefined, n: number, top?: Int32Array): number {
+  const { height: h, width: w, codebookSize: K, topHeight: ht, topWidth: wt } = prior.config;
+  const logits = tf.tidy(() =>
+    prior
+      .logits(
+        tf.tensor3d(grids.subarray(0, n * h * w), [n, h, w], 'int32'),
+        classes ? tf.tensor1d(classes.subarray(0, n), 'int32') : undefined,
+        top ? tf.tensor3d(top.subarray(0, n * ht * wt), [n, ht, wt], 'int32') : undefined,
+      )
+      .dataSync(),
+  );
+  let bits = 0;
+  for (let p = 0; p < n * h * w; p++) {
+    const row = Array.from(logits.subarray(p * K, (p + 1) * K));
+    const max = Math.max(...row);
+    const logSum = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
+    bits += (logSum - row[grids[p]!]!) / Math.LN2;
+  }
+  return bits / (n * h * w);
 }
 
 export function readConfig(dir: string): { model: Record<string, unknown>; training: { step: number } & Record<string, unknown> } {

@@ -20,10 +20,9 @@ import { loadDataset } from '../../src/data/load.js';
 import { loadHierarchicalModel } from '../../src/model/hierarchicalFile.js';
 import { loadPrior } from '../../src/prior/checkpoint.js';
 import { modelIdentity } from '../../src/prior/levels.js';
-import type { PixelCnn } from '../../src/prior/pixelcnn.js';
 import { samplePrior } from '../../src/prior/sample.js';
 import { gatherImages } from '../../src/train/batches.js';
-import { assertFails, assertOk, int32Npy, int32Values, lastJson, literal, parseNpy, readConfig, tempDir, TINY, TINY_K, trainTiny, vqvae } from './helpers.js';
+import { assertFails, assertOk, assertSamePriorWeights, bitsPerCodeOf, int32Npy, int32Values, lastJson, literal, parseNpy, readConfig, tempDir, TINY, TINY_K, trainTiny, vqvae } from './helpers.js';
 
 const root = tempDir('vqvae-level-priors-');
 const modelDir = path.join(root, 'two');
@@ -59,24 +58,6 @@ function bottomTrain(out: string, ...extra: string[]) {
     'prior', 'train', '--model', modelDir, '--level', 'bottom', '--codes', file('codes.bottom.npy'), '--top-codes', file('codes.top.npy'),
     '--labels', file('codes-labels.npy'), '--out', out, ...TINY_PRIOR, ...extra,
   );
-}
-
-/** -log2 p of every code under the prior (given the top grids for a bottom prior), in float64 from its logits: the mean. */
-function bitsPerCodeOf(prior: PixelCnn, grids: Int32Array, classes: Int32Array, n: number, top?: Int32Array): number {
-  const { height: h, width: w, codebookSize: K, topHeight: ht, topWidth: wt } = prior.config;
-  const logits = tf.tidy(() =>
-    prior
-      .logits(tf.tensor3d(grids.subarray(0, n * h * w), [n, h, w], 'int32'), tf.tensor1d(classes.subarray(0, n), 'int32'), top && tf.tensor3d(top.subarray(0, n * ht * wt), [n, ht, wt], 'int32'))
-      .dataSync(),
-  );
-  let bits = 0;
-  for (let p = 0; p < n * h * w; p++) {
-    const row = Array.from(logits.subarray(p * K, (p + 1) * K));
-    const max = Math.max(...row);
-    const logSum = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
-    bits += (logSum - row[grids[p]!]!) / Math.LN2;
-  }
-  return bits / (n * h * w);
 }
 
 let train: { top: Int32Array; bottom: Int32Array; labels: Int32Array };
@@ -142,10 +123,7 @@ describe('vqvae prior train --level', () => {
     const resumed = await vqvae('prior', 'train', '--codes', file('codes.bottom.npy'), '--top-codes', file('codes.top.npy'), '--labels', file('codes-labels.npy'), '--out', split, '--steps', '4', '--resume');
     assertOk(resumed);
     assert.match(resumed.stdout, new RegExp(`^resuming ${literal(split).source} from step 2\\b`, 'm'));
-    const [a, b] = await Promise.all([loadPrior(whole), loadPrior(split)]);
-    for (const [name, v] of a.variables) assert.deepEqual(b.variables.get(name)!.dataSync(), v.dataSync(), name);
-    a.dispose();
-    b.dispose();
+    await assertSamePriorWeights(whole, split);
   });
 
   it('refuses the wrong level, the wrong codes and --level where it does not belong, in one line, writing nothing', async () => {

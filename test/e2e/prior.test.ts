@@ -15,9 +15,10 @@ import { selectBackend } from '../../src/backend/select.js';
 import { loadDataset } from '../../src/data/load.js';
 import { loadModel } from '../../src/model/checkpoint.js';
 import { loadPrior } from '../../src/prior/checkpoint.js';
-import { PixelCnn } from '../../src/prior/pixelcnn.js';
 import {
   assertFails,
+  assertSamePriorWeights,
+  bitsPerCodeOf,
   assertOk,
   assertUnchanged,
   int32Npy,
@@ -59,22 +60,6 @@ before(async () => {
   trained = lastJson(result);
 });
 
-/** -log2 p of every code under the prior, in float64 from its logits: the mean, in bits per code. */
-function bitsPerCodeOf(prior: PixelCnn, grids: Int32Array, classes: Int32Array | undefined, n: number): number {
-  const { height: h, width: w, codebookSize: K } = prior.config;
-  const logits = tf.tidy(() =>
-    prior.logits(tf.tensor3d(grids.subarray(0, n * h * w), [n, h, w], 'int32'), classes ? tf.tensor1d(classes.subarray(0, n), 'int32') : undefined).dataSync(),
-  );
-  let bits = 0;
-  for (let p = 0; p < n * h * w; p++) {
-    const row = Array.from(logits.subarray(p * K, (p + 1) * K));
-    const max = Math.max(...row);
-    const logSum = max + Math.log(row.reduce((s, v) => s + Math.exp(v - max), 0));
-    bits += (logSum - row[grids[p]!]!) / Math.LN2;
-  }
-  return bits / (n * h * w);
-}
-
 describe('vqvae prior train', () => {
   it('--json ends stdout with the summary and writes a prior directory', () => {
     assert.deepEqual(Object.keys(trained).sort(), ['backend', 'final_bits_per_code', 'final_loss', 'grids_per_s', 'steps']);
@@ -96,10 +81,7 @@ describe('vqvae prior train', () => {
     const resumed = await priorTrain(split, '--steps', '4', '--resume');
     assertOk(resumed);
     assert.match(resumed.stdout, new RegExp(`^resuming ${literal(split).source} from step 2\\b`, 'm'));
-    const [a, b] = await Promise.all([loadPrior(whole), loadPrior(split)]);
-    for (const [name, v] of a.variables) assert.deepEqual(b.variables.get(name)!.dataSync(), v.dataSync(), name);
-    a.dispose();
-    b.dispose();
+    await assertSamePriorWeights(whole, split);
   });
 
   it('scores --test-codes at the end, as an independent computation does', async () => {

@@ -102,6 +102,20 @@ function randomTop(config: PriorConfig, seed: number): Int32Array | undefined {
   return Int32Array.from({ length: config.topHeight * config.topWidth }, () => Math.floor(rng() * config.topCodebookSize));
 }
 
+/** A random top grid `base` and, after it in `tops`, one copy per top cell with that cell's code changed: [(cells + 1) * cells]. */
+function perturbedTops(config: PriorConfig, seed: number): { base: Int32Array; tops: Int32Array } {
+  const cells = config.topHeight * config.topWidth;
+  const base = randomTop(config, seed)!;
+  const tops = new Int32Array((cells + 1) * cells);
+  tops.set(base, 0);
+  for (let t = 0; t < cells; t++) {
+    const changed = base.slice();
+    changed[t] = (base[t]! + 1) % config.topCodebookSize;
+    tops.set(changed, (t + 1) * cells);
+  }
+  return { base, tops };
+}
+
 describe('PixelCnn causality', () => {
   for (const { name, config: overrides } of cases) {
     it(`${name}: logits depend exactly on the positions of the receptive field before them`, () => {
@@ -200,14 +214,7 @@ describe('PixelCnn causality', () => {
     const prior = new PixelCnn(config, 2);
     const { height: h, width: w, topHeight: ht, topWidth: wt } = config;
     const cells = ht * wt;
-    const base = randomTop(config, 3)!;
-    const tops = new Int32Array((cells + 1) * cells);
-    tops.set(base, 0);
-    for (let t = 0; t < cells; t++) {
-      const changed = base.slice();
-      changed[t] = (base[t]! + 1) % config.topCodebookSize;
-      tops.set(changed, (t + 1) * cells);
-    }
+    const { tops } = perturbedTops(config, 3);
     const bottom = Int32Array.from({ length: (cells + 1) * h * w }, (_, i) => (i % (h * w)) % 5);
     const logits = prior.logits(tf.tensor3d(bottom, [cells + 1, h, w], 'int32'), undefined, tf.tensor3d(tops, [cells + 1, ht, wt], 'int32')).dataSync();
     const K = config.codebookSize;
@@ -232,14 +239,7 @@ describe('PixelCnn causality', () => {
     const prior = new PixelCnn(config, 4);
     const { height: h, width: w, topHeight: ht, topWidth: wt, codebookSize: K } = config;
     const cells = ht * wt;
-    const base = randomTop(config, 6)!;
-    const tops = new Int32Array((cells + 1) * cells);
-    tops.set(base, 0);
-    for (let t = 0; t < cells; t++) {
-      const changed = base.slice();
-      changed[t] = (base[t]! + 1) % config.topCodebookSize;
-      tops.set(changed, (t + 1) * cells);
-    }
+    const { base, tops } = perturbedTops(config, 6);
     const rng = mulberry32(2);
     const grid = Int32Array.from({ length: h * w }, () => Math.floor(rng() * K));
     const bottom = Int32Array.from({ length: (cells + 1) * h * w }, (_, i) => grid[i % (h * w)]!);
