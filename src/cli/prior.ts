@@ -51,7 +51,6 @@ export const priorTrainCommand = defineCommand({
     { name: 'channels', type: 'int', min: 1, metavar: 'C', help: `feature width of the stacks (default ${p.channels})` },
     { name: 'layers', type: 'int', min: 0, metavar: 'N', help: `gated layers after the first, masked one (default ${p.layers})` },
     { name: 'kernel-size', type: 'int', min: 3, metavar: 'K', help: `odd kernel size k: vertical (k//2+1) x k, horizontal 1 x (k//2+1) (default ${p.kernelSize})` },
-    { name: 'attention', type: 'int', min: 1, metavar: 'H', help: 'add a causal self-attention block with H heads before the output (PixelSNAIL-style; for the top prior; --channels a multiple of H)' },
     { name: 'codebook-size', type: 'int', min: 2, metavar: 'K', help: 'number of code values K (default: the K of --model, else the largest code + 1)' },
     { name: 'classes', type: 'int', min: 1, metavar: 'N', help: 'number of classes with --labels (default: the largest label + 1)' },
     { name: 'limit', type: 'int', min: 1, metavar: 'N', help: 'train on the first N grids only' },
@@ -82,12 +81,9 @@ export const priorTrainCommand = defineCommand({
     if (flags.testCodes !== undefined && flags.topCodes !== undefined && flags.testTopCodes === undefined) {
       throw new UsageError('--test-top-codes is needed: the bottom prior scores --test-codes given their top codes');
     }
-    if (flags.attention !== undefined && (flags.channels ?? p.channels) % flags.attention !== 0) {
-      throw new UsageError(`--attention ${flags.attention}: --channels (${flags.channels ?? p.channels}) must be a multiple of the heads`);
-    }
-    const { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes, level, topCodes, testTopCodes, attention } = flags;
+    const { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes, level, topCodes, testTopCodes } = flags;
     const comm = openJob(flags);
-    const options = { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes, level, topCodes, testTopCodes, attention };
+    const options = { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes, level, topCodes, testTopCodes };
     const job = distributedRun(comm, priorRun(options), () => [
       JSON.stringify(flags),
       ...[codes, labels, testCodes, testLabels, topCodes, testTopCodes].flatMap((file) => (file === undefined ? [] : [readFileSync(file)])),

@@ -43,22 +43,16 @@ export interface PriorConfig {
   /** The top grid's height and width (0 without one); at most height, width. */
   topHeight: number;
   topWidth: number;
-  /**
-   * 0: none; H > 0: a causal self-attention block with H heads on the skip
-   * sum before the head (PixelSNAIL-style, pixelcnn.ts); channels must be a
-   * multiple of H.
-   */
-  attention: number;
   /** The level of a two-level model this prior is for (absent: a one-level prior, or one made in the library). */
   level?: PriorLevel;
   /** prior/levels.ts's modelIdentity of that model (only with `level`). */
   model?: string;
 }
 
-export const DEFAULT_PRIOR_CONFIG = Object.freeze({ channels: 64, layers: 8, kernelSize: 3, numClasses: 0, topCodebookSize: 0, topHeight: 0, topWidth: 0, attention: 0 });
+export const DEFAULT_PRIOR_CONFIG = Object.freeze({ channels: 64, layers: 8, kernelSize: 3, numClasses: 0, topCodebookSize: 0, topHeight: 0, topWidth: 0 });
 
 /** Keys that configs written before they existed lack, with the value those configs meant. */
-const ADDED_LATER: Partial<PriorConfig> = { topCodebookSize: 0, topHeight: 0, topWidth: 0, attention: 0 };
+const ADDED_LATER: Partial<PriorConfig> = { topCodebookSize: 0, topHeight: 0, topWidth: 0 };
 
 type Check = (value: unknown) => string | undefined;
 /** Keys that may be absent; checked when present. */
@@ -80,7 +74,6 @@ const CHECKS: Record<Exclude<keyof PriorConfig, keyof typeof OPTIONAL>, Check> =
   topCodebookSize: nonNegativeInt,
   topHeight: nonNegativeInt,
   topWidth: nonNegativeInt,
-  attention: nonNegativeInt,
 };
 
 /** Checks a complete config (from flags or config.json) and returns a typed copy. */
@@ -109,9 +102,6 @@ export function validatePriorConfig(value: unknown, source = 'prior config'): Pr
     if (problem) throw new UserError(`${source}: "${key}" must be ${problem}, found ${JSON.stringify(full[key])}`);
   }
   const config = full as unknown as PriorConfig;
-  if (config.attention > 0 && config.channels % config.attention !== 0) {
-    throw new UserError(`${source}: "channels" (${config.channels}) must be a multiple of the attention heads (${config.attention})`);
-  }
   if ((config.level === undefined) !== (config.model === undefined)) {
     throw new UserError(`${source}: "level" and "model" go together (a prior for a level of a two-level model records both)`);
   }
@@ -138,12 +128,9 @@ export function makePriorConfig(
   return validatePriorConfig({ ...DEFAULT_PRIOR_CONFIG, ...defined });
 }
 
-/** The config as a prior directory's config.json holds it: without the top-grid keys when there is no top grid, nor `attention` without attention, as before they existed. */
+/** The config as a prior directory's config.json holds it: without the top-grid keys when there is no top grid, as before they existed. */
 export function priorConfigForFile(config: PriorConfig): Partial<PriorConfig> {
-  const { topCodebookSize: _k, topHeight: _h, topWidth: _w, attention: _a, ...rest } = config;
-  return {
-    ...rest,
-    ...(config.topCodebookSize > 0 ? { topCodebookSize: config.topCodebookSize, topHeight: config.topHeight, topWidth: config.topWidth } : {}),
-    ...(config.attention > 0 ? { attention: config.attention } : {}),
-  };
+  if (config.topCodebookSize > 0) return { ...config };
+  const { topCodebookSize: _k, topHeight: _h, topWidth: _w, ...rest } = config;
+  return rest;
 }

@@ -38,16 +38,6 @@
  *   its gates, as the class bias but per position (equation 5 with a spatial
  *   h). So the logits at a bottom position may depend on any top code but
  *   still on no bottom code at or after it.
- * - With attention H > 0 (PixelSNAIL, Chen et al. 2017, as in
- *   rosinality/vq-vae-2-pytorch's pixelsnail.py), a causal self-attention
- *   block on the skip sum before the head: every position i, flattened in
- *   raster order, attends with H heads over the positions j < i (the first
- *   attends to none), queries and keys from the skip features plus a learned
- *   position embedding, values from the skip features; the output, through a
- *   1x1 convolution, is added to the skip sum. The skip features at j hold
- *   only codes before j, so the logits at i still see only codes before i, but
- *   now every one of them, however far (the convolutions reach k//2 per layer).
- *   Sampling then runs the whole network per position (no row fast path).
  *
  * Masks are constants (not variables, not saved); the masked weights stay in
  * the variables, always multiplied by zero. Initialisation is PyTorch's
@@ -204,7 +194,6 @@ export class PixelCnn {
   private readonly layers: GatedLayer[] = [];
   private readonly output: [MaskedConv, MaskedConv];
   private readonly top?: { embedding: tf.Variable; convs: MaskedConv[]; rows: tf.Tensor1D };
-  private readonly attention?: { query: MaskedConv; key: MaskedConv; value: MaskedConv; out: MaskedConv; position: tf.Variable };
 
   /** A freshly initialised prior; the same seed gives the same weights on every backend. */
   constructor(config: PriorConfig, seed = 0) {
@@ -222,16 +211,6 @@ export class PixelCnn {
       // Nearest upsampling as a gather: bottom cell (y, x) reads top cell (floor(y ht / h), floor(x wt / w)).
       const cells = Int32Array.from({ length: h * w }, (_, i) => Math.floor((Math.floor(i / w) * ht) / h) * wt + Math.floor(((i % w) * wt) / w));
       this.top = { embedding, convs, rows: tf.tensor1d(cells, 'int32') };
-    }
-    if (this.config.attention > 0) {
-      const conv = (name: string) => makeConv(vars, `prior.attention.${name}`, [1, 1, c, c], rng);
-      this.attention = {
-        query: conv('query'),
-        key: conv('key'),
-        value: conv('value'),
-        out: conv('out'),
-        position: addVariable(vars, 'prior.attention.position', tf.randomNormal([h * w, c], 0, 1, 'float32', nextSeed(rng))),
-      };
     }
     this.variables = vars;
   }
@@ -291,33 +270,8 @@ export class PixelCnn {
         if (out.v) xv = out.v;
         if (out.h) xh = out.h;
       }
-      return this.head(this.attend(skip!));
+      return this.head(skip!);
     });
-  }
-
-  /** The skip sum [n, rows, w, C] plus the causal self-attention block's output (attention > 0), or as it is. */
-  private attend(skip: tf.Tensor4D): tf.Tensor4D {
-    if (!this.attention) return skip;
-    const { query, key, value, out, position } = this.attention;
-    const [n, rows, w, c] = skip.shape;
-    const cells = rows * w;
-    const heads = this.config.attention;
-    const d = c / heads;
-    const positions = tf.reshape(tf.slice(position, [0, 0], [cells, c]), [1, rows, w, c]);
-    const located = tf.add(skip, positions) as tf.Tensor4D;
-    // [n, rows, w, C] → [n * heads, cells, d]
-    const split = (x: tf.Tensor4D) => tf.reshape(tf.transpose(tf.reshape(x, [n, cells, heads, d]), [0, 2, 1, 3]), [n * heads, cells, d]);
-    const q = split(applyConv(query, located));
-    const k = split(applyConv(key, located));
-    const v = split(applyConv(value, skip));
-    // Position i attends to j < i: -1e9 elsewhere before the softmax, and the first position's weights (all masked) zeroed after it.
-    const allowed = tf.linalg.bandPart(tf.ones([cells, cells]), -1, 0);
-    const before = tf.sub(allowed, tf.eye(cells));
-    const scores = tf.add(tf.div(tf.matMul(q, k, false, true), Math.sqrt(d)), tf.mul(tf.sub(before, 1), 1e9));
-    const first = tf.reshape(tf.concat([tf.zeros([1]), tf.ones([cells - 1])]), [1, cells, 1]);
-    const weights = tf.mul(tf.softmax(scores), first);
-    const attended = tf.reshape(tf.transpose(tf.reshape(tf.matMul(weights, v), [n, heads, cells, d]), [0, 2, 1, 3]), [n, rows, w, c]) as tf.Tensor4D;
-    return tf.add(skip, applyConv(out, attended)) as tf.Tensor4D;
   }
 
   /** The top grid [n, ht, wt] → its features on the first `rows` rows of the bottom grid [n, rows, w, C]; undefined without one. */
@@ -395,7 +349,6 @@ export class PixelCnn {
 
   /** Logits [n, 1, w, K] of one row, from its codes [n, 1, w] (filled up to the position wanted) and its `rowContext`. */
   logitsOfRow(row: tf.Tensor3D, context: readonly tf.Tensor4D[], labels?: tf.Tensor1D): tf.Tensor4D {
-    if (this.attention) throw new Error('logitsOfRow: a prior with attention attends to every earlier row; use logitsOfRows');
     this.checkInputs(row, labels, undefined, true);
     if (row.shape[1] !== 1 || context.length !== this.layers.length) {
       throw new Error(`logitsOfRow takes one row [n, 1, w] and ${this.layers.length} context tensors, found [${row.shape.join(', ')}] and ${context.length}`);

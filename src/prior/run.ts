@@ -29,7 +29,7 @@ import { priorStepper } from './train.js';
 import type { ComputedStep } from '../train/stepLoop.js';
 
 /** Config fields set by flags of `vqvae prior train`, with those flags' names; with --resume they must match. */
-export const PRIOR_FLAGS = { channels: 'channels', layers: 'layers', kernelSize: 'kernel-size', codebookSize: 'codebook-size', numClasses: 'classes', attention: 'attention' } as const;
+export const PRIOR_FLAGS = { channels: 'channels', layers: 'layers', kernelSize: 'kernel-size', codebookSize: 'codebook-size', numClasses: 'classes' } as const;
 
 export interface PriorRunOptions {
   /** Training code grids (.npy), and their labels for a class-conditional prior. */
@@ -47,8 +47,6 @@ export interface PriorRunOptions {
   kernelSize?: number;
   codebookSize?: number;
   classes?: number;
-  /** Heads of the causal self-attention block (0 or undefined: none). */
-  attention?: number;
   /** The level of a two-level --model (required with one; on --resume, the saved prior's by default). */
   level?: PriorLevel;
   /** The top codes of the same images as `codes` (and `testCodes`), for the bottom level. */
@@ -153,7 +151,6 @@ export function priorRun(options: PriorRunOptions): RunPlugin<PriorTrainingState
         channels: options.channels,
         layers: options.layers,
         kernelSize: options.kernelSize,
-        attention: options.attention,
         codebookSize: kGiven,
         numClasses: options.labels !== undefined ? numClasses : 0,
       };
@@ -188,7 +185,7 @@ export function priorRun(options: PriorRunOptions): RunPlugin<PriorTrainingState
         ...priorStepper(prior, data, settings.batch, settings.seed, [communicator.rank, communicator.size]),
         describe: ({ batch, learningRate }) =>
           `${spec ? `${spec.level} level of model ${spec.model}; ` : ''}codes: ${codesFile}${data.top ? ` given ${options.topCodes} (${data.top.height}x${data.top.width})` : ''}, ${data.count} grids ${data.height}x${data.width}, K ${c.codebookSize} (uniform: ${uniform} bits per code)` +
-          `${c.numClasses > 0 ? `, ${c.numClasses} classes` : ''}; prior: channels ${c.channels}, ${c.layers + 1} gated layers, kernel ${c.kernelSize}${c.attention > 0 ? `, attention (${c.attention} heads)` : ''}; batch ${batch}, lr ${learningRate}`,
+          `${c.numClasses > 0 ? `, ${c.numClasses} classes` : ''}; prior: channels ${c.channels}, ${c.layers + 1} gated layers, kernel ${c.kernelSize}; batch ${batch}, lr ${learningRate}`,
         state: (s) => ({ codes: codesFile, ...(labels !== undefined ? { labels } : {}), ...(spec?.top && topCodes !== undefined ? { topCodes } : {}), ...s }),
         save: (dir, state, optimizer) => savePrior(dir, prior, state, optimizer.state()),
         progressFields: ({ metrics }) => ({ bits: metrics.bitsPerCode! }),

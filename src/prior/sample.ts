@@ -9,9 +9,7 @@
  * (`PixelCnn.rowContext`: what it gives row y depends only on the rows
  * above), then per position one pass of the horizontal stack over that row
  * alone (`logitsOfRow`); 64 grids of 7x7 cost about 5 full forward passes
- * at batch 64, not 49. A prior with attention (pixelcnn.ts) attends to
- * every earlier position, so each position costs a pass over the rows so far
- * (`logitsOfRows`): 16 passes for a 4x4 top grid.
+ * at batch 64, not 49.
  */
 import '../engine.js';
 import * as tf from '@tensorflow/tfjs-core';
@@ -81,17 +79,13 @@ export async function samplePrior(prior: PixelCnn, options: SampleOptions): Prom
       // The vertical stack's part of row y depends only on rows above: once per row.
       const rows = new Int32Array(n * (y + 1) * w);
       for (let i = 0; i < n; i++) rows.set(codes.subarray(i * h * w, i * h * w + (y + 1) * w), i * (y + 1) * w);
-      const attends = prior.config.attention > 0;
-      const context = attends ? [] : tf.tidy(() => prior.rowContext(tf.tensor3d(rows, [n, y + 1, w], 'int32'), labels, top));
+      const context = tf.tidy(() => prior.rowContext(tf.tensor3d(rows, [n, y + 1, w], 'int32'), labels, top));
       try {
         const row = new Int32Array(n * w);
         for (let x = 0; x < w; x++) {
           for (let i = 0; i < n; i++) row.set(codes.subarray(i * h * w + y * w, i * h * w + (y + 1) * w), i * w);
-          if (attends) for (let i = 0; i < n; i++) rows.set(codes.subarray(i * h * w, i * h * w + (y + 1) * w), i * (y + 1) * w);
           const logits = tf.tidy(() => {
-            const all = attends
-              ? tf.slice(prior.logitsOfRows(tf.tensor3d(rows, [n, y + 1, w], 'int32'), labels, top), [0, y, 0, 0], [n, 1, w, K])
-              : prior.logitsOfRow(tf.tensor3d(row, [n, 1, w], 'int32'), context, labels);
+            const all = prior.logitsOfRow(tf.tensor3d(row, [n, 1, w], 'int32'), context, labels);
             return tf.slice(all, [0, 0, x, 0], [n, 1, 1, K]).dataSync() as Float32Array;
           });
           for (let i = 0; i < n; i++) {

@@ -52,8 +52,8 @@ describe('prior checkpoints', () => {
     const file = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
     assert.equal(file.format, 'vqvae-prior');
     assert.equal(file.version, 1);
-    // A prior without a top grid or attention is written as before those keys existed.
-    const { topCodebookSize: _k, topHeight: _h, topWidth: _w, attention: _a, ...withoutTop } = config;
+    // A prior without a top grid is written as before the top-grid keys existed.
+    const { topCodebookSize: _k, topHeight: _h, topWidth: _w, ...withoutTop } = config;
     assert.deepEqual(file.prior, withoutTop);
     assert.deepEqual(file.training, training);
     assert.equal(typeof file.checkpoint_id, 'string');
@@ -84,8 +84,7 @@ describe('prior checkpoints', () => {
     const dir = path.join(root, 'bottom');
     await savePrior(dir, prior);
     const file = JSON.parse(fs.readFileSync(path.join(dir, 'config.json'), 'utf8'));
-    const { attention: _a, ...withoutAttention } = conditioned;
-    assert.deepEqual(file.prior, withoutAttention);
+    assert.deepEqual(file.prior, conditioned);
     const loaded = await loadPrior(dir);
     const logits = (p: PixelCnn) =>
       tf.tidy(() => p.logits(tf.tensor3d(Int32Array.from({ length: 32 }, (_, i) => i % 5), [2, 4, 4], 'int32'), undefined, tf.tensor3d([0, 1, 2, 0, 2, 2, 1, 0], [2, 2, 2], 'int32')).dataSync());
