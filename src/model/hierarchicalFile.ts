@@ -48,6 +48,13 @@ export function validateHierarchicalConfig(value: unknown, source: string): Hier
   if (checked.quantizer !== 'vq' && checked.quantizer !== 'ema') {
     throw new UserError(`${source}: "quantizer" of a two-level model must be "vq" or "ema", found ${JSON.stringify(checked.quantizer)}`);
   }
+  // Each level is a plain VQ or EMA codebook (model/hierarchical.ts): only its init and dead-code restarts vary.
+  const off = { lookupDim: 0, cosine: false, gradient: 'ste' } as const;
+  for (const [key, value] of Object.entries(off)) {
+    if (checked[key as keyof typeof off] !== value) {
+      throw new UserError(`${source}: "${key}" of a two-level model must be ${JSON.stringify(value)}, found ${JSON.stringify(checked[key as keyof typeof off])}`);
+    }
+  }
   return { model: checked, top: { codebookSize: topCodebookSize as number, codeDim: topCodeDim as number } };
 }
 
