@@ -55,7 +55,7 @@ export const evalCommand = defineCommand({
     const dir = modelDirFor(flags.model, flags.data);
     if (isAudioModelDir(dir)) return audioEval(dir, flags, ctx);
     if (modelLevels(dir) === 2) {
-      if (flags.prior !== undefined) throw new UsageError(`--prior does not take a two-level model yet (${dir})`);
+      if (flags.prior !== undefined) throw new UsageError(`--prior with a two-level model (${dir}) is not supported yet`);
       return evalTwoLevels(flags, ctx);
     }
     const { modelDir, loaded, data } = await openModelAndData(flags, ctx);
