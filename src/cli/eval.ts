@@ -16,7 +16,8 @@ import { dirname } from 'node:path';
 import { isAudioModelDir } from '../audio/checkpoint.js';
 import { audioEval } from './audioCommands.js';
 import { modelLevels } from '../model/hierarchicalFile.js';
-import { evalTwoLevels } from './evalLevels.js';
+import { evalTwoLevels } from './twoLevels.js';
+import { levelPriorsExtension } from './evalLevels.js';
 
 export const evalCommand = defineCommand({
   name: 'eval',
@@ -27,9 +28,12 @@ export const evalCommand = defineCommand({
     'code usage and how many codes are used (codes_used, codes_used_fraction of K, dead_codes), all counted over ' +
     'every image of the split: perplexity grows with the number of vectors it is counted over, so a figure over a few ' +
     'batches is lower. --usage-out writes how often each code occurs. With --prior, also the prior\'s negative log-likelihood of ' +
-    'the split\'s codes in bits per code (a uniform prior costs log2 K). A two-level model (`vqvae train --levels 2`) reports ' +
-    'both levels\' code use; --prior is then its top prior and --bottom-prior its bottom prior, each scored in bits per code, ' +
-    'and with both and --likelihood categorical the bound in bits per dimension. Changes nothing in the model.',
+    'the split\'s codes in bits per code (a uniform prior costs log2 K). Changes nothing in the model.\n\n' +
+    'A two-level model (vqvae train --levels 2) reports mse, psnr_db and images as one level does, and each level\'s ' +
+    'codebook_size, codes_used, codes_used_fraction, dead_codes and perplexity under levels.top and levels.bottom of the JSON; ' +
+    '--usage-out F.npy then writes F.top.npy and F.bottom.npy. Its --prior is its top prior and --bottom-prior its bottom prior ' +
+    '(`vqvae prior train --level`), each scored in bits per code (top_prior_bits_per_code, bottom_prior_bits_per_code), and with both ' +
+    'and --likelihood categorical the bound in bits per dimension (bits_per_dim).',
   usage: '[--model DIR] [--data SPEC] [flags]',
   flags: [
     modelFlag,
@@ -54,7 +58,7 @@ export const evalCommand = defineCommand({
     if (flags.usageOut !== undefined) checkOutputFile(flags.usageOut, '--usage-out');
     const dir = modelDirFor(flags.model, flags.data);
     if (isAudioModelDir(dir)) return audioEval(dir, flags, ctx);
-    if (modelLevels(dir) === 2) return evalTwoLevels(dir, flags, ctx);
+    if (modelLevels(dir) === 2) return evalTwoLevels(flags, ctx, levelPriorsExtension(dir, flags, ctx));
     if (flags.bottomPrior !== undefined) throw new UsageError(`--bottom-prior is for a two-level model; the model in ${dir} has one level`);
     const { modelDir, loaded, data } = await openModelAndData(flags, ctx);
     try {

@@ -19,7 +19,8 @@ import { loadHierarchicalModel, modelLevels } from '../model/hierarchicalFile.js
 import { outputToPixels, type VqVae } from '../model/vqvae.js';
 import { loadPrior } from '../prior/checkpoint.js';
 import { residualModelError } from '../prior/codeFile.js';
-import { checkLevelPrior, levelCodeFiles, modelIdentity } from '../prior/levels.js';
+import { levelCodePaths } from '../model/hierarchicalCodes.js';
+import { checkLevelPrior, modelIdentity } from '../prior/levels.js';
 import type { PixelCnn } from '../prior/pixelcnn.js';
 import { sampleLevels, samplePrior } from '../prior/sample.js';
 import { defineCommand } from './command.js';
@@ -248,7 +249,7 @@ class TwoLevels implements SampledModel {
   }
 
   writeCodes(path: string, [top, bottom]: Int32Array[], n: number): string[] {
-    const files = levelCodeFiles(path);
+    const files = levelCodePaths(path);
     const grids = this.vqvae.grids;
     writeNpyFile(files.top, top!, [n, ...grids.top]);
     writeNpyFile(files.bottom, bottom!, [n, ...grids.bottom]);

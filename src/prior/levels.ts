@@ -22,7 +22,6 @@ import { maxOf, readCodeSet } from './codeFile.js';
 import type { PriorConfig, PriorLevel } from './config.js';
 
 export type { PriorLevel } from './config.js';
-export const PRIOR_LEVELS: readonly PriorLevel[] = ['top', 'bottom'];
 
 /** The digest that names a two-level model: its config and both codebooks. */
 export function modelIdentity(model: HierarchicalVqVae): string {
@@ -95,12 +94,6 @@ export function checkLevelPrior(config: PriorConfig, level: PriorLevel, modelId:
       `${flag} ${dir}: this ${level}-level prior was trained on the codes of another model (model ${config.model}), not the model in ${modelDir} (model ${modelId})`,
     );
   }
-}
-
-/** `codes.npy` → the two files `vqvae encode` writes for a two-level model: `codes.top.npy` and `codes.bottom.npy`. */
-export function levelCodeFiles(path: string): { top: string; bottom: string } {
-  const stem = path.endsWith('.npy') ? path.slice(0, -'.npy'.length) : path;
-  return { top: `${stem}.top.npy`, bottom: `${stem}.bottom.npy` };
 }
 
 /** Throws unless every code is below K (readCodeSet has checked they are >= 0). */
