@@ -186,7 +186,8 @@ describe('the pipeline on a two-level model', () => {
     assertOk(await vqvae('encode', '--model', one, '--data', 'mnist', '--limit', '4', '--out', path.join(root, 'one-codes.npy')));
     assertFails(await vqvae('decode', '--model', one, '--codes', path.join(root, 'one-codes.npy'), '--top-codes', path.join(root, 'codes.top.npy'), '--out', `${out}.png`), 2, /--top-codes is for two-level models/, literal(one));
     assertFails(await vqvae('encode', '--model', modelDir, '--data', 'mnist', '--limit', '4', '--shard', '0/2', '--out', `${out}.npy`), 2, /--shard is not supported for two-level models/);
-    assertFails(await vqvae('eval', '--model', modelDir, '--data', 'mnist', '--limit', '4', '--prior', one), 2, /--prior with a two-level model .* is not supported yet/);
+    // A model directory given as the top prior (the priors of two levels are test/e2e/levelPriors.test.ts's).
+    assertFails(await vqvae('eval', '--model', modelDir, '--data', 'mnist', '--limit', '4', '--prior', one), 1, literal(one), /not a vqvae prior/);
     assertFails(await vqvae('export', '--model', modelDir, '--out', out), 1, literal(path.join(modelDir, 'config.json')), /two-level VQ-VAE model directory/);
     assertFails(await vqvae('import', '--from-pytorch', path.join(root, 'none.safetensors'), '--config', path.join(modelDir, 'config.json'), '--out', out), 1, /two-level model/, /no VQ-VAE-2 layout/);
     assert.ok(!fs.existsSync(out) && !fs.existsSync(`${out}.png`) && !fs.existsSync(`${out}.npy`));
