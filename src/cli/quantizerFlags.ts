@@ -30,6 +30,10 @@ export const QUANTIZER_FLAGS = [
     help: `uniform (Sonnet's random codes) or kmeans (k-means++ and 10 Lloyd iterations on the encoder's outputs of the first batches) (default ${TRAIN_QUANTIZER_DEFAULTS.codebookInit}; vq, ema)`,
   },
   {
+    name: 'kmeans-warmup', type: 'int', min: 0, metavar: 'W',
+    help: 'with --codebook-init kmeans: train W steps before the k-means initialisation, so it fits a trained encoder\'s outputs (default 0: before the first step; vq, ema)',
+  },
+  {
     name: 'restart-dead', type: 'number', min: 0, max: 1, exclusiveMin: true, exclusiveMax: true, metavar: 'U',
     help: 'after each step, replace every code whose running usage (1 = a fair share of the vectors) is below U by a vector of the batch far from its code (default: off; vq, ema)',
   },
@@ -53,6 +57,7 @@ export interface QuantizerFlagValues {
   quantizer?: QuantizerKind;
   ema?: boolean;
   codebookInit?: ModelConfig['codebookInit'];
+  kmeansWarmup?: number;
   restartDead?: number;
   lookupDim?: number;
   cosine?: boolean;
@@ -95,6 +100,7 @@ export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): 
   const given: Partial<ModelConfig> = {
     quantizer,
     codebookInit: flags.codebookInit,
+    kmeansWarmup: flags.kmeansWarmup,
     restartDead: flags.restartDead,
     lookupDim: flags.lookupDim,
     cosine: flags.cosine ? true : undefined,
@@ -107,6 +113,10 @@ export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): 
     if (given[option] !== undefined && !QUANTIZER_OPTIONS[kind].includes(option)) {
       throw new UsageError(`--${QUANTIZER_OPTION_FLAGS[option]} does not apply to --quantizer ${kind} (it applies to ${quantizersWith(option)})`);
     }
+  }
+  const init = given.codebookInit ?? (quantizer === undefined ? TRAIN_QUANTIZER_DEFAULTS.codebookInit : 'uniform');
+  if (flags.kmeansWarmup !== undefined && init !== 'kmeans') {
+    throw new UsageError(`--kmeans-warmup needs --codebook-init kmeans (the codebook init is ${init})`);
   }
   if (flags.lookupDim !== undefined && flags.lookupDim > codeDim) {
     throw new UsageError(`--lookup-dim ${flags.lookupDim} is larger than the code dimension D = ${codeDim} (--code-dim)`);

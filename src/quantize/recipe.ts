@@ -22,6 +22,7 @@ export const TRAIN_QUANTIZER_DEFAULTS = {
 /** The `vqvae train` flag of each quantizer option. */
 export const QUANTIZER_OPTION_FLAGS: Record<QuantizerOption, string> = {
   codebookInit: 'codebook-init',
+  kmeansWarmup: 'kmeans-warmup',
   restartDead: 'restart-dead',
   lookupDim: 'lookup-dim',
   cosine: 'cosine',
@@ -54,7 +55,7 @@ export function describeQuantizer(c: ModelConfig): string {
   const parts: string[] = [c.quantizer];
   if (c.quantizer === 'fsq') parts.push(`levels ${c.levels.join(',')}`);
   if (c.quantizer === 'rvq') parts.push(`depth ${c.depth}`);
-  if (c.codebookInit !== DEFAULT_MODEL_CONFIG.codebookInit) parts.push(`${c.codebookInit} init`);
+  if (c.codebookInit !== DEFAULT_MODEL_CONFIG.codebookInit) parts.push(`${c.codebookInit} init${c.kmeansWarmup > 0 ? ` after ${c.kmeansWarmup} steps` : ''}`);
   if (c.restartDead > 0) parts.push(`restart dead < ${c.restartDead}`);
   if (c.lookupDim > 0) parts.push(`lookup dim ${c.lookupDim}`);
   if (c.cosine) parts.push('cosine');

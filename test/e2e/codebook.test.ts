@@ -29,6 +29,8 @@ describe('vqvae train quantizer flags', () => {
     ['--depth without rvq', ['--quantizer', 'ema', '--depth', '2'], /--depth does not apply to --quantizer ema/],
     ['levels that are not integers >= 2', ['--levels', '8,1.5'], /--levels must be integers >= 2/],
     ['an unknown gradient', ['--gradient', 'gumbel'], /--gradient must be one of ste, rotation/],
+    ['--kmeans-warmup without k-means init', ['--quantizer', 'ema', '--kmeans-warmup', '5'], /--kmeans-warmup needs --codebook-init kmeans/],
+    ['a negative --kmeans-warmup', ['--codebook-init', 'kmeans', '--kmeans-warmup', '-1'], /--kmeans-warmup/],
   ];
   for (const [what, flags, pattern] of bad) {
     it(`refuses ${what} with one line, writing nothing`, async () => {
@@ -40,14 +42,14 @@ describe('vqvae train quantizer flags', () => {
 
   it('saves the recipe in config.json, defaults an option the command line leaves out, and keeps it on --resume', async () => {
     const out = path.join(root, 'recipe');
-    const flags = ['--quantizer', 'ema', '--restart-dead', '0.9', '--lookup-dim', '4', '--cosine', '--codebook-init', 'kmeans'];
+    const flags = ['--quantizer', 'ema', '--restart-dead', '0.9', '--lookup-dim', '4', '--cosine', '--codebook-init', 'kmeans', '--kmeans-warmup', '4'];
     const first = await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '6', '--eval-every', '3', ...flags);
     assertOk(first);
     assert.match(first.stdout, /restarted [1-9]\d* dead codes since the last evaluation/);
     const model = readConfig(out).model;
     assert.deepEqual(
-      [model.quantizer, model.restartDead, model.lookupDim, model.cosine, model.gradient, model.codebookInit],
-      ['ema', 0.9, 4, true, TRAIN_QUANTIZER_DEFAULTS.gradient, 'kmeans'],
+      [model.quantizer, model.restartDead, model.lookupDim, model.cosine, model.gradient, model.codebookInit, model.kmeansWarmup],
+      ['ema', 0.9, 4, true, TRAIN_QUANTIZER_DEFAULTS.gradient, 'kmeans', 4],
     );
     assertOk(await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '8', '--resume'));
     assert.deepEqual(readConfig(out).model, model);
