@@ -125,3 +125,76 @@ export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): 
   return given;
 }
 
+
+/** Why `vqvae import` refuses each quantizer option of `vqvae train` that a PyTorch state dict cannot hold. */
+const NOT_FOR_IMPORT = {
+  'codebook-init': 'a training setting, and an imported model holds no training state',
+  'kmeans-warmup': 'a training setting, and an imported model holds no training state',
+  'restart-dead': 'a training setting, and an imported model holds no training state',
+  gradient: 'a training setting, and an imported model holds no training state',
+  'lookup-dim': 'the PyTorch reference model (tools/pytorch/vqvae_torch.py) has no lookup projections',
+  cosine: 'the PyTorch reference model (tools/pytorch/vqvae_torch.py) searches its codes unnormalised',
+} as const;
+
+/**
+ * The quantizer flags of `vqvae import`: --quantizer, --levels (fsq) and
+ * --depth (rvq) say which quantizer tensors the file holds; train's other
+ * quantizer flags are listed as refused, and `importQuantizerSettings`
+ * refuses them in one line saying why.
+ */
+export const IMPORT_QUANTIZER_FLAGS = [
+  {
+    name: 'quantizer', type: 'choice', choices: AVAILABLE_QUANTIZERS,
+    help: 'the quantizer whose tensors the file holds (default vq, or --config\'s)',
+  },
+  { name: 'levels', type: 'string', metavar: 'L1,L2,...', help: 'fsq: the levels per scalar, e.g. 8,5,5,5 (K is their product)' },
+  { name: 'depth', type: 'int', min: 1, metavar: 'N', help: 'rvq: the number of residual codebooks' },
+  { name: 'codebook-init', type: 'string', metavar: 'X', help: `refused: ${NOT_FOR_IMPORT['codebook-init']}` },
+  { name: 'kmeans-warmup', type: 'string', metavar: 'W', help: `refused: ${NOT_FOR_IMPORT['kmeans-warmup']}` },
+  { name: 'restart-dead', type: 'string', metavar: 'U', help: `refused: ${NOT_FOR_IMPORT['restart-dead']}` },
+  { name: 'gradient', type: 'string', metavar: 'X', help: `refused: ${NOT_FOR_IMPORT.gradient}` },
+  { name: 'lookup-dim', type: 'string', metavar: 'd', help: `refused: ${NOT_FOR_IMPORT['lookup-dim']}` },
+  { name: 'cosine', type: 'boolean', help: `refused: ${NOT_FOR_IMPORT.cosine}` },
+] as const satisfies readonly FlagSpec[];
+
+export interface ImportQuantizerFlagValues {
+  quantizer?: QuantizerKind;
+  ema?: boolean;
+  levels?: string;
+  depth?: number;
+  codebookInit?: string;
+  kmeansWarmup?: string;
+  restartDead?: string;
+  gradient?: string;
+  lookupDim?: string;
+  cosine?: boolean;
+}
+
+/**
+ * The ModelConfig fields `vqvae import`'s quantizer flags give, over
+ * `base` (the --config file's settings): the quantizer, FSQ's levels (and K,
+ * their product) and RVQ's depth; a refused flag, or one that does not apply
+ * to the quantizer, is one UsageError naming it.
+ */
+export function importQuantizerSettings(flags: ImportQuantizerFlagValues, base: Partial<ModelConfig>): Partial<ModelConfig> {
+  for (const [flag, why] of Object.entries(NOT_FOR_IMPORT)) {
+    const value = flags[flag.replace(/-(\w)/g, (_, c: string) => c.toUpperCase()) as keyof ImportQuantizerFlagValues];
+    if (value !== undefined && value !== false) throw new UsageError(`--${flag} does not apply to vqvae import: ${why}`);
+  }
+  if (flags.ema && flags.quantizer !== undefined && flags.quantizer !== 'ema') {
+    throw new UsageError(`--ema contradicts --quantizer ${flags.quantizer}; give one of them`);
+  }
+  const quantizer = flags.ema ? 'ema' : flags.quantizer;
+  const kind = quantizer ?? base.quantizer ?? 'vq';
+  const out: Partial<ModelConfig> = quantizer !== undefined ? { quantizer } : {};
+  if (flags.levels !== undefined) {
+    if (kind !== 'fsq') throw new UsageError(`--levels does not apply to --quantizer ${kind} (it applies to fsq)`);
+    out.levels = parseLevels(flags.levels);
+    out.codebookSize = out.levels.reduce((a, b) => a * b, 1);
+  }
+  if (flags.depth !== undefined) {
+    if (kind !== 'rvq') throw new UsageError(`--depth does not apply to --quantizer ${kind} (it applies to rvq)`);
+    out.depth = flags.depth;
+  }
+  return out;
+}
