@@ -69,8 +69,8 @@ const RECIPES: Recipe[] = [
   { id: 'ema+restart0.2', name: 'ema+restart, U 0.2', flags: [...EMA_RESTART.slice(0, -1), '0.2'], on: ['fashion'] },
   { id: 'ema+restart+decay0.9', name: 'ema+restart, decay 0.9', flags: [...EMA_RESTART, '--decay', '0.9'], on: ['fashion'] },
   {
-    id: 'ema+restart+kmeans-warmup', name: 'ema+restart, k-means init after 100 steps',
-    flags: ['--quantizer', 'ema', '--codebook-init', 'kmeans', '--kmeans-warmup', '100', '--gradient', 'ste', '--restart-dead', '0.05'], on: ['fashion'],
+    id: 'ema+restart+kmeans-warmup', name: 'ema+restart, decay 0.9, k-means init after 100 steps',
+    flags: ['--quantizer', 'ema', '--codebook-init', 'kmeans', '--kmeans-warmup', '100', '--gradient', 'ste', '--restart-dead', '0.05', '--decay', '0.9'], on: ['fashion'],
   },
   { id: 'fsq888', name: 'fsq 8,8,8', flags: ['--quantizer', 'fsq', '--levels', '8,8,8'], on: ['fashion'] },
   { id: 'default', name: 'default (train with no quantizer flags)', flags: [], on: ['fashion', 'cifar'] },

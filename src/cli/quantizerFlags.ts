@@ -7,6 +7,7 @@
  */
 import {
   CODEBOOK_INITS,
+  DEFAULT_MODEL_CONFIG,
   GRADIENTS,
   QUANTIZER_OPTIONS,
   quantizersWith,
@@ -17,6 +18,13 @@ import {
 import { AVAILABLE_QUANTIZERS } from '../quantize/factory.js';
 import { QUANTIZER_OPTION_FLAGS, TRAIN_QUANTIZER_DEFAULTS } from '../quantize/recipe.js';
 import { UsageError, type FlagSpec } from './flags.js';
+import { decayFlag } from './modelFlags.js';
+
+/** `vqvae train`'s --decay: its default depends on whether a quantizer is named. */
+export const TRAIN_DECAY_FLAG = {
+  ...decayFlag,
+  help: `EMA decay gamma (default ${TRAIN_QUANTIZER_DEFAULTS.decay} in the default recipe for images; ${DEFAULT_MODEL_CONFIG.decay}, the paper's, with --quantizer ema, --ema or wav data)`,
+} as const satisfies FlagSpec;
 
 export const QUANTIZER_FLAGS = [
   {

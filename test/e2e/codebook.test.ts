@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../../src/backend/select.js';
+import { DEFAULT_MODEL_CONFIG } from '../../src/model/config.js';
 import { TRAIN_QUANTIZER_DEFAULTS } from '../../src/quantize/recipe.js';
 import { assertFails, assertOk, int32Values, lastJson, literal, parseNpy, readConfig, tempDir, TINY, TINY_K, vqvae } from './helpers.js';
 
@@ -56,6 +57,20 @@ describe('vqvae train quantizer flags', () => {
     const other = TRAIN_QUANTIZER_DEFAULTS.gradient === 'ste' ? 'rotation' : 'ste';
     const mismatch = await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '9', '--resume', '--gradient', other);
     assertFails(mismatch, 1, new RegExp(`--gradient ${other} does not match`), literal(out));
+  });
+});
+
+describe('vqvae train default recipe', () => {
+  it('without quantizer flags saves every setting of the default recipe, EMA decay included; --ema has the paper\'s decay; --decay wins', async () => {
+    const run = async (name: string, ...flags: string[]) => {
+      const out = path.join(root, name);
+      assertOk(await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '1', '--eval-every', '0', ...flags));
+      return readConfig(out).model;
+    };
+    const model = await run('default');
+    for (const [key, value] of Object.entries(TRAIN_QUANTIZER_DEFAULTS)) assert.equal(model[key], value, key);
+    assert.equal((await run('ema', '--ema')).decay, DEFAULT_MODEL_CONFIG.decay);
+    assert.equal((await run('decay', '--decay', '0.8')).decay, 0.8);
   });
 });
 
