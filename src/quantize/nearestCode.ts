@@ -153,9 +153,9 @@ export abstract class NearestCodeQuantizer implements Quantizer {
   /**
    * k-means initialisation (kmeans.ts) from encoder outputs `vectors` [m, d]:
    * every code becomes a k-means centre of them, with a fair share of usage;
-   * `seed` seeds k-means++.
+   * `seed` (default: the quantizer's) seeds k-means++.
    */
-  initialize(vectors: tf.Tensor2D, seed: number): void {
+  initialize(vectors: tf.Tensor2D, seed = this.seed): void {
     const flat = tf.tidy(() => (this.cosine ? l2Normalize(vectors) : tf.clone(vectors)));
     const data = flat.dataSync() as Float32Array;
     flat.dispose();

@@ -95,7 +95,7 @@ export class ProjectedQuantizer implements Quantizer {
     }
   }
 
-  initialize(vectors: tf.Tensor2D, seed: number): void {
+  initialize(vectors: tf.Tensor2D, seed?: number): void {
     if (!this.inner.initialize) return;
     const p = tf.tidy(() => {
       const [m, D] = vectors.shape;
