@@ -74,14 +74,19 @@ describe('vqvae import of the new quantizers', () => {
     assert.deepEqual(state['quantizer.code_transform.weight'], transposed(tensors['vq.code_transform.weight']));
   });
 
-  it('fsq: the projections in and out, weights transposed, biases copied', async () => {
+  /** FSQ's projection tensors for d = 3 scalars, drawn from seeds seed..seed+3. */
+  const fsqTensors = (seed: number) => {
     const d = 3;
-    const tensors = {
-      'vq.project_in.weight': random([d, D], 5),
-      'vq.project_in.bias': random([d], 6),
-      'vq.project_out.weight': random([D, d], 7),
-      'vq.project_out.bias': random([D], 8),
+    return {
+      'vq.project_in.weight': random([d, D], seed),
+      'vq.project_in.bias': random([d], seed + 1),
+      'vq.project_out.weight': random([D, d], seed + 2),
+      'vq.project_out.bias': random([D], seed + 3),
     };
+  };
+
+  it('fsq: the projections in and out, weights transposed, biases copied', async () => {
+    const tensors = fsqTensors(5);
     const state = await importWith('fsq', { quantizer: 'fsq', levels: [4, 4, 2], codebookSize: 32 }, tensors);
     assert.deepEqual(state['quantizer.project_in.weight'], transposed(tensors['vq.project_in.weight']));
     assert.deepEqual(state['quantizer.project_out.weight'], transposed(tensors['vq.project_out.weight']));
@@ -90,13 +95,7 @@ describe('vqvae import of the new quantizers', () => {
   });
 
   it('--quantizer fsq --levels on the command line give what the same settings in --config give', async () => {
-    const d = 3;
-    const tensors = {
-      'vq.project_in.weight': random([d, D], 9),
-      'vq.project_in.bias': random([d], 10),
-      'vq.project_out.weight': random([D, d], 11),
-      'vq.project_out.bias': random([D], 12),
-    };
+    const tensors = fsqTensors(9);
     const file = path.join(root, 'fsq-flags.safetensors');
     writeSafetensorsFile(file, { ...trunk, ...tensors });
     const out = path.join(root, 'fsq-flags');
