@@ -22,6 +22,11 @@ export interface NativeAddon {
   setThreads(n: number): number;
   /** Primitives created so far; a repeated training step adds none. */
   primitivesCreated(): number;
+  /** Per-pass timing of the convolutions and fused layers (for the bench); on clears what was gathered. */
+  setConvProfiling(on: boolean): void;
+  /** Bench only: bits 1 (the layers' bias gradient from oneDNN's backward weights) and 2 (oneDNN's 1x1 gradients) restore earlier paths; 0 is the default. */
+  setConvPaths(mask: number): void;
+  convProfile(): { pass: string; geometry: ConvGeometry; ms: number; cpuMs: number; calls: number }[];
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array, g: ConvGeometry, relu: boolean): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, g: ConvGeometry): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void;
