@@ -58,6 +58,8 @@ interface Engine {
   name: string;
   encode(): Promise<Int32Array>;
   rates: number[];
+  /** CPU ms of the process (every thread) per batch, each round. */
+  cpu?: number[];
 }
 
 const ours: Engine = {
@@ -100,15 +102,22 @@ for (const engine of engines.slice(1)) {
 for (let round = 0; round < rounds; round++) {
   for (const engine of engines) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     await engine.encode();
     engine.rates.push(batch / ((performance.now() - start) / 1000));
+    const cpu = process.cpuUsage(cpuStart);
+    (engine.cpu ??= []).push((cpu.user + cpu.system) / 1000);
   }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`encode, ${H}x${W}x${C} -> codes, batch ${batch}, ${rounds} rounds, median images/s (${os.cpus().length} cores):`);
+// Beside the rate, the CPU time a batch took (all the process's threads):
+// on a machine other jobs share, the steadier measure of the work done.
+console.log(`encode, ${H}x${W}x${C} -> codes, batch ${batch}, ${rounds} rounds, median images/s and CPU ms per batch (${os.cpus().length} cores):`);
 for (const engine of engines) {
   const rate = median(engine.rates);
-  console.log(`  ${engine.name.padEnd(42)} ${rate.toFixed(0).padStart(7)} images/s  ${(rate / median(ours.rates)).toFixed(2)}x`);
+  const cpu = median(engine.cpu ?? [NaN]);
+  console.log(`  ${engine.name.padEnd(42)} ${rate.toFixed(0).padStart(7)} images/s  ${(rate / median(ours.rates)).toFixed(2)}x` +
+    `  ${cpu.toFixed(0).padStart(6)} CPU ms  ${(cpu / median(ours.cpu ?? [NaN])).toFixed(2)}x`);
 }
 vqvae.dispose();
