@@ -4,7 +4,11 @@
  * exported encoder.onnx, in one run, the engines taking turns round by round.
  *
  *   npm run bench:onnx                       # reference-size random model, batch 256
- *   node dist/bench/onnxEncode.js [--model DIR] [--batch 256] [--rounds 5]
+ *   node dist/bench/onnxEncode.js [--model DIR] [--batch 256] [--rounds 5] [--compare-search]
+ *
+ * --compare-search adds this project's backend once more with the
+ * nearest-code search on tfjs's ops (matMul, sub, argMin over the [m, k]
+ * distances) instead of the backend's fused search (src/backend/fusedNearest.ts).
  *
  * Without --model the model is the reference configuration of src/model/config.ts
  * (hidden 128, residual hidden 32, 2 blocks, K 512, D 64, 28x28x1) with
@@ -25,10 +29,12 @@ import { makeModelConfig } from '../src/model/config.js';
 import { pixelsToInput, VqVae } from '../src/model/vqvae.js';
 import { exportOnnx } from '../src/export/onnx/export.js';
 import { mulberry32 } from '../src/random.js';
+import { fusedNearestCodesFor, registerFusedNearestCodes } from '../src/backend/fusedNearest.js';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
+    'compare-search': { type: 'boolean', default: false },
     batch: { type: 'string', default: '256' },
     rounds: { type: 'string', default: '5' },
   },
@@ -87,8 +93,24 @@ async function onnxEngine(name: string, options: ort.InferenceSession.SessionOpt
   };
 }
 
+// The same encoder with the search on tfjs's ops: the fused search unplugged for the call.
+const fusedSearch = fusedNearestCodesFor(tf.getBackend());
+const opsSearch: Engine = {
+  name: `vqvae (${selected.name}, search on tfjs ops)`,
+  rates: [],
+  async encode() {
+    registerFusedNearestCodes(tf.getBackend(), () => undefined);
+    try {
+      return await ours.encode();
+    } finally {
+      if (fusedSearch) registerFusedNearestCodes(tf.getBackend(), fusedSearch);
+    }
+  },
+};
+
 const engines = [
   ours,
+  ...(values['compare-search'] && fusedSearch ? [opsSearch] : []),
   await onnxEngine(`onnxruntime-node ${ort.env.versions.node} (default threads)`, {}),
   await onnxEngine(`onnxruntime-node ${ort.env.versions.node} (1 thread)`, { intraOpNumThreads: 1, interOpNumThreads: 1 }),
 ];
