@@ -16,11 +16,12 @@
  *   model, forward and both backward passes, beside the machine's sgemm
  *   rate measured in the same run (bench/convRates.ts), by wall time and by
  *   CPU time (steadier on a shared machine); --compare-paths adds the same
- *   table on the earlier paths (oneDNN's 1x1 gradients);
+ *   table on the earlier paths (oneDNN's 1x1 gradients), --compare-bf16 with
+ *   --precision bf16;
  * - a per-kernel profile of one native training step: where the time goes.
  *
  *   npm run bench -- [--steps 20] [--train-steps 3x--steps] [--batch 128] [--threads N] [--rounds 2] [--backends native,wasm]
- *                    [--wasm-steps 3] [--cpu-batch 8] [--no-torch] [--no-train] [--compare-paths] [--json]
+ *                    [--wasm-steps 3] [--cpu-batch 8] [--no-torch] [--no-train] [--compare-paths] [--compare-bf16] [--json]
  *
  * Threads: --threads, else VQVAE_THREADS, else every core; the native
  * workers get it as VQVAE_THREADS, PyTorch as --threads. OpenMP's spin
@@ -54,6 +55,7 @@ const { values } = parseArgs({
     'cpu-batch': { type: 'string', default: '8' },
     'no-torch': { type: 'boolean', default: false },
     'compare-paths': { type: 'boolean', default: false },
+    'compare-bf16': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -210,6 +212,8 @@ let sgemmCpu: number | undefined;
 let convs: ConvRate[] = [];
 // --compare-paths: the same convolutions on the earlier paths (native/src/conv.cc's setConvPaths(3): oneDNN's 1x1 gradients).
 let earlier: ConvRate[] = [];
+// --compare-bf16: the same convolutions with setPrecision('bf16') (where the CPU has it).
+let bf16Convs: ConvRate[] = [];
 if (addon !== undefined) {
   addon.setThreads(threads);
   sgemm = addon.sgemmRate(2048, 5);
@@ -219,6 +223,11 @@ if (addon !== undefined) {
     addon.setConvPaths(3);
     earlier = convRates(addon, batch, 5);
     addon.setConvPaths(0);
+  }
+  if (values['compare-bf16'] && addon.info().bf16) {
+    addon.setPrecision('bf16');
+    bf16Convs = convRates(addon, batch, 5);
+    addon.setPrecision('fp32');
   }
 }
 // One training step's convolutions, each shape counted as often as the model has it
@@ -274,6 +283,10 @@ if (addon === undefined) {
     out('');
     rowsOf(earlier, ', earlier paths (oneDNN 1x1 gradients)');
   }
+  if (bf16Convs.length > 0) {
+    out('');
+    rowsOf(bf16Convs, ', --precision bf16');
+  }
 }
 const native = rows.find((r) => r.profile !== undefined);
 if (native?.profile) {
@@ -292,6 +305,7 @@ if (values.json) {
     batch, threads, omp_wait_policy: waitPolicy, cpu, rows, sgemm_gflops: sgemm, sgemm_cpu_gflops: sgemmCpu, convolutions: convs,
     convolutions_overall_gflops: overall, convolutions_cpu_gflops: convs.length > 0 ? cpuRate(convs) : undefined,
     ...(earlier.length > 0 ? { convolutions_earlier_paths: earlier, convolutions_earlier_cpu_gflops: cpuRate(earlier) } : {}),
+    ...(bf16Convs.length > 0 ? { convolutions_bf16: bf16Convs, convolutions_bf16_cpu_gflops: cpuRate(bf16Convs) } : {}),
   }));
 }
 

@@ -250,7 +250,8 @@ bool Pointwise(const Geometry& g) {
 // which runs at a few GFLOP/s when ci is 1 (the decoder's last transposed
 // convolution, 4x4 to one channel, is such a pass in every forward step).
 // im2col + sgemm for the forward and filter-gradient passes of such layers
-// lost to oneDNN's own kernels here (2.1x and 1x the CPU time), so those stay.
+// lost to oneDNN's own kernels here (2.1-2.3x and 1-1.7x the CPU time), so
+// those stay.
 constexpr int64_t kCol2imMaxTaps = 32;
 
 // Per-thread buffers, reused between calls: ThreadBuffers() (before the
