@@ -64,7 +64,7 @@ test('train on wav:DIR, resume, evaluate with phonemes, and convert a voice', as
   assertOk(evaluated);
   const measures = lastJson(evaluated);
   assert.equal(measures['utterances'], 2);
-  for (const key of ['bits_per_sample', 'codes_used', 'phoneme_accuracy', 'phoneme_chance_majority', 'classifier_real_accuracy', 'conversion_to_target']) {
+  for (const key of ['bits_per_sample', 'codes_used', 'phoneme_accuracy', 'phoneme_chance_majority', 'classifier_real_accuracy', 'conversion_to_target', 'codes_speaker_accuracy', 'bits_own_speaker', 'bits_target_speaker']) {
     assert.equal(typeof measures[key], 'number', key);
   }
   // encode writes [N, frames] with -1 padding; decode turns a row back into speech.
