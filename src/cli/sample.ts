@@ -28,7 +28,8 @@ export const sampleCommand = defineCommand({
     'Draws code grids from a PixelCNN prior (`vqvae prior train`) one position at a time in raster order, ' +
     'decodes them with the VQ-VAE they came from and writes a PNG grid. For a class-conditional prior, ' +
     '--class C draws every image from class C and --class all (the default for such a prior) draws the same number ' +
-    'from each class, one row per class. The same --seed repeats the samples.',
+    'from each class, one row per class. The same --seed repeats the samples. With an audio model (`vqvae train --data wav:DIR`) ' +
+    'and a prior over its code sequences, it draws --n sequences of --seconds each, decodes them in --speaker\'s voice and writes one WAV.',
   usage: '--model DIR --prior DIR --out FILE.png [flags]',
   flags: [
     { name: 'model', type: 'string', required: true, metavar: 'DIR', help: 'the VQ-VAE model directory (`vqvae train`)' },
