@@ -9,7 +9,7 @@
 import type { BackendChoice } from '../backend/select.js';
 import { isAudioModelDir, loadAudioModel, speakerIndex } from '../audio/checkpoint.js';
 import { sampleCodes } from '../audio/codePrior.js';
-import { codePriorRun, isCodePriorDir, loadCodePrior } from '../audio/codePriorRun.js';
+import { codePriorRun, isCodePriorDir, isSequenceFile, loadCodePrior } from '../audio/codePriorRun.js';
 import { decodeCodes } from '../audio/convert.js';
 import { UserError } from '../errors.js';
 import { checkpointExists } from '../io/checkpoint.js';
@@ -42,19 +42,27 @@ export interface AudioPriorFlags extends RunFlagValues {
   distributed?: unknown;
 }
 
-/** `vqvae prior train` on [N, frames] codes. */
+/**
+ * Whether `vqvae prior train` trains the 1-D prior: --model is an audio
+ * model. Codes [N, frames] without one are refused with a line that says so
+ * (image code grids are [N, h, w]).
+ */
+export function isAudioPriorRun(codes: string, model: string | undefined): boolean {
+  if (model !== undefined && isAudioModelDir(model)) return true;
+  if (isSequenceFile(codes)) {
+    throw new UserError(`${codes}: codes [N, frames] are an audio model's: give --model with that audio model for a prior over them (image code grids must be [N, h, w])`);
+  }
+  return false;
+}
+
+/** `vqvae prior train` on [N, frames] codes of the audio model --model. */
 export async function runAudioPriorTrain(flags: AudioPriorFlags, defaults: { steps: number; batch: number; lr: number; seed: number }, ctx: CommandContext): Promise<number> {
   if (flags.kernelSize !== undefined) throw new UsageError(`--kernel-size applies to image code grids; ${flags.codes} holds audio code sequences (see --layers)`);
   if (flags.distributed) throw new UsageError(`--distributed is not supported for a prior over audio codes yet (${flags.codes})`);
-  let modelCodebookSize: number | undefined;
-  let modelSpeakers: number | undefined;
-  if (flags.model !== undefined) {
-    if (!isAudioModelDir(flags.model)) throw new UserError(`--model ${flags.model}: ${flags.codes} holds audio codes [N, frames], but ${flags.model} is not an audio model (vqvae train --data wav:DIR)`);
-    const loaded = loadAudioModel(flags.model);
-    modelCodebookSize = loaded.model.codebookSize;
-    modelSpeakers = loaded.model.speakers;
-    loaded.vqvae.dispose();
-  }
+  const loaded = loadAudioModel(flags.model!);
+  const modelCodebookSize = loaded.model.codebookSize;
+  const modelSpeakers = loaded.model.speakers;
+  loaded.vqvae.dispose();
   const { codes, labels, testCodes, testLabels, limit, channels, layers, codebookSize, classes } = flags;
   const plugin = codePriorRun({ codes, labels, testCodes, testLabels, modelCodebookSize, modelSpeakers: labels !== undefined ? modelSpeakers : undefined, limit, channels, layers, codebookSize, classes });
   return runTraining(plugin, runOptions(flags, flags.out, defaults, ctx));

@@ -91,7 +91,9 @@ test('train on wav:DIR, resume, evaluate with phonemes, and convert a voice', as
   assert.ok(Number.isFinite(lastJson(trained)['test_bits_per_code']));
   assertOk(await vqvae('prior', 'train', ...priorFlags, '--steps', '3', '--resume'));
   assertFails(await vqvae('prior', 'train', ...priorFlags, '--steps', '4', '--resume', '--layers', '5'), 1, /--layers 5 does not match the prior/);
-  assertFails(await vqvae('prior', 'train', '--codes', codesFile, '--out', path.join(root, 'p2'), '--kernel-size', '5'), 2, /--kernel-size applies to image code grids/);
+  assertFails(await vqvae('prior', 'train', '--codes', codesFile, '--model', out, '--out', path.join(root, 'p2'), '--kernel-size', '5'), 2, /--kernel-size applies to image code grids/);
+  assertFails(await vqvae('prior', 'train', '--codes', codesFile, '--out', path.join(root, 'p3')), 1, /codes \[N, frames\] are an audio model's: give --model/);
+  assert.ok(!fs.existsSync(path.join(root, 'p2')) && !fs.existsSync(path.join(root, 'p3')));
   const sampled = path.join(root, 'sampled.wav');
   const sampledCodes = path.join(root, 'sampled.npy');
   assertFails(await vqvae('sample', '--model', out, '--prior', priorDir, '--out', sampled), 2, /--speaker is needed/);
