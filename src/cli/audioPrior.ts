@@ -7,12 +7,13 @@
  * speaker's voice, to a WAV file.
  */
 import type { BackendChoice } from '../backend/select.js';
-import { isAudioModelDir, loadAudioModel, speakerIndex } from '../audio/checkpoint.js';
+import { join } from 'node:path';
+import { isAudioModelDir, loadAudioModel, parseAudioModelFile, speakerIndex } from '../audio/checkpoint.js';
 import { sampleCodes } from '../audio/codePrior.js';
 import { codePriorRun, isCodePriorDir, isSequenceFile, loadCodePrior } from '../audio/codePriorRun.js';
 import { decodeCodes } from '../audio/convert.js';
 import { UserError } from '../errors.js';
-import { checkpointExists } from '../io/checkpoint.js';
+import { checkpointExists, CONFIG_FILE, loadCheckpoint } from '../io/checkpoint.js';
 import { writeNpyFile } from '../io/npyFile.js';
 import { writeWav } from '../io/wav.js';
 import { mulberry32 } from '../random.js';
@@ -59,10 +60,10 @@ export function isAudioPriorRun(codes: string, model: string | undefined): boole
 export async function runAudioPriorTrain(flags: AudioPriorFlags, defaults: { steps: number; batch: number; lr: number; seed: number }, ctx: CommandContext): Promise<number> {
   if (flags.kernelSize !== undefined) throw new UsageError(`--kernel-size applies to image code grids; ${flags.codes} holds audio code sequences (see --layers)`);
   if (flags.distributed) throw new UsageError(`--distributed is not supported for a prior over audio codes yet (${flags.codes})`);
-  const loaded = loadAudioModel(flags.model!);
-  const modelCodebookSize = loaded.model.codebookSize;
-  const modelSpeakers = loaded.model.speakers;
-  loaded.vqvae.dispose();
+  // The config only: the backend is not ready before runTraining.
+  const { model } = parseAudioModelFile(loadCheckpoint(flags.model!).config, join(flags.model!, CONFIG_FILE));
+  const modelCodebookSize = model.codebookSize;
+  const modelSpeakers = model.speakers;
   const { codes, labels, testCodes, testLabels, limit, channels, layers, codebookSize, classes } = flags;
   const plugin = codePriorRun({ codes, labels, testCodes, testLabels, modelCodebookSize, modelSpeakers: labels !== undefined ? modelSpeakers : undefined, limit, channels, layers, codebookSize, classes });
   return runTraining(plugin, runOptions(flags, flags.out, defaults, ctx));
