@@ -16,12 +16,12 @@ import type * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { UserError } from '../errors.js';
-import { CONFIG_FILE, loadCheckpoint, saveCheckpoint, WEIGHTS_FILE } from '../io/checkpoint.js';
-import { parseSaved, type Float32Tensor, type SavedFormat } from '../io/savedModel.js';
-import { toNamed } from './checkpoint.js';
+import { CONFIG_FILE, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { parseSaved, type Float32Tensor, type ParsedSaved, type SavedFormat, type SavedModel, type SavedSources } from '../io/savedModel.js';
+import { modelSources, toNamed } from './checkpoint.js';
 import { validateModelConfig } from './config.js';
 import { HierarchicalVqVae, type HierarchicalConfig } from './hierarchical.js';
-import { MODEL_SAVED_FORMAT, type TrainingState } from './modelFile.js';
+import { MODEL_SAVED_FORMAT, withWeights, type TrainingState } from './modelFile.js';
 
 export const HIERARCHICAL_FORMAT = 'vqvae2';
 export const HIERARCHICAL_FORMAT_VERSION = 1;
@@ -48,6 +48,13 @@ export function validateHierarchicalConfig(value: unknown, source: string): Hier
   if (checked.quantizer !== 'vq' && checked.quantizer !== 'ema') {
     throw new UserError(`${source}: "quantizer" of a two-level model must be "vq" or "ema", found ${JSON.stringify(checked.quantizer)}`);
   }
+  // Each level is a plain VQ or EMA codebook (model/hierarchical.ts): only its init and dead-code restarts vary.
+  const off = { lookupDim: 0, cosine: false, gradient: 'ste' } as const;
+  for (const [key, value] of Object.entries(off)) {
+    if (checked[key as keyof typeof off] !== value) {
+      throw new UserError(`${source}: "${key}" of a two-level model must be ${JSON.stringify(value)}, found ${JSON.stringify(checked[key as keyof typeof off])}`);
+    }
+  }
   return { model: checked, top: { codebookSize: topCodebookSize as number, codeDim: topCodeDim as number } };
 }
 
@@ -73,17 +80,23 @@ export function saveHierarchicalModel(dir: string, model: HierarchicalVqVae, tra
   saveCheckpoint(dir, config, tensors, { format: HIERARCHICAL_FORMAT });
 }
 
-export function loadHierarchicalModel(dir: string): LoadedHierarchicalModel {
-  const sources = { config: join(dir, CONFIG_FILE), weights: join(dir, WEIGHTS_FILE) };
-  const data = parseSaved<HierarchicalConfig, TrainingState>(HIERARCHICAL_SAVED_FORMAT, loadCheckpoint(dir), sources);
-  const vqvae = new HierarchicalVqVae(data.config);
-  try {
-    vqvae.load(data.weights, sources.weights);
-  } catch (error) {
-    vqvae.dispose();
-    throw error;
-  }
+/** A saved two-level model as checked plain data (config, training, weights, optimizer state). */
+export type HierarchicalData = ParsedSaved<HierarchicalConfig, TrainingState>;
+
+/** Checks a saved two-level model's config and tensors. */
+export function parseHierarchicalData(saved: SavedModel, sources: SavedSources): HierarchicalData {
+  return parseSaved<HierarchicalConfig, TrainingState>(HIERARCHICAL_SAVED_FORMAT, saved, sources);
+}
+
+/** The HierarchicalVqVae of checked plain data; the weights must match its config exactly. */
+export function hierarchicalFromData(data: HierarchicalData, sources: SavedSources): LoadedHierarchicalModel {
+  const vqvae = withWeights(new HierarchicalVqVae(data.config), data.weights, sources.weights);
   return { model: data.config, training: data.training, vqvae, extra: data.optimizer };
+}
+
+export function loadHierarchicalModel(dir: string): LoadedHierarchicalModel {
+  const sources = modelSources(dir);
+  return hierarchicalFromData(parseHierarchicalData(loadCheckpoint(dir), sources), sources);
 }
 
 /** The number of levels of the model directory `dir` (1 for every directory that is not a two-level one). */

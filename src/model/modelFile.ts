@@ -81,14 +81,23 @@ export function parseModelData(saved: SavedModel, sources: ModelSources): ModelD
 
 /** The VqVae of checked plain data; the weights must match its config exactly. */
 export function modelFromData(data: ModelData, sources: ModelSources): LoadedModel {
-  const vqvae = new VqVae(data.config);
+  const vqvae = withWeights(new VqVae(data.config), data.weights, sources.weights);
+  return { model: data.config, training: data.training, vqvae, extra: data.optimizer };
+}
+
+/** `model` with every variable from `weights` (named after `source` in errors); on a mismatch it is disposed and the error thrown. */
+export function withWeights<M extends { load(tensors: Record<string, Float32Tensor>, source: string): void; dispose(): void }>(
+  model: M,
+  weights: Record<string, Float32Tensor>,
+  source: string,
+): M {
   try {
-    vqvae.load(data.weights, sources.weights);
+    model.load(weights, source);
   } catch (error) {
-    vqvae.dispose();
+    model.dispose();
     throw error;
   }
-  return { model: data.config, training: data.training, vqvae, extra: data.optimizer };
+  return model;
 }
 
 /**

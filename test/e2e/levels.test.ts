@@ -73,7 +73,7 @@ describe('vqvae train --levels 2', () => {
   });
 
   it('a command that takes one-level models refuses it in one line naming its config.json', async () => {
-    assertFails(await vqvae('eval', '--model', modelDir, '--data', 'mnist', '--limit', '16'), 1, literal(path.join(modelDir, 'config.json')), /two-level VQ-VAE model directory/);
+    assertFails(await vqvae('export', '--model', modelDir, '--out', path.join(root, 'web')), 1, literal(path.join(modelDir, 'config.json')), /two-level VQ-VAE model directory/);
     assert.throws(() => loadModel(modelDir), /not a vqvae model \(format "vqvae2"/);
   });
 
