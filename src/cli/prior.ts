@@ -6,6 +6,7 @@
  * this file maps the flags.
  */
 import { readFileSync } from 'node:fs';
+import { isAudioPriorRun, runAudioPriorTrain } from './audioPrior.js';
 import { DEFAULT_PRIOR_CONFIG } from '../prior/config.js';
 import { priorRun } from '../prior/run.js';
 import { runTraining } from '../train/run.js';
@@ -29,7 +30,7 @@ export const priorTrainCommand = defineCommand({
     'Losses are negative log-likelihoods in bits per code; a uniform prior costs log2(K).',
   usage: '--codes FILE.npy [--labels FILE.npy] --out DIR [flags]',
   flags: [
-    { name: 'codes', type: 'string', required: true, metavar: 'FILE.npy', help: 'training code grids [N, h, w] from `vqvae encode`' },
+    { name: 'codes', type: 'string', required: true, metavar: 'FILE.npy', help: 'training code grids [N, h, w] from `vqvae encode`, or an audio model\'s code sequences [N, frames] with --model that model (a 1-D prior)' },
     { name: 'labels', type: 'string', metavar: 'FILE.npy', help: 'class of each grid [N] (`vqvae encode --labels-out`): a class-conditional prior' },
     { name: 'out', type: 'string', required: true, metavar: 'DIR', help: 'prior directory to write' },
     { name: 'test-codes', type: 'string', metavar: 'FILE.npy', help: 'held-out code grids, scored every --eval-every steps and at the end' },
@@ -65,6 +66,8 @@ export const priorTrainCommand = defineCommand({
       throw new UsageError('--test-labels is needed: the prior is class-conditional (--labels)');
     }
     if (flags.testLabels !== undefined && flags.labels === undefined) throw new UsageError('--test-labels without --labels: the prior is unconditional');
+    // An audio model's codes [N, frames] (with --model that audio model): the 1-D prior (cli/audioPrior.ts).
+    if (isAudioPriorRun(flags.codes, flags.model)) return runAudioPriorTrain(flags, PRIOR_DEFAULTS, ctx);
     const { codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes } = flags;
     const comm = openJob(flags);
     const job = distributedRun(comm, priorRun({ codes, labels, testCodes, testLabels, model, limit, channels, layers, kernelSize, codebookSize, classes }), () => [

@@ -14,6 +14,8 @@ import { outputToPixels } from '../model/vqvae.js';
 import { loadPrior } from '../prior/checkpoint.js';
 import { residualModelError } from '../prior/codeFile.js';
 import { samplePrior } from '../prior/sample.js';
+import { isAudioModelDir } from '../audio/checkpoint.js';
+import { runAudioSample } from './audioPrior.js';
 import { defineCommand } from './command.js';
 import { backendFlag, info, useBackend } from './common.js';
 import { defaultUpscale, gridFlags } from './decode.js';
@@ -26,7 +28,8 @@ export const sampleCommand = defineCommand({
     'Draws code grids from a PixelCNN prior (`vqvae prior train`) one position at a time in raster order, ' +
     'decodes them with the VQ-VAE they came from and writes a PNG grid. For a class-conditional prior, ' +
     '--class C draws every image from class C and --class all (the default for such a prior) draws the same number ' +
-    'from each class, one row per class. The same --seed repeats the samples.',
+    'from each class, one row per class. The same --seed repeats the samples. With an audio model (`vqvae train --data wav:DIR`) ' +
+    'and a prior over its code sequences, it draws --n sequences of --seconds each, decodes them in --speaker\'s voice and writes one WAV.',
   usage: '--model DIR --prior DIR --out FILE.png [flags]',
   flags: [
     { name: 'model', type: 'string', required: true, metavar: 'DIR', help: 'the VQ-VAE model directory (`vqvae train`)' },
@@ -37,6 +40,8 @@ export const sampleCommand = defineCommand({
     { name: 'temperature', type: 'number', min: 0, exclusiveMin: true, default: 1, metavar: 'T', help: 'divide the logits by T: below 1 sharper, above 1 more varied' },
     { name: 'seed', type: 'int', min: 0, default: 0, help: 'seed of the draws' },
     { name: 'codes-out', type: 'string', metavar: 'FILE.npy', help: 'also write the sampled codes, int32 [N, h, w]' },
+    { name: 'speaker', type: 'string', metavar: 'NAME', help: 'audio models: the voice to decode with (--out is then a .wav)' },
+    { name: 'seconds', type: 'number', min: 0, exclusiveMin: true, metavar: 'S', help: 'audio models: seconds of speech per sample (default 3)' },
     ...gridFlags,
     backendFlag,
     jsonFlag,
@@ -44,8 +49,11 @@ export const sampleCommand = defineCommand({
   examples: [
     'vqvae sample --model runs/fashion-ema --prior runs/fashion-prior --class all --out samples.png',
     'vqvae sample --model runs/mnist --prior runs/mnist-prior --n 16 --class 3 --temperature 0.8 --seed 1 --out threes.png',
+    'vqvae sample --model runs/speech --prior runs/speech-prior --speaker slt --seconds 3 --out slt.wav',
   ],
   async run(flags, ctx) {
+    if (isAudioModelDir(flags.model)) return runAudioSample(flags, ctx);
+    if (flags.speaker !== undefined || flags.seconds !== undefined) throw new UsageError(`--${flags.speaker !== undefined ? 'speaker' : 'seconds'} applies to audio models; ${flags.model} is not one`);
     let classLabel: number | 'all' | undefined;
     if (flags.class !== undefined) {
       if (flags.class === 'all') classLabel = 'all';
