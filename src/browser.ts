@@ -2,7 +2,7 @@
  * vqvae's browser entry (package.json `exports`, condition "browser"): the
  * model, the quantizers, the prior and its sampling, and the file formats
  * over bytes. Nothing here touches the file system or any Node built-in
- * (test/shared/browserEntry.test.ts builds it for the browser to make sure),
+ * (test/browser.test.ts builds it for the browser to make sure),
  * so a page loads a model from fetched or dropped bytes:
  *
  *   import { modelFromBytes, pixelsToInput } from 'vqvae';
@@ -55,6 +55,16 @@ export {
   type ModelSources,
   type TrainingState,
 } from './model/modelFile.js';
+
+export { HierarchicalVqVae, levelGrids, type HierarchicalConfig, type LevelIndices, type TopLevelConfig } from './model/hierarchical.js';
+export {
+  HIERARCHICAL_FORMAT,
+  HIERARCHICAL_FORMAT_VERSION,
+  HIERARCHICAL_SAVED_FORMAT,
+  hierarchicalFromBytes,
+  hierarchicalFromData,
+  type LoadedHierarchicalModel,
+} from './model/hierarchicalModelFile.js';
 
 export { DEFAULT_PRIOR_CONFIG, makePriorConfig, validatePriorConfig, type PriorConfig } from './prior/config.js';
 export { PixelCnn, PriorMismatchError } from './prior/pixelcnn.js';

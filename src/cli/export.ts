@@ -9,9 +9,8 @@ import { selectBackend } from '../backend/select.js';
 import { join } from 'node:path';
 import type { ImageDataset } from '../data/dataset.js';
 import { isUserError } from '../errors.js';
-import { loadModel } from '../model/checkpoint.js';
 import { exportOnnx } from '../export/onnx/export.js';
-import { checkExportTarget, checkPrior, exportExamples, exportModelFiles, exportPrior, listFiles, removeStale } from '../export/web.js';
+import { checkExportTarget, checkPrior, exportExamples, exportModelFiles, exportPrior, listFiles, loadWebModel, removeStale } from '../export/web.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { checkDataFitsModel, checkDataFlag, DATA_HELP, info, loadData } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
@@ -67,16 +66,16 @@ async function exportWeb(flags: WebExportFlags, ctx: CommandContext): Promise<vo
   checkDataFlag(flags.data);
   checkExportTarget(flags.out, flags.prior ? [flags.model, flags.prior] : [flags.model]);
   await selectBackend('cpu'); // only to hold the weights: export does no math
-  const loaded = loadModel(flags.model);
+  const loaded = loadWebModel(flags.model); // one-level, two-level or audio
   try {
     // Everything is read and checked before the first file is written.
     const prior = flags.prior ? checkPrior(flags.prior, loaded) : undefined;
     const spec = flags.data ?? loaded.training?.data;
     let data: ImageDataset | undefined;
-    if (flags.examples > 0 && spec) {
+    if (flags.examples > 0 && spec && loaded.image) {
       try {
         data = await loadData(spec, { split: 'test', limit: flags.examples, resize: loaded.training?.resize }, ctx);
-        checkDataFitsModel(data, loaded.model, flags.model);
+        checkDataFitsModel(data, loaded.image, flags.model);
       } catch (error) {
         // The training data may be gone; examples are a nicety unless asked for by name.
         if (flags.data !== undefined || !isUserError(error)) throw error;
@@ -101,6 +100,6 @@ async function exportWeb(flags: WebExportFlags, ctx: CommandContext): Promise<vo
       ...(prior ? { prior_classes: prior.numClasses } : {}),
     });
   } finally {
-    loaded.vqvae.dispose();
+    loaded.dispose();
   }
 }

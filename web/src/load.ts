@@ -7,7 +7,8 @@
  * own config.json and weights.safetensors). The bytes go through the library's
  * own checks (modelFromBytes), so a wrong file gives the CLI's message.
  */
-import { UserError, decodeSafetensors, modelFromBytes, type LoadedModel } from 'vqvae';
+import { HIERARCHICAL_FORMAT, UserError, decodeSafetensors, hierarchicalFromBytes, modelFromBytes, type ModelConfig } from 'vqvae';
+import type { ImageModel } from './session.js';
 
 /** A config.json and its weights, as bytes, with names for messages. */
 export interface PartBytes {
@@ -34,10 +35,18 @@ export interface Examples {
 
 export interface OpenedModel {
   label: string;
-  loaded: LoadedModel;
+  /** The model (one- or two-level) and its one-level config (a two-level model's trunks and bottom level). */
+  image: ImageModel;
+  config: ModelConfig;
+  /** A two-level model's top codebook. */
+  top?: { codebookSize: number; codeDim: number };
+  training?: { step: number; data: string };
   examples?: Examples;
   prior?: PartBytes;
 }
+
+/** The `format` values of the model directories the page opens (a prior's is "vqvae-prior"). */
+const MODEL_FORMATS: readonly unknown[] = ['vqvae', HIERARCHICAL_FORMAT];
 
 async function fetchOptional(url: string): Promise<Response | undefined> {
   const response = await fetch(url);
@@ -118,7 +127,7 @@ export async function filesBundle(files: readonly File[]): Promise<Bundle> {
     if (format === 'vqvae-prior') {
       if (!weights) throw new UserError(`${pathOf(config)}: a prior's config, but no weights.safetensors next to it`);
       prior = { configText: text, weights: new Uint8Array(await weights.arrayBuffer()), configSource: pathOf(config), weightsSource: pathOf(weights) };
-    } else if (!model || format === 'vqvae') {
+    } else if (!model || MODEL_FORMATS.includes(format)) {
       if (!weights) throw new UserError(`${pathOf(config)}: no weights.safetensors was picked with it`);
       model = { configText: text, weights: new Uint8Array(await weights.arrayBuffer()), configSource: pathOf(config), weightsSource: pathOf(weights) };
       modelDir = dir;
@@ -134,10 +143,10 @@ export async function filesBundle(files: readonly File[]): Promise<Bundle> {
   };
 }
 
-function openExamples(bytes: Uint8Array, source: string, loaded: LoadedModel): Examples {
+function openExamples(bytes: Uint8Array, source: string, config: ModelConfig): Examples {
   const { tensors } = decodeSafetensors(bytes, source);
   const images = tensors.images;
-  const { imageHeight: h, imageWidth: w, inputChannels: c } = loaded.model;
+  const { imageHeight: h, imageWidth: w, inputChannels: c } = config;
   if (!images || images.dtype !== 'U8' || images.shape.length !== 4 || images.shape[1] !== h || images.shape[2] !== w || images.shape[3] !== c) {
     const found = images ? `${images.dtype} [${images.shape.join(', ')}]` : 'no tensor "images"';
     throw new UserError(`${source}: expected "images" U8 [N, ${h}, ${w}, ${c}] for this model, found ${found}`);
@@ -150,15 +159,30 @@ function openExamples(bytes: Uint8Array, source: string, loaded: LoadedModel): E
   };
 }
 
+/** The model of config.json's format: one-level or two-level. */
+function openImageModel(part: PartBytes): Omit<OpenedModel, 'label'> {
+  const sources = { config: part.configSource, weights: part.weightsSource };
+  if (formatOf(part.configText) === HIERARCHICAL_FORMAT) {
+    const loaded = hierarchicalFromBytes(part.configText, part.weights, sources);
+    return {
+      image: { kind: 'vqvae2', vqvae: loaded.vqvae },
+      config: loaded.model.model,
+      top: loaded.model.top,
+      ...(loaded.training ? { training: loaded.training } : {}),
+    };
+  }
+  const loaded = modelFromBytes(part.configText, part.weights, sources);
+  return { image: { kind: 'vqvae', vqvae: loaded.vqvae }, config: loaded.model, ...(loaded.training ? { training: loaded.training } : {}) };
+}
+
 /** Builds the model (and checks the examples) from a bundle; throws a UserError naming the file at fault. */
 export function openBundle(bundle: Bundle): OpenedModel {
-  const { model } = bundle;
-  const loaded = modelFromBytes(model.configText, model.weights, { config: model.configSource, weights: model.weightsSource });
+  const opened = openImageModel(bundle.model);
   try {
-    const examples = bundle.examples ? openExamples(bundle.examples.bytes, bundle.examples.source, loaded) : undefined;
-    return { label: bundle.label, loaded, ...(examples ? { examples } : {}), ...(bundle.prior ? { prior: bundle.prior } : {}) };
+    const examples = bundle.examples ? openExamples(bundle.examples.bytes, bundle.examples.source, opened.config) : undefined;
+    return { label: bundle.label, ...opened, ...(examples ? { examples } : {}), ...(bundle.prior ? { prior: bundle.prior } : {}) };
   } catch (error) {
-    loaded.vqvae.dispose();
+    opened.image.vqvae.dispose();
     throw error;
   }
 }

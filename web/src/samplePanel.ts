@@ -73,7 +73,7 @@ export class SamplePanel {
       const classLabel = prior.config.numClasses > 0 ? Number(this.el.classSelect.value) : undefined;
       const show = async (codes: Int32Array, filled: number): Promise<void> => {
         const grid = codes.slice(0, cells);
-        const pixels = await session.decode(grid);
+        const pixels = await session.decode([grid]);
         this.view.draw({ pixels, size: session.imageSize, codes: grid, gridHeight: session.gridHeight, gridWidth: session.gridWidth, filled });
         body.dataset.sampleFilled = String(filled);
         await new Promise((resolve) => requestAnimationFrame(resolve));
