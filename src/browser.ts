@@ -1,7 +1,8 @@
 /**
  * vqvae's browser entry (package.json `exports`, condition "browser"): the
- * model, the quantizers, the prior and its sampling, and the file formats
- * over bytes. Nothing here touches the file system or any Node built-in
+ * models (one- and two-level image models, the audio model and its
+ * generation in JavaScript), the quantizers, the prior and its sampling, and
+ * the file formats over bytes (WAV included). Nothing here touches the file system or any Node built-in
  * (test/browser.test.ts builds it for the browser to make sure),
  * so a page loads a model from fetched or dropped bytes:
  *
@@ -86,5 +87,22 @@ export {
   type PriorTrainingState,
 } from './prior/priorFile.js';
 
+export { AudioVqVae } from './audio/model.js';
+export { DEFAULT_AUDIO_CONFIG, hopLength, validateAudioConfig, type AudioConfig } from './audio/config.js';
+export {
+  AUDIO_MODEL_FORMAT,
+  AUDIO_MODEL_VERSION,
+  audioModelFromBytes,
+  audioModelFromSaved,
+  parseAudioModelFile,
+  speakerIndex,
+  type AudioModelFile,
+  type LoadedAudioModel,
+} from './audio/modelFile.js';
+export { encodeSamples, Generation, JsStepKernel, padToHop, WaveNetStepper, type StepKernel } from './audio/speech.js';
+export { muLawDecode, muLawEncode, MU_LAW_LEVELS } from './audio/mulaw.js';
+export { resample } from './audio/resample.js';
+
 export * from './io/bytes.js';
+export { decodeWav, encodeWavBytes, WAV_FORMATS, type WavAudio, type WavFormat } from './io/wavBytes.js';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/register.js';
