@@ -69,6 +69,7 @@ async function exportWeb(flags: WebExportFlags, ctx: CommandContext): Promise<vo
   const loaded = loadWebModel(flags.model); // one-level, two-level or audio
   try {
     // Everything is read and checked before the first file is written.
+    if (flags.data !== undefined && !loaded.image) throw new UsageError(`--data: example images go with image models; ${flags.model} is an audio model`);
     const prior = flags.prior ? checkPrior(flags.prior, loaded) : undefined;
     const spec = flags.data ?? loaded.training?.data;
     let data: ImageDataset | undefined;

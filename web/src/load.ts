@@ -7,7 +7,17 @@
  * own config.json and weights.safetensors). The bytes go through the library's
  * own checks (modelFromBytes), so a wrong file gives the CLI's message.
  */
-import { HIERARCHICAL_FORMAT, UserError, decodeSafetensors, hierarchicalFromBytes, modelFromBytes, type ModelConfig } from 'vqvae';
+import {
+  AUDIO_MODEL_FORMAT,
+  HIERARCHICAL_FORMAT,
+  UserError,
+  audioModelFromBytes,
+  decodeSafetensors,
+  hierarchicalFromBytes,
+  modelFromBytes,
+  type LoadedAudioModel,
+  type ModelConfig,
+} from 'vqvae';
 import type { ImageModel } from './session.js';
 
 /** A config.json and its weights, as bytes, with names for messages. */
@@ -34,6 +44,7 @@ export interface Examples {
 }
 
 export interface OpenedModel {
+  kind: 'image';
   label: string;
   /** The model (one- or two-level) and its one-level config (a two-level model's trunks and bottom level). */
   image: ImageModel;
@@ -45,8 +56,15 @@ export interface OpenedModel {
   prior?: PartBytes;
 }
 
+/** An audio model (format "vqvae-audio"): speech in, codes, speech out in each speaker's voice. */
+export interface OpenedAudio {
+  kind: 'audio';
+  label: string;
+  audio: LoadedAudioModel;
+}
+
 /** The `format` values of the model directories the page opens (a prior's is "vqvae-prior"). */
-const MODEL_FORMATS: readonly unknown[] = ['vqvae', HIERARCHICAL_FORMAT];
+const MODEL_FORMATS: readonly unknown[] = ['vqvae', HIERARCHICAL_FORMAT, AUDIO_MODEL_FORMAT];
 
 async function fetchOptional(url: string): Promise<Response | undefined> {
   const response = await fetch(url);
@@ -160,7 +178,7 @@ function openExamples(bytes: Uint8Array, source: string, config: ModelConfig): E
 }
 
 /** The model of config.json's format: one-level or two-level. */
-function openImageModel(part: PartBytes): Omit<OpenedModel, 'label'> {
+function openImageModel(part: PartBytes): Omit<OpenedModel, 'label' | 'kind'> {
   const sources = { config: part.configSource, weights: part.weightsSource };
   if (formatOf(part.configText) === HIERARCHICAL_FORMAT) {
     const loaded = hierarchicalFromBytes(part.configText, part.weights, sources);
@@ -176,11 +194,16 @@ function openImageModel(part: PartBytes): Omit<OpenedModel, 'label'> {
 }
 
 /** Builds the model (and checks the examples) from a bundle; throws a UserError naming the file at fault. */
-export function openBundle(bundle: Bundle): OpenedModel {
-  const opened = openImageModel(bundle.model);
+export function openBundle(bundle: Bundle): OpenedModel | OpenedAudio {
+  const { model } = bundle;
+  if (formatOf(model.configText) === AUDIO_MODEL_FORMAT) {
+    const audio = audioModelFromBytes(model.configText, model.weights, { config: model.configSource, weights: model.weightsSource });
+    return { kind: 'audio', label: bundle.label, audio };
+  }
+  const opened = openImageModel(model);
   try {
     const examples = bundle.examples ? openExamples(bundle.examples.bytes, bundle.examples.source, opened.config) : undefined;
-    return { label: bundle.label, ...opened, ...(examples ? { examples } : {}), ...(bundle.prior ? { prior: bundle.prior } : {}) };
+    return { kind: 'image', label: bundle.label, ...opened, ...(examples ? { examples } : {}), ...(bundle.prior ? { prior: bundle.prior } : {}) };
   } catch (error) {
     opened.image.vqvae.dispose();
     throw error;

@@ -16,13 +16,14 @@
  * on screen), data-last-reconstruction-ms (encode + decode + drawing, the
  * latest one).
  */
-import { isUserError, type ModelConfig } from 'vqvae';
+import { hopLength, isUserError, type ModelConfig } from 'vqvae';
 import { pickBackend } from './backend.js';
 import { CodebookView } from './codebookView.js';
 import { CodeGridView } from './codeGridView.js';
 import { DrawingPad } from './drawing.js';
 import { drawPixels } from './images.js';
-import { fetchBundle, filesBundle, openBundle, type Bundle, type OpenedModel } from './load.js';
+import { AudioPanel } from './audioPanel.js';
+import { fetchBundle, filesBundle, openBundle, type Bundle, type OpenedAudio, type OpenedModel } from './load.js';
 import { SamplePanel } from './samplePanel.js';
 import { ModelSession, type CodeLevel } from './session.js';
 
@@ -77,6 +78,24 @@ const samples = new SamplePanel({
   status: $('sample-status'),
   onError: showMessage,
 });
+
+const audio = new AudioPanel({
+  panel: $('audio-panel'),
+  file: $<HTMLInputElement>('audio-file'),
+  drop: $('audio-drop'),
+  record: $<HTMLButtonElement>('record'),
+  input: $<HTMLAudioElement>('audio-input'),
+  inputInfo: $('audio-input-info'),
+  codes: $('audio-codes'),
+  source: $<HTMLSelectElement>('audio-source'),
+  progress: $<HTMLProgressElement>('audio-progress'),
+  progressText: $('audio-progress-text'),
+  outputs: $('audio-outputs'),
+  onError: showMessage,
+});
+/** Whether the model shown is an audio model (then the image panels are hidden). */
+let audioShown = false;
+const IMAGE_PANELS = ['draw-panel', 'recon-panel', 'codebook-panel'];
 
 /** What the page shows of one code level: its grid over the reconstruction, its usage bars and tiles. */
 interface LevelViews {
@@ -153,6 +172,7 @@ function makeLevelViews(s: ModelSession): void {
     }
   });
   for (const level of levels) level.view.showGrid = showGrid;
+  $('tiles-caption').textContent = 'Each code decoded alone (the whole grid set to that code). Click one to put it in the selected cell.';
   showLevel(0);
 }
 
@@ -163,6 +183,10 @@ function describeLevel(level: CodeLevel): string {
 /** Shows the tiles of `level`'s codebook (where a picked code goes). */
 function showLevel(level: number): void {
   activeLevel = level;
+  const caption = $('tiles-caption');
+  if (session && session.levels.length > 1) {
+    caption.textContent = `Each code of the ${session.levels[level]!.name} codebook decoded alone: that grid set to the code, the other levels keeping the codes of the empty canvas. Click one to put it in the selected cell.`;
+  }
   levels.forEach((l, i) => (l.tiles.hidden = i !== level));
   for (const button of $('level-picker').querySelectorAll('button')) button.classList.toggle('active', button.dataset.level === String(level));
   body.dataset.activeLevel = String(level);
@@ -257,6 +281,7 @@ async function setCode(code: number): Promise<void> {
   codes[level]![cell] = code;
   edited[level]!.add(cell);
   levels[level]!.codebook.markCurrent(code);
+  $('edit-hint').textContent = $('edit-hint').textContent!.replace(/holds code \d+\./, `now holds code ${code}.`);
   decoded = await session.decode(codes);
   drawView();
   body.dataset.edits = String(Number(body.dataset.edits ?? 0) + 1);
@@ -330,7 +355,33 @@ function describeModel(model: OpenedModel, s: ModelSession): string {
   return `${name}: ${images} → ${s.gridHeight}×${s.gridWidth}${depth} of ${c.codebookSize} (D ${c.codeDim}, ${rest}`;
 }
 
-function use(model: OpenedModel): void {
+function useAudio(model: OpenedAudio): void {
+  session?.dispose();
+  session = undefined;
+  opened = undefined;
+  samples.setModel(undefined, undefined);
+  for (const id of IMAGE_PANELS) $(id).hidden = true;
+  audioShown = true;
+  const c = model.audio.model;
+  const training = model.audio.training as { step?: unknown; data?: unknown } | undefined;
+  const trained = typeof training?.step === 'number' ? `, trained ${training.step} steps on ${String(training.data)}` : '';
+  status.textContent =
+    `Audio model${model.label ? ` ${model.label}` : ''}: speech at ${c.sampleRate} Hz → one code per ${hopLength(c)} samples from a codebook of ${c.codebookSize} ` +
+    `(D ${c.codeDim}, ${c.quantizer.toUpperCase()}) → a WaveNet of ${c.dilations.length} layers (${c.residualChannels} residual channels) in the voice of one of ` +
+    `${model.audio.speakers.length} speakers (${model.audio.speakers.join(', ')})${trained}.`;
+  audio.setModel(model.audio);
+}
+
+function use(model: OpenedModel | OpenedAudio): void {
+  if (model.kind === 'audio') {
+    useAudio(model);
+    return;
+  }
+  if (audioShown) {
+    audio.setModel(undefined);
+    for (const id of IMAGE_PANELS) $(id).hidden = false;
+    audioShown = false;
+  }
   session?.dispose();
   opened = model;
   session = new ModelSession(model.image);
@@ -364,7 +415,7 @@ async function openAndUse(bundle: Promise<Bundle | undefined>, what: string): Pr
     return true;
   } catch (error) {
     showMessage(error);
-    if (session) status.textContent += ` (still showing this model: ${what} did not load)`;
+    if (session || audioShown) status.textContent += ` (still showing this model: ${what} did not load)`;
     return true;
   }
 }
@@ -413,7 +464,7 @@ async function start(): Promise<void> {
   $<HTMLInputElement>('model-folder').addEventListener('change', (e) => pickedFiles(e.target as HTMLInputElement));
   $('load-demo').addEventListener('click', () => void loadDefault());
   await loadDefault();
-  body.dataset.status = session ? 'ready' : 'error';
+  body.dataset.status = session || audioShown ? 'ready' : 'error';
 }
 
 start().catch((error) => {

@@ -35,12 +35,12 @@ export class SamplePanel {
   }
 
   /** The model the samples decode with, and its prior's bytes (none: the panel hides). */
-  setModel(session: ModelSession, prior: PartBytes | undefined): void {
+  setModel(session: ModelSession | undefined, prior: PartBytes | undefined): void {
     this.prior?.dispose();
     this.prior = undefined;
     this.session = session;
     this.el.panel.hidden = true;
-    if (!prior) return;
+    if (!prior || !session) return;
     try {
       this.prior = priorFromBytes(prior, session);
     } catch (error) {

@@ -1,0 +1,123 @@
+/// <reference lib="dom" />
+/**
+ * The page with an audio model (seeded random weights, as `vqvae train
+ * --data wav:DIR` saves one, then `vqvae export`): a WAV file picked at
+ * another sample rate is resampled, encoded to the codes the library computes
+ * here in Node, and decoded in the browser with each speaker's voice; each
+ * output is a playable 16-bit WAV of the input's length at the model's rate,
+ * sample for sample the library's generation with the same random numbers.
+ * A bad WAV is one line on the page. Screenshot in test-output/web/.
+ */
+import assert from 'node:assert/strict';
+import fs from 'node:fs';
+import path from 'node:path';
+import { after, before, describe, it } from 'node:test';
+import type { Browser, Page } from 'playwright-core';
+import { saveAudioModel } from '../../src/audio/checkpoint.js';
+import { decodeCodes, encodeSamples } from '../../src/audio/convert.js';
+import { AudioVqVae } from '../../src/audio/model.js';
+import { resample } from '../../src/audio/resample.js';
+import { selectBackend } from '../../src/backend/select.js';
+import { decodeWav, encodeWav } from '../../src/io/wav.js';
+import { mulberry32 } from '../../src/random.js';
+import { startPageServer, type PageServer } from '../../src/serve/pageServer.js';
+import { assertOk, vqvae } from '../e2e/helpers.js';
+import { launchChromium, screenshotDir, tempDir } from './helpers.js';
+
+const root = tempDir();
+const shots = screenshotDir();
+const SPEAKERS = ['ann', 'bob', 'cy'];
+/** A tiny model at 8 kHz: one code per 8 samples. */
+const CONFIG = {
+  sampleRate: 8000, downsamples: 3, encoderChannels: 8, codebookSize: 16, codeDim: 4,
+  speakers: SPEAKERS.length, speakerDim: 4, residualChannels: 8, skipChannels: 8, dilations: [1, 2, 4, 8, 16],
+};
+let model: AudioVqVae;
+let server: PageServer;
+let browser: Browser;
+let page: Page;
+const errors: string[] = [];
+
+before(async () => {
+  await selectBackend('cpu');
+  const trained = path.join(root, 'speech');
+  model = new AudioVqVae(CONFIG, 4);
+  saveAudioModel(trained, model, SPEAKERS, { data: 'wav:speech', step: 0 });
+  const out = path.join(root, 'speech-web');
+  assertOk(await vqvae('export', '--model', trained, '--out', out));
+  server = await startPageServer({ model: out, port: 0 });
+  browser = await launchChromium();
+  page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+  page.on('pageerror', (e) => errors.push(e.message));
+});
+
+after(async () => {
+  await browser?.close();
+  await server?.close();
+  model?.dispose();
+});
+
+describe('the page with an audio model', () => {
+  it('shows the audio panel instead of the image panels, naming the speakers', async () => {
+    await page.goto(server.url);
+    await page.waitForFunction(() => document.body.dataset.status === 'ready', null, { timeout: 60_000 });
+    assert.equal(await page.locator('#audio-panel').isVisible(), true);
+    for (const id of ['#draw-panel', '#recon-panel', '#codebook-panel', '#sample-panel']) assert.equal(await page.locator(id).isVisible(), false, id);
+    assert.match(await page.locator('#status').innerText(), /^Audio model: speech at 8000 Hz → one code per 8 samples from a codebook of 16 .*3 speakers \(ann, bob, cy\)/);
+    assert.deepEqual(await page.locator('#audio-source option').allInnerTexts(), SPEAKERS);
+  });
+
+  it('a 0.1 s WAV at 16 kHz is resampled, encoded as the library does, and decoded with each speaker\'s voice', async () => {
+    // 0.1 s of a vowel-like tone at 16 kHz: 800 samples at the model's 8 kHz, 100 codes.
+    const input = Float32Array.from({ length: 1600 }, (_, i) => 0.4 * Math.sin((2 * Math.PI * 220 * i) / 16000) + 0.2 * Math.sin((2 * Math.PI * 660 * i) / 16000));
+    const file = path.join(root, 'hello.wav');
+    fs.writeFileSync(file, encodeWav(input, 16000));
+    await page.setInputFiles('#audio-file', file);
+    await page.waitForFunction(() => document.body.dataset.audioStatus === 'done', null, { timeout: 60_000 });
+
+    const samples = resample(decodeWav(fs.readFileSync(file), 'hello.wav').samples, 16000, 8000);
+    assert.equal(samples.length, 800);
+    const codes = encodeSamples(model, samples);
+    assert.equal(codes.length, 100);
+    assert.equal(await page.evaluate(() => document.body.dataset.audioCodes), Array.from(codes).join(','));
+    assert.match(await page.locator('#audio-input-info').innerText(), /hello\.wav: 0\.10 s at 16000 Hz, resampled to 8000 Hz\./);
+
+    const wavs = await page.evaluate(async () => {
+      const out: { speaker: string; label: string; bytes: number[] }[] = [];
+      for (const item of Array.from(document.querySelectorAll('#audio-outputs li'))) {
+        const player = item.querySelector('audio')!;
+        const bytes = new Uint8Array(await (await fetch(player.src)).arrayBuffer());
+        out.push({ speaker: (item as HTMLElement).dataset.speaker!, label: item.querySelector('.speaker-label')!.textContent!, bytes: Array.from(bytes) });
+      }
+      return out;
+    });
+    assert.deepEqual(wavs.map((w) => w.speaker), ['0', '1', '2']);
+    assert.deepEqual(wavs.map((w) => w.label), ['Reconstruction (ann, the input\'s voice)', 'Converted to bob', 'Converted to cy']);
+    const decoded = wavs.map((w) => decodeWav(Uint8Array.from(w.bytes), `speaker ${w.speaker}`));
+    for (const [s, wav] of decoded.entries()) {
+      assert.equal(wav.sampleRate, 8000);
+      assert.equal(wav.format, 'pcm16');
+      assert.equal(wav.samples.length, 800, 'as long as the input at the model\'s rate');
+      // The library in Node, with the same codes and speaker s's random numbers (mulberry32(s)).
+      const expected = decodeCodes(model, codes, s, { random: mulberry32(s), kernel: 'js' });
+      const roundTrip = decodeWav(encodeWav(expected, 8000), 'expected').samples;
+      assert.deepEqual(Array.from(wav.samples), Array.from(roundTrip), `speaker ${SPEAKERS[s]}: the library's generation`);
+    }
+    assert.notDeepEqual(Array.from(decoded[0]!.samples), Array.from(decoded[1]!.samples), 'another voice, other samples');
+
+    await page.selectOption('#audio-source', '1');
+    assert.deepEqual(await page.locator('.speaker-label').allInnerTexts(), ['Converted to ann', 'Reconstruction (bob, the input\'s voice)', 'Converted to cy']);
+    await page.locator('#audio-panel').screenshot({ path: path.join(shots, 'audio.png') });
+  });
+
+  it('a file that is not a WAV is one line on the page, and the outputs stay', async () => {
+    const bad = path.join(root, 'notes.wav');
+    fs.writeFileSync(bad, 'these are not samples');
+    await page.setInputFiles('#audio-file', bad);
+    const message = page.locator('#message');
+    await message.waitFor({ state: 'visible' });
+    assert.equal(await message.innerText(), 'notes.wav: not a WAV file (no RIFF/WAVE header)');
+    assert.equal(await page.locator('#audio-outputs li').count(), 3);
+    assert.deepEqual(errors, [], 'no uncaught errors in the page');
+  });
+});
