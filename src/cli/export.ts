@@ -21,7 +21,9 @@ export const exportCommand = defineCommand({
   description:
     'Writes a model directory the web page (`vqvae serve`) loads: config.json and weights.safetensors ' +
     'without the optimizer state, examples.safetensors (test images the page counts code usage on) and, ' +
-    'with --prior, prior/. The format is the one `vqvae train` writes, so every command reads it too.\n\n' +
+    'with --prior, prior/. The format is the one `vqvae train` writes, so every command reads it too. ' +
+    'One-level, two-level (--levels 2) and audio models all go to the page; --prior only with a one-level model ' +
+    'with one code per cell, and example images only for image models.\n\n' +
     'With --onnx, writes instead encoder.onnx (raw uint8 pixels [N, H, W, C] to int32 code indices [N, h, w], ' +
     'the pixel scaling inside the graph) and decoder.onnx (int32 indices to uint8 pixels [N, H, W, C], ' +
     'plus a float32 output `reconstruction` in the model scale pixels/255 - 0.5), opset 17, ' +
