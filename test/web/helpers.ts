@@ -75,8 +75,9 @@ export function chromiumPath(): string {
   return found;
 }
 
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), headless: true });
+/** Headless Chromium; `args` are extra command-line switches (e.g. a fake microphone). */
+export async function launchChromium(args: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args });
 }
 
 /** test-output/web under the repository root (gitignored), for screenshots. */
