@@ -7,6 +7,7 @@
  */
 import { UserError } from '../errors.js';
 import { savedModelFromBytes, type SavedModel, type SavedSources } from '../io/savedModel.js';
+import { withWeights } from '../model/modelFile.js';
 import { validateAudioConfig, type AudioConfig } from './config.js';
 import { AudioVqVae } from './model.js';
 
@@ -57,13 +58,7 @@ export function audioModelFromSaved(saved: SavedModel, sources: SavedSources): L
     if (!(t.data instanceof Float32Array)) throw new UserError(`${sources.weights}: tensor ${name} is ${t.dtype}, expected F32`);
     (name.startsWith('adam.') ? extra : modelTensors)[name] = { shape: t.shape, data: t.data };
   }
-  const vqvae = new AudioVqVae(file.model);
-  try {
-    vqvae.load(modelTensors, sources.weights);
-  } catch (error) {
-    vqvae.dispose();
-    throw error;
-  }
+  const vqvae = withWeights(new AudioVqVae(file.model), modelTensors, sources.weights);
   return { ...file, vqvae, extra };
 }
 

@@ -10,7 +10,7 @@ import { UserError } from '../errors.js';
 import { parseSaved, savedModelFromBytes, type Float32Tensor, type ParsedSaved, type SavedFormat, type SavedSources } from '../io/savedModel.js';
 import { validateModelConfig } from './config.js';
 import { HierarchicalVqVae, type HierarchicalConfig } from './hierarchical.js';
-import { MODEL_SAVED_FORMAT, type TrainingState } from './modelFile.js';
+import { MODEL_SAVED_FORMAT, withWeights, type TrainingState } from './modelFile.js';
 
 export const HIERARCHICAL_FORMAT = 'vqvae2';
 export const HIERARCHICAL_FORMAT_VERSION = 1;
@@ -58,13 +58,7 @@ export interface LoadedHierarchicalModel {
 
 /** The model of checked plain data; the weights must match its config exactly. */
 export function hierarchicalFromData(data: ParsedSaved<HierarchicalConfig, TrainingState>, sources: SavedSources): LoadedHierarchicalModel {
-  const vqvae = new HierarchicalVqVae(data.config);
-  try {
-    vqvae.load(data.weights, sources.weights);
-  } catch (error) {
-    vqvae.dispose();
-    throw error;
-  }
+  const vqvae = withWeights(new HierarchicalVqVae(data.config), data.weights, sources.weights);
   return { model: data.config, training: data.training, vqvae, extra: data.optimizer };
 }
 

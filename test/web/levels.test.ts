@@ -22,7 +22,7 @@ import { outputToPixels, pixelsToInput } from '../../src/model/vqvae.js';
 import { startPageServer, type PageServer } from '../../src/serve/pageServer.js';
 import { assertOk, trainTiny, vqvae } from '../e2e/helpers.js';
 import type { ModelConfig } from '../../src/model/config.js';
-import { launchChromium, screenshotDir, SMALL, tempDir, writeRandomModel } from './helpers.js';
+import { canvasPixels, launchChromium, screenshotDir, SMALL, tempDir, writeRandomModel } from './helpers.js';
 
 const root = tempDir();
 const shots = screenshotDir();
@@ -108,20 +108,6 @@ function twoLevel(dir: string): Omit<Model, 'url'> {
 const body = (key: string): Promise<string | undefined> => page.evaluate((k) => document.body.dataset[k], key);
 const levelCodes = async (): Promise<Levels> => JSON.parse((await body('levelCodes'))!) as Levels;
 
-/** A grid canvas read back at the centre of each image pixel: grey bytes [28 * 28]. */
-function canvasPixels(id: string): Promise<number[]> {
-  return page.evaluate((canvasId) => {
-    const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    const out: number[] = [];
-    const step = canvas.width / 28;
-    for (let y = 0; y < 28; y++) {
-      for (let x = 0; x < 28; x++) out.push(data[4 * (Math.floor((y + 0.5) * step) * canvas.width + Math.floor((x + 0.5) * step))]!);
-    }
-    return out;
-  }, id);
-}
-
 function maxDiff(a: number[], b: number[]): number {
   assert.equal(a.length, b.length);
   return Math.max(...a.map((v, i) => Math.abs(v - b[i]!)));
@@ -143,7 +129,7 @@ async function open(name: Name): Promise<Model> {
  */
 async function editCell(model: Model, level: number, cell: number, grid: { height: number; width: number; k: number }): Promise<void> {
   const before = await levelCodes();
-  const shownBefore = await canvasPixels('recon');
+  const shownBefore = await canvasPixels(page, 'recon');
   const reference = model.decode(before);
   let best = { code: -1, diff: -1 };
   for (let code = 0; code < grid.k; code++) {
@@ -167,10 +153,10 @@ async function editCell(model: Model, level: number, cell: number, grid: { heigh
   assert.deepEqual(after, before.map((l, i) => (i === level ? l.map((c, j) => (j === cell ? best.code : c)) : l)));
   const expected = model.decode(after);
   for (let i = 0; i < after.length; i++) {
-    const shown = await canvasPixels(i === 0 ? 'recon' : `recon-${i}`);
+    const shown = await canvasPixels(page, i === 0 ? 'recon' : `recon-${i}`);
     assert.ok(maxDiff(shown, expected) <= 3, `level ${i}'s canvas shows the library's decoding of the edited codes (off by ${maxDiff(shown, expected)})`);
   }
-  assert.ok(maxDiff(await canvasPixels('recon'), shownBefore) > 3, 'the image on the page changed');
+  assert.ok(maxDiff(await canvasPixels(page, 'recon'), shownBefore) > 3, 'the image on the page changed');
 }
 
 before(async () => {
@@ -206,7 +192,7 @@ describe('the page with each kind of image model', () => {
       const words = { cosine: /codebook of 16 \(D 8, VQ, lookup dim 4, cosine,/, simvq: /codebook of 16 \(D 8, SIMVQ,/, fsq: /codebook of 16 \(D 8, FSQ levels 4,4,/ }[name];
       assert.match(status, words);
       assert.deepEqual(await levelCodes(), model.encode(blank));
-      assert.ok(maxDiff(await canvasPixels('recon'), model.decode(model.encode(blank))) <= 3, 'the reconstruction is the library\'s');
+      assert.ok(maxDiff(await canvasPixels(page, 'recon'), model.decode(model.encode(blank))) <= 3, 'the reconstruction is the library\'s');
       assert.equal(await page.locator('#recon-1').count(), 0, 'one code grid');
     });
   }
