@@ -101,7 +101,7 @@ describe('vqvae export', () => {
     assert.deepEqual(fs.readFileSync(path.join(model, 'weights.safetensors')), before);
   });
 
-  it('a two-level and an audio model export without Adam state; --prior with them, and --data with audio, are one line each', async () => {
+  it('a two-level and an audio model export without Adam state; --prior with them, and image --data with audio, are one line each', async () => {
     const two = path.join(root, 'two-level');
     const hier = new HierarchicalVqVae({ model: makeModelConfig({ hidden: 16, resHidden: 8, codebookSize: 16, codeDim: 8 }), top: { codebookSize: 8, codeDim: 4 } }, 3);
     const moment = tf.fill([2], 0.5);
@@ -137,7 +137,7 @@ describe('vqvae export', () => {
       assert.equal(fs.existsSync(out), false);
     }
     const out = path.join(root, 'refused');
-    assertFails(await vqvae('export', '--model', speech, '--data', 'mnist', '--out', out), 2, literal(`--data: example images go with image models; ${speech} is an audio model`));
+    assertFails(await vqvae('export', '--model', speech, '--data', 'mnist', '--out', out), 1, literal("--data mnist: an audio model's examples come from wav:DIR data"));
     assert.equal(fs.existsSync(out), false);
   });
 });

@@ -34,6 +34,9 @@ const CONFIG = {
   speakers: SPEAKERS.length, speakerDim: 4, residualChannels: 8, skipChannels: 8, dilations: [1, 2, 4, 8, 16],
 };
 let model: AudioVqVae;
+const dataDir = path.join(root, 'speech-data');
+const tone = (n: number, hz: number, rate: number): Float32Array =>
+  Float32Array.from({ length: n }, (_, i) => 0.4 * Math.sin((2 * Math.PI * hz * i) / rate) + 0.2 * Math.sin((2 * Math.PI * 3 * hz * i) / rate));
 let server: PageServer;
 let browser: Browser;
 let page: Page;
@@ -41,9 +44,14 @@ const errors: string[] = [];
 
 before(async () => {
   await selectBackend('cpu');
+  // Its data: one test utterance for ann and one for bob (train/ holds one too), 0.1 s at 8 kHz.
+  for (const [split, speaker, id, hz] of [['train', 'ann', 0, 300], ['test', 'ann', 1, 200], ['test', 'bob', 2, 500]] as const) {
+    fs.mkdirSync(path.join(dataDir, split, speaker), { recursive: true });
+    fs.writeFileSync(path.join(dataDir, split, speaker, `${speaker}_${id}.wav`), encodeWav(tone(800, hz, 8000), 8000));
+  }
   const trained = path.join(root, 'speech');
   model = new AudioVqVae(CONFIG, 4);
-  saveAudioModel(trained, model, SPEAKERS, { data: 'wav:speech', step: 0 });
+  saveAudioModel(trained, model, SPEAKERS, { data: `wav:${dataDir}`, step: 0 });
   const out = path.join(root, 'speech-web');
   assertOk(await vqvae('export', '--model', trained, '--out', out));
   server = await startPageServer({ model: out, port: 0 });
@@ -71,7 +79,7 @@ describe('the page with an audio model', () => {
 
   it('a 0.1 s WAV at 16 kHz is resampled, encoded as the library does, and decoded with each speaker\'s voice', async () => {
     // 0.1 s of a vowel-like tone at 16 kHz: 800 samples at the model's 8 kHz, 100 codes.
-    const input = Float32Array.from({ length: 1600 }, (_, i) => 0.4 * Math.sin((2 * Math.PI * 220 * i) / 16000) + 0.2 * Math.sin((2 * Math.PI * 660 * i) / 16000));
+    const input = tone(1600, 220, 16000);
     const file = path.join(root, 'hello.wav');
     fs.writeFileSync(file, encodeWav(input, 16000));
     await page.setInputFiles('#audio-file', file);
@@ -135,6 +143,19 @@ describe('the page with an audio model', () => {
       return out;
     });
     assert.deepEqual(lengths, [0, 1, 2].map(() => 44 + 2 * codes.length * 8), 'a 16-bit WAV per speaker, one code per 8 samples');
+  });
+
+  it('the test utterances exported with the model are offered, and one decodes with its speaker as the input\'s voice', async () => {
+    assert.deepEqual(await page.locator('#audio-examples button').allInnerTexts(), ['example 1 (ann), 0.1 s', 'example 2 (bob), 0.1 s']);
+    await page.click('#audio-examples button[data-example="1"]');
+    await page.waitForFunction(
+      () => document.body.dataset.audioStatus === 'done' && document.getElementById('audio-input-info')!.textContent!.startsWith('example 2 (bob): 0.10 s at 8000 Hz.'),
+      null,
+      { timeout: 60_000 },
+    );
+    const samples = decodeWav(fs.readFileSync(path.join(dataDir, 'test', 'bob', 'bob_2.wav')), 'bob_2.wav').samples;
+    assert.equal(await page.evaluate(() => document.body.dataset.audioCodes), Array.from(encodeSamples(model, samples)).join(','));
+    assert.deepEqual(await page.locator('.speaker-label').allInnerTexts(), ['Converted to ann', 'Reconstruction (bob, the input\'s voice)', 'Converted to cy']);
   });
 
   it('a file that is not a WAV is one line on the page, and the outputs stay', async () => {

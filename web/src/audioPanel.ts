@@ -1,6 +1,7 @@
 /**
  * The audio model's panel: speech in (a WAV file dropped or picked, another
- * audio file the browser can decode, or a recording from the microphone),
+ * audio file the browser can decode, a recording from the microphone, or one
+ * of the test utterances `vqvae export` put with the model),
  * its codes, and the same codes decoded with each speaker's voice: for the
  * speaker the input is from, the reconstruction; for the others, the speech
  * converted to their voice. Decoding samples the WaveNet one step at a time
@@ -26,6 +27,7 @@ import {
   resample,
   type LoadedAudioModel,
 } from 'vqvae';
+import type { AudioExample } from './load.js';
 
 /** The longest input decoded (seconds): generation in JavaScript takes about a second per second per speaker. */
 export const MAX_SECONDS = 4;
@@ -44,6 +46,8 @@ export interface AudioPanelElements {
   progress: HTMLProgressElement;
   progressText: HTMLElement;
   outputs: HTMLElement;
+  /** Where the buttons of the model's example utterances go. */
+  examples: HTMLElement;
   onError: (error: unknown) => void;
 }
 
@@ -100,8 +104,8 @@ export class AudioPanel {
     el.record.addEventListener('click', () => void this.toggleRecording());
   }
 
-  /** Shows the panel for `model` (undefined: hides it). */
-  setModel(model: LoadedAudioModel | undefined): void {
+  /** Shows the panel for `model` (undefined: hides it), with buttons for its example utterances. */
+  setModel(model: LoadedAudioModel | undefined, examples: readonly AudioExample[] = []): void {
     this.model?.vqvae.dispose();
     this.model = model;
     this.run++;
@@ -113,6 +117,24 @@ export class AudioPanel {
     this.el.inputInfo.textContent = `Drop or pick a WAV file (mono; any rate, resampled to the model's ${model.model.sampleRate} Hz), or record up to ${MAX_SECONDS} s.`;
     this.el.codes.textContent = '';
     this.el.input.removeAttribute('src');
+    const rate = model.model.sampleRate;
+    this.el.examples.hidden = examples.length === 0;
+    this.el.examples.replaceChildren(
+      ...(examples.length ? [Object.assign(document.createElement('span'), { textContent: 'Or a test utterance:' })] : []),
+      ...examples.map((example, i) => {
+        const button = document.createElement('button');
+        button.type = 'button';
+        button.dataset.example = String(i);
+        const who = model.speakers[example.speaker];
+        const name = `example ${i + 1}${who ? ` (${who})` : ''}`;
+        button.textContent = `${name}, ${(example.samples.length / rate).toFixed(1)} s`;
+        button.addEventListener('click', () => {
+          if (who) this.el.source.value = String(example.speaker);
+          void this.use(example.samples, rate, name).catch(this.el.onError);
+        });
+        return button;
+      }),
+    );
   }
 
   private clearOutputs(): void {

@@ -61,6 +61,30 @@ export interface OpenedAudio {
   kind: 'audio';
   label: string;
   audio: LoadedAudioModel;
+  examples: AudioExample[];
+}
+
+/** A test utterance that came with an audio model (`vqvae export`), at the model's rate. */
+export interface AudioExample {
+  samples: Float32Array;
+  /** The model's index of its speaker, or -1. */
+  speaker: number;
+}
+
+function openAudioExamples(bytes: Uint8Array, source: string): AudioExample[] {
+  const { tensors } = decodeSafetensors(bytes, source);
+  const { audio, lengths, speakers } = tensors;
+  const n = audio?.shape[0];
+  if (!audio || audio.dtype !== 'F32' || audio.shape.length !== 2 || !(lengths?.data instanceof Int32Array) || !(speakers?.data instanceof Int32Array) ||
+      lengths.data.length !== n || speakers.data.length !== n) {
+    throw new UserError(`${source}: expected "audio" F32 [N, T], "lengths" I32 [N] and "speakers" I32 [N] for an audio model`);
+  }
+  const t = audio.shape[1]!;
+  const data = audio.data as Float32Array;
+  return Array.from({ length: n! }, (_, i) => ({
+    samples: data.slice(i * t, i * t + Math.min(t, Math.max(0, Number(lengths.data[i])))),
+    speaker: Number(speakers.data[i]),
+  }));
 }
 
 /** The `format` values of the model directories the page opens (a prior's is "vqvae-prior"). */
@@ -198,7 +222,13 @@ export function openBundle(bundle: Bundle): OpenedModel | OpenedAudio {
   const { model } = bundle;
   if (formatOf(model.configText) === AUDIO_MODEL_FORMAT) {
     const audio = audioModelFromBytes(model.configText, model.weights, { config: model.configSource, weights: model.weightsSource });
-    return { kind: 'audio', label: bundle.label, audio };
+    try {
+      const examples = bundle.examples ? openAudioExamples(bundle.examples.bytes, bundle.examples.source) : [];
+      return { kind: 'audio', label: bundle.label, audio, examples };
+    } catch (error) {
+      audio.vqvae.dispose();
+      throw error;
+    }
   }
   const opened = openImageModel(model);
   try {

@@ -91,6 +91,7 @@ const audio = new AudioPanel({
   progress: $<HTMLProgressElement>('audio-progress'),
   progressText: $('audio-progress-text'),
   outputs: $('audio-outputs'),
+  examples: $('audio-examples'),
   onError: showMessage,
 });
 /** Whether the model shown is an audio model (then the image panels are hidden). */
@@ -369,7 +370,7 @@ function useAudio(model: OpenedAudio): void {
     `Audio model${model.label ? ` ${model.label}` : ''}: speech at ${c.sampleRate} Hz → one code per ${hopLength(c)} samples from a codebook of ${c.codebookSize} ` +
     `(D ${c.codeDim}, ${c.quantizer.toUpperCase()}) → a WaveNet of ${c.dilations.length} layers (${c.residualChannels} residual channels) in the voice of one of ` +
     `${model.audio.speakers.length} speakers (${model.audio.speakers.join(', ')})${trained}.`;
-  audio.setModel(model.audio);
+  audio.setModel(model.audio, model.examples);
 }
 
 function use(model: OpenedModel | OpenedAudio): void {
