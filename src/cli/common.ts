@@ -9,8 +9,8 @@ import type { ImageDataset, Split } from '../data/dataset.js';
 import { loadDataset } from '../data/load.js';
 import { parseDataSpec } from '../data/spec.js';
 import { UserError } from '../errors.js';
-import { checkDataFitsModel } from '../model/config.js';
-import { loadModel, type LoadedModel } from '../model/checkpoint.js';
+import { checkDataFitsModel, type ModelConfig } from '../model/config.js';
+import { loadModel, type LoadedModel, type TrainingState } from '../model/checkpoint.js';
 import type { RunOptions, RunOutput } from '../train/run.js';
 import type { CommandContext } from './command.js';
 import type { Progress } from './progress.js';
@@ -165,14 +165,28 @@ export async function openModelAndData(
   flags: ModelDataFlags,
   ctx: CommandContext,
 ): Promise<{ modelDir: string; loaded: LoadedModel; data: ImageDataset }> {
+  return openModelDirAndData(flags, ctx, loadModel, (loaded) => loaded.model);
+}
+
+/**
+ * openModelAndData for any image model: `load` reads the directory and
+ * `configOf` gives the ModelConfig the data must fit (a two-level model's
+ * trunk config, say).
+ */
+export async function openModelDirAndData<L extends { training?: TrainingState }>(
+  flags: ModelDataFlags,
+  ctx: CommandContext,
+  load: (dir: string) => L,
+  configOf: (loaded: L) => ModelConfig,
+): Promise<{ modelDir: string; loaded: L; data: ImageDataset }> {
   const modelDir = modelDirFor(flags.model, flags.data);
   const resizeFlag = parseResize(flags.resize);
   await useBackend(flags.backend as BackendChoice, ctx);
-  const loaded = loadModel(modelDir);
+  const loaded = load(modelDir);
   const spec = flags.data ?? loaded.training?.data;
   if (!spec) throw new UserError(`--data is needed: ${modelDir} does not record the data it was trained on`);
   const data = await loadData(spec, { split: flags.split, limit: flags.limit, resize: resizeFlag ?? loaded.training?.resize }, ctx);
-  checkDataFitsModel(data, loaded.model, modelDir);
+  checkDataFitsModel(data, configOf(loaded), modelDir);
   return { modelDir, loaded, data };
 }
 

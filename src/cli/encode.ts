@@ -7,6 +7,8 @@ import { sliceImages } from '../train/batches.js';
 import { defineCommand } from './command.js';
 import { isAudioModelDir } from '../audio/checkpoint.js';
 import { audioEncode } from './audioCommands.js';
+import { modelLevels } from '../model/hierarchicalFile.js';
+import { encodeTwoLevels } from './twoLevels.js';
 import { backendFlag, DATA_HELP, info, limitFlag, modelDirFor, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
 import { agree, checkSameJob, distributedFlag, openJob, parseShard, shardFlag } from './distributed.js';
 import { UsageError } from './flags.js';
@@ -20,12 +22,15 @@ export const encodeCommand = defineCommand({
     'writes one index per codebook, [N, h, w, depth]. --labels-out also ' +
     'writes the class labels as int32 [N], for a class-conditional prior. --shard I/N encodes only ' +
     'the I-th of N even, contiguous parts of the split (their files, in order, make the whole); under ' +
-    'mpirun the ranks share the images and rank 0 writes the one file.',
+    'mpirun the ranks share the images and rank 0 writes the one file.\n\n' +
+    'A two-level model (vqvae train --levels 2) writes one file per level, the --out name with its .npy replaced: ' +
+    '--out codes.npy writes codes.top.npy int32 [N, ht, wt] and codes.bottom.npy int32 [N, hb, wb] ' +
+    '(4x4 and 8x8 for 32x32 images, 4x4 and 7x7 for 28x28), and not codes.npy; --shard and --distributed are not supported for it yet.',
   usage: '--data SPEC [--model DIR] --out FILE.npy [flags]',
   flags: [
     modelFlag,
     { name: 'data', type: 'string', required: true, metavar: 'SPEC', help: DATA_HELP },
-    { name: 'out', type: 'string', required: true, metavar: 'FILE.npy', help: 'where to write the codes' },
+    { name: 'out', type: 'string', required: true, metavar: 'FILE.npy', help: 'where to write the codes (two-level models: FILE.top.npy and FILE.bottom.npy)' },
     { name: 'labels-out', type: 'string', metavar: 'FILE.npy', help: 'also write the labels here' },
     { ...splitFlag, default: 'train' },
     limitFlag,
@@ -47,6 +52,7 @@ export const encodeCommand = defineCommand({
       if (shard || flags.distributed) throw new UsageError(`--${shard ? 'shard' : 'distributed'} is not supported for audio models yet (${dir})`);
       return audioEncode(dir, flags, ctx);
     }
+    if (modelLevels(dir) === 2) return encodeTwoLevels(dir, flags, ctx);
     const comm = openJob(flags);
     const { loaded, data } = await agree(comm, () => openModelAndData(flags, ctx));
     checkSameJob(comm, () => [JSON.stringify(flags), data.images, data.labels, tensorsDigest(loaded.vqvae.state())]);

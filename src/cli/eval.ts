@@ -15,6 +15,8 @@ import { existsSync, statSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { isAudioModelDir } from '../audio/checkpoint.js';
 import { audioEval } from './audioCommands.js';
+import { modelLevels } from '../model/hierarchicalFile.js';
+import { evalTwoLevels } from './twoLevels.js';
 
 export const evalCommand = defineCommand({
   name: 'eval',
@@ -25,7 +27,10 @@ export const evalCommand = defineCommand({
     'code usage and how many codes are used (codes_used, codes_used_fraction of K, dead_codes), all counted over ' +
     'every image of the split: perplexity grows with the number of vectors it is counted over, so a figure over a few ' +
     'batches is lower. --usage-out writes how often each code occurs. With --prior, also the prior\'s negative log-likelihood of ' +
-    'the split\'s codes in bits per code (a uniform prior costs log2 K). Changes nothing in the model.',
+    'the split\'s codes in bits per code (a uniform prior costs log2 K). Changes nothing in the model.\n\n' +
+    'A two-level model (vqvae train --levels 2) reports mse, psnr_db and images as one level does, and each level\'s ' +
+    'codebook_size, codes_used, codes_used_fraction, dead_codes and perplexity under levels.top and levels.bottom of the JSON; ' +
+    '--usage-out F.npy then writes F.top.npy and F.bottom.npy.',
   usage: '[--model DIR] [--data SPEC] [flags]',
   flags: [
     modelFlag,
@@ -49,6 +54,10 @@ export const evalCommand = defineCommand({
     if (flags.usageOut !== undefined) checkOutputFile(flags.usageOut, '--usage-out');
     const dir = modelDirFor(flags.model, flags.data);
     if (isAudioModelDir(dir)) return audioEval(dir, flags, ctx);
+    if (modelLevels(dir) === 2) {
+      if (flags.prior !== undefined) throw new UsageError(`--prior with a two-level model (${dir}) is not supported yet`);
+      return evalTwoLevels(flags, ctx);
+    }
     const { modelDir, loaded, data } = await openModelAndData(flags, ctx);
     try {
       const prior = flags.prior !== undefined ? await loadPrior(flags.prior) : undefined;

@@ -30,7 +30,9 @@ export const exportCommand = defineCommand({
     'the pixel scaling inside the graph) and decoder.onnx (int32 indices to uint8 pixels [N, H, W, C], ' +
     'plus a float32 output `reconstruction` in the model scale pixels/255 - 0.5), opset 17, ' +
     'for onnxruntime and other ONNX tools; with --prior also prior.onnx: int32 codes [N, h, w] ' +
-    '(and int32 labels [N] for a class-conditional prior) to float32 logits [N, h, w, K].',
+    '(and int32 labels [N] for a class-conditional prior) to float32 logits [N, h, w, K]. ' +
+    'For a two-level model (vqvae train --levels 2) encoder.onnx outputs indices_top int32 [N, ht, wt] and ' +
+    'indices_bottom int32 [N, hb, wb] and decoder.onnx takes both (no prior.onnx yet).',
   usage: '--model DIR --out DIR [--onnx] [flags]',
   flags: [
     { name: 'onnx', type: 'boolean', help: 'write ONNX files (encoder.onnx, decoder.onnx, prior.onnx with --prior) instead of the web model' },
@@ -45,6 +47,7 @@ export const exportCommand = defineCommand({
     'vqvae export --model runs/mnist --out web-model',
     'vqvae export --model runs/mnist --prior runs/mnist-prior --out web-model',
     'vqvae export --onnx --model runs/mnist --out runs/mnist/onnx',
+    'vqvae export --onnx --model runs/cifar-2 --out runs/cifar-2/onnx',
   ],
   async run(flags, ctx) {
     if (!flags.onnx) {

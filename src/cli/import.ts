@@ -18,6 +18,7 @@ import { UserError } from '../errors.js';
 import { checkpointExists } from '../io/checkpoint.js';
 import { saveModel, parseModelFile, MODEL_FORMAT } from '../model/checkpoint.js';
 import { DEFAULT_MODEL_CONFIG, makeModelConfig, type ModelConfig } from '../model/config.js';
+import { HIERARCHICAL_FORMAT } from '../model/hierarchicalFile.js';
 import { loadPytorchModel } from '../model/pytorch.js';
 import { defineCommand } from './command.js';
 import { backendFlag, info, useBackend } from './common.js';
@@ -34,7 +35,8 @@ export const importCommand = defineCommand({
     'names it (encoder.conv1.weight [out, in, kh, kw], decoder.conv_trans1.weight [in, out, kh, kw], ' +
     'vq.embedding.weight, ...), moves every weight to this project\'s layout (NHWC, HWIO) and writes ' +
     'DIR/config.json and DIR/weights.safetensors. The architecture comes from --config and the model flags; ' +
-    'every tensor the file lacks, has too many or has in the wrong shape is named in one error.',
+    'every tensor the file lacks, has too many or has in the wrong shape is named in one error. ' +
+    'One-level models only: a --config of a two-level model (vqvae train --levels 2) is refused, as tools/pytorch has no VQ-VAE-2 layout.',
   usage: '--from-pytorch FILE.safetensors --out DIR [--config FILE.json] [model flags]',
   flags: [
     { name: 'from-pytorch', type: 'string', required: true, metavar: 'FILE', help: 'PyTorch state dict saved as safetensors' },
@@ -128,7 +130,11 @@ function readConfigFile(path: string): Partial<ModelConfig> {
   } catch (error) {
     throw new UserError(`--config: ${path}: not valid JSON (${(error as Error).message})`);
   }
-  if (typeof value === 'object' && value !== null && (value as Record<string, unknown>).format === MODEL_FORMAT) {
+  const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
+  if (record.format === HIERARCHICAL_FORMAT || record.levels === 2 || 'topCodebookSize' in record || 'topCodeDim' in record) {
+    throw new UserError(`--config: ${path}: a two-level model (vqvae train --levels 2) cannot be imported: tools/pytorch has no VQ-VAE-2 layout to map`);
+  }
+  if (record.format === MODEL_FORMAT) {
     return parseModelFile(value, path).model;
   }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {

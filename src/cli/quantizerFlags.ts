@@ -44,7 +44,7 @@ export const QUANTIZER_FLAGS = [
   },
   {
     name: 'levels', type: 'string', metavar: 'N|L1,L2,...',
-    help: "code levels: 1 (the default, the paper's model) or 2 (VQ-VAE-2: a top grid of half the size over the bottom one; --codebook-size and --code-dim are then the bottom level's); with --quantizer fsq, a list: FSQ's levels per scalar, e.g. 8,5,5,5 (K is their product)",
+    help: "code levels: 1 (the default, the paper's model) or 2 (VQ-VAE-2: a top grid of half the size over the bottom one; --codebook-size and --code-dim are then the bottom level's; both levels take --quantizer vq|ema, --codebook-init and --restart-dead); with --quantizer fsq, a list: FSQ's levels per scalar, e.g. 8,5,5,5 (K is their product)",
   },
   { name: 'depth', type: 'int', min: 1, metavar: 'N', help: 'rvq only: the number of residual codebooks' },
 ] as const satisfies readonly FlagSpec[];

@@ -5,7 +5,11 @@ import { encodeComparisonGrid } from '../io/pngGrid.js';
 import { outputToPixels } from '../model/vqvae.js';
 import { sliceImages } from '../train/batches.js';
 import { defineCommand } from './command.js';
-import { backendFlag, DATA_HELP, info, modelFlag, openModelAndData, resizeFlag, splitFlag } from './common.js';
+import { backendFlag, DATA_HELP, info, modelDirFor, modelFlag, openModelAndData, resizeFlag, splitFlag, type ModelDataFlags } from './common.js';
+import type { CommandContext } from './command.js';
+import type { ImageDataset } from '../data/dataset.js';
+import { modelLevels } from '../model/hierarchicalFile.js';
+import { reconstructTwoLevels } from './twoLevels.js';
 import { defaultUpscale, gridFlags } from './decode.js';
 
 export const reconstructCommand = defineCommand({
@@ -13,7 +17,8 @@ export const reconstructCommand = defineCommand({
   summary: 'draw originals above their reconstructions (PNG)',
   description:
     'Passes the first images of a data split through encoder, quantizer and decoder and writes a PNG ' +
-    'grid: each row of originals has the row of their reconstructions below it.',
+    'grid: each row of originals has the row of their reconstructions below it. A two-level model (vqvae train --levels 2) ' +
+    'reconstructs through both levels, as vqvae decode of its two code files does.',
   usage: '--data SPEC [--model DIR] --out FILE.png [flags]',
   flags: [
     modelFlag,
@@ -27,11 +32,8 @@ export const reconstructCommand = defineCommand({
   ],
   examples: ['vqvae reconstruct --model runs/mnist --data mnist --out reconstruction.png'],
   async run(flags, ctx) {
-    const { loaded, data } = await openModelAndData(flags, ctx);
-    const x = sliceImages(data, 0, data.count);
-    const out = loaded.vqvae.forward(x);
-    const pixels = outputToPixels(out.reconstruction);
-    tf.dispose([x, ...Object.values(out)]);
+    const dir = modelDirFor(flags.model, flags.data);
+    const { data, pixels } = modelLevels(dir) === 2 ? await reconstructTwoLevels(flags, ctx) : await reconstructOneLevel(flags, ctx);
     const { count, height, width, channels } = data;
     const columns = flags.columns ?? Math.min(count, 8);
     const png = encodeComparisonGrid(data.images.subarray(0, count * height * width * channels), pixels, count, height, width, channels, {
@@ -40,6 +42,18 @@ export const reconstructCommand = defineCommand({
     });
     writeFileSync(flags.out, png);
     info(ctx, `wrote ${flags.out}: ${count} originals (odd rows) above their reconstructions (even rows)`);
-    loaded.vqvae.dispose();
   },
 });
+
+async function reconstructOneLevel(flags: ModelDataFlags, ctx: CommandContext): Promise<{ data: ImageDataset; pixels: Uint8Array }> {
+  const { loaded, data } = await openModelAndData(flags, ctx);
+  try {
+    const x = sliceImages(data, 0, data.count);
+    const out = loaded.vqvae.forward(x);
+    const pixels = outputToPixels(out.reconstruction);
+    tf.dispose([x, ...Object.values(out)]);
+    return { data, pixels };
+  } finally {
+    loaded.vqvae.dispose();
+  }
+}

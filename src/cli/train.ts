@@ -83,9 +83,9 @@ export const trainCommand = defineCommand({
     const quantizerFlags = given.quantizerFlags;
     const levels = given.levels ?? (flags.resume ? modelLevels(out) : 1);
     if (levels === 2) {
-      // Each level of the two-level model is a vq or ema codebook with the paper's settings (model/hierarchical.ts).
-      const other = (['codebookInit', 'restartDead', 'lookupDim', 'cosine', 'gradient', 'depth'] as const).find((k) => quantizerFlags[k] !== undefined && quantizerFlags[k] !== false);
-      if (other) throw new UsageError(`--${QUANTIZER_OPTION_FLAGS[other]} does not apply to --levels 2 (each level is a vq or ema codebook)`);
+      // Each level of the two-level model is a vq or ema codebook (model/hierarchical.ts) with its init and dead-code restarts.
+      const other = (['lookupDim', 'cosine', 'gradient', 'depth'] as const).find((k) => quantizerFlags[k] !== undefined && quantizerFlags[k] !== false);
+      if (other) throw new UsageError(`--${QUANTIZER_OPTION_FLAGS[other]} does not apply to --levels 2 (each level is a vq or ema codebook; --codebook-init and --restart-dead apply to both)`);
       if (quantizerFlags.quantizer !== undefined && quantizerFlags.quantizer !== 'vq' && quantizerFlags.quantizer !== 'ema') {
         throw new UsageError(`--quantizer ${quantizerFlags.quantizer} does not apply to --levels 2 (each level is a vq or ema codebook)`);
       }

@@ -21,7 +21,7 @@
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import type { Quantizer, QuantizerOutput } from '../quantize/types.js';
+import type { QuantizerOutput } from '../quantize/types.js';
 import { VectorQuantizer } from '../quantize/vectorQuantizer.js';
 import { VectorQuantizerEMA } from '../quantize/vectorQuantizerEma.js';
 import { mulberry32, nextSeed } from '../random.js';
@@ -80,18 +80,19 @@ function checkPositiveInt(value: number, what: string): void {
   if (!Number.isInteger(value) || value < 1) throw new UserError(`${what} must be an integer >= 1, found ${value}`);
 }
 
-function makeQuantizer(config: ModelConfig, sizes: TopLevelConfig, name: string, seed: number): Quantizer {
-  const { beta, decay, epsilon } = config;
+/** A level's VQ or EMA codebook of its own sizes, with the config's dead-code restarts (both levels share them). */
+function makeQuantizer(config: ModelConfig, sizes: TopLevelConfig, name: string, seed: number): VectorQuantizer | VectorQuantizerEMA {
+  const { beta, decay, epsilon, restartDead } = config;
   const { codebookSize, codeDim } = sizes;
   return config.quantizer === 'ema'
-    ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed, name })
-    : new VectorQuantizer({ codebookSize, codeDim, beta, seed, name });
+    ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed, name, restartDead })
+    : new VectorQuantizer({ codebookSize, codeDim, beta, seed, name, restartDead });
 }
 
 export class HierarchicalVqVae {
   readonly config: HierarchicalConfig;
-  readonly topQuantizer: Quantizer;
-  readonly bottomQuantizer: Quantizer;
+  readonly topQuantizer: VectorQuantizer | VectorQuantizerEMA;
+  readonly bottomQuantizer: VectorQuantizer | VectorQuantizerEMA;
   private readonly encoderBottom: Encoder;
   private readonly encoderTop: Encoder;
   private readonly decoderTop: Decoder;

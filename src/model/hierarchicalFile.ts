@@ -16,16 +16,15 @@
 import type * as tf from '@tensorflow/tfjs-core';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { CONFIG_FILE, loadCheckpoint, saveCheckpoint, WEIGHTS_FILE } from '../io/checkpoint.js';
-import { parseSaved } from '../io/savedModel.js';
-import { toNamed } from './checkpoint.js';
-import type { HierarchicalConfig, HierarchicalVqVae } from './hierarchical.js';
+import { CONFIG_FILE, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
+import { modelSources, toNamed } from './checkpoint.js';
+import type { HierarchicalVqVae } from './hierarchical.js';
 import {
   HIERARCHICAL_FORMAT,
   HIERARCHICAL_FORMAT_VERSION,
-  HIERARCHICAL_SAVED_FORMAT,
   hierarchicalConfigForFile,
   hierarchicalFromData,
+  parseHierarchicalData,
   type LoadedHierarchicalModel,
 } from './hierarchicalModelFile.js';
 import type { TrainingState } from './modelFile.js';
@@ -35,7 +34,11 @@ export {
   HIERARCHICAL_FORMAT_VERSION,
   HIERARCHICAL_SAVED_FORMAT,
   hierarchicalConfigForFile,
+  hierarchicalFromBytes,
+  hierarchicalFromData,
+  parseHierarchicalData,
   validateHierarchicalConfig,
+  type HierarchicalData,
   type LoadedHierarchicalModel,
 } from './hierarchicalModelFile.js';
 
@@ -46,8 +49,8 @@ export function saveHierarchicalModel(dir: string, model: HierarchicalVqVae, tra
 }
 
 export function loadHierarchicalModel(dir: string): LoadedHierarchicalModel {
-  const sources = { config: join(dir, CONFIG_FILE), weights: join(dir, WEIGHTS_FILE) };
-  return hierarchicalFromData(parseSaved<HierarchicalConfig, TrainingState>(HIERARCHICAL_SAVED_FORMAT, loadCheckpoint(dir), sources), sources);
+  const sources = modelSources(dir);
+  return hierarchicalFromData(parseHierarchicalData(loadCheckpoint(dir), sources), sources);
 }
 
 /** The number of levels of the model directory `dir` (1 for every directory that is not a two-level one). */

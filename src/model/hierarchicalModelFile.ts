@@ -7,7 +7,7 @@
  * `loadHierarchicalModel` does from a directory.
  */
 import { UserError } from '../errors.js';
-import { parseSaved, savedModelFromBytes, type Float32Tensor, type ParsedSaved, type SavedFormat, type SavedSources } from '../io/savedModel.js';
+import { parseSaved, savedModelFromBytes, type Float32Tensor, type ParsedSaved, type SavedFormat, type SavedModel, type SavedSources } from '../io/savedModel.js';
 import { validateModelConfig } from './config.js';
 import { HierarchicalVqVae, type HierarchicalConfig } from './hierarchical.js';
 import { MODEL_SAVED_FORMAT, withWeights, type TrainingState } from './modelFile.js';
@@ -37,6 +37,13 @@ export function validateHierarchicalConfig(value: unknown, source: string): Hier
   if (checked.quantizer !== 'vq' && checked.quantizer !== 'ema') {
     throw new UserError(`${source}: "quantizer" of a two-level model must be "vq" or "ema", found ${JSON.stringify(checked.quantizer)}`);
   }
+  // Each level is a plain VQ or EMA codebook (model/hierarchical.ts): only its init and dead-code restarts vary.
+  const off = { lookupDim: 0, cosine: false, gradient: 'ste' } as const;
+  for (const [key, value] of Object.entries(off)) {
+    if (checked[key as keyof typeof off] !== value) {
+      throw new UserError(`${source}: "${key}" of a two-level model must be ${JSON.stringify(value)}, found ${JSON.stringify(checked[key as keyof typeof off])}`);
+    }
+  }
   return { model: checked, top: { codebookSize: topCodebookSize as number, codeDim: topCodeDim as number } };
 }
 
@@ -56,14 +63,21 @@ export interface LoadedHierarchicalModel {
   extra: Record<string, Float32Tensor>;
 }
 
-/** The model of checked plain data; the weights must match its config exactly. */
-export function hierarchicalFromData(data: ParsedSaved<HierarchicalConfig, TrainingState>, sources: SavedSources): LoadedHierarchicalModel {
+/** A saved two-level model as checked plain data (config, training, weights, optimizer state). */
+export type HierarchicalData = ParsedSaved<HierarchicalConfig, TrainingState>;
+
+/** Checks a saved two-level model's config and tensors. */
+export function parseHierarchicalData(saved: SavedModel, sources: SavedSources): HierarchicalData {
+  return parseSaved<HierarchicalConfig, TrainingState>(HIERARCHICAL_SAVED_FORMAT, saved, sources);
+}
+
+/** The HierarchicalVqVae of checked plain data; the weights must match its config exactly. */
+export function hierarchicalFromData(data: HierarchicalData, sources: SavedSources): LoadedHierarchicalModel {
   const vqvae = withWeights(new HierarchicalVqVae(data.config), data.weights, sources.weights);
   return { model: data.config, training: data.training, vqvae, extra: data.optimizer };
 }
 
 /** The model from the text of config.json and the bytes of weights.safetensors, checked as a directory is. */
 export function hierarchicalFromBytes(configText: string, weights: Uint8Array, sources: SavedSources): LoadedHierarchicalModel {
-  const saved = savedModelFromBytes(configText, weights, sources);
-  return hierarchicalFromData(parseSaved<HierarchicalConfig, TrainingState>(HIERARCHICAL_SAVED_FORMAT, saved, sources), sources);
+  return hierarchicalFromData(parseHierarchicalData(savedModelFromBytes(configText, weights, sources), sources), sources);
 }

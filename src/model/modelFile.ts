@@ -79,12 +79,14 @@ export function parseModelData(saved: SavedModel, sources: ModelSources): ModelD
   return parseSaved<ModelConfig, TrainingState>(MODEL_SAVED_FORMAT, saved, sources);
 }
 
-/**
- * `model` with `weights` loaded into it (names and shapes must match its
- * variables exactly); disposed, and the error passed on, if they do not.
- * Every kind of saved model (one-level, two-level, audio) is built this way.
- */
-export function withWeights<M extends { load(weights: Record<string, Float32Tensor>, source: string): void; dispose(): void }>(
+/** The VqVae of checked plain data; the weights must match its config exactly. */
+export function modelFromData(data: ModelData, sources: ModelSources): LoadedModel {
+  const vqvae = withWeights(new VqVae(data.config), data.weights, sources.weights);
+  return { model: data.config, training: data.training, vqvae, extra: data.optimizer };
+}
+
+/** `model` with every variable from `weights` (named after `source` in errors); on a mismatch it is disposed and the error thrown. */
+export function withWeights<M extends { load(tensors: Record<string, Float32Tensor>, source: string): void; dispose(): void }>(
   model: M,
   weights: Record<string, Float32Tensor>,
   source: string,
@@ -96,12 +98,6 @@ export function withWeights<M extends { load(weights: Record<string, Float32Tens
     throw error;
   }
   return model;
-}
-
-/** The VqVae of checked plain data; the weights must match its config exactly. */
-export function modelFromData(data: ModelData, sources: ModelSources): LoadedModel {
-  const vqvae = withWeights(new VqVae(data.config), data.weights, sources.weights);
-  return { model: data.config, training: data.training, vqvae, extra: data.optimizer };
 }
 
 /**

@@ -7,7 +7,7 @@
  * evaluation prints the test MSE, PSNR and both levels' code usage.
  */
 import { join } from 'node:path';
-import { UserError } from '../errors.js';
+import { checkResumeQuantizer, describeQuantizer, withTrainDefaults } from '../quantize/recipe.js';
 import type { TrainingState } from '../model/checkpoint.js';
 import { checkDataFitsModel, makeModelConfig } from '../model/config.js';
 import { HierarchicalVqVae, type TopLevelConfig } from '../model/hierarchical.js';
@@ -15,7 +15,7 @@ import { loadHierarchicalModel, saveHierarchicalModel, type LoadedHierarchicalMo
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { BatchSampler } from './batches.js';
 import { evaluateHierarchical, type HierarchicalEvalMetrics } from './hierarchicalEvaluate.js';
-import { applyHierarchicalStep, disposeHierarchicalStep, hierarchicalStepGradients, type HierarchicalStepGradients } from './hierarchicalStep.js';
+import { applyHierarchicalStep, disposeHierarchicalStep, hierarchicalStepGradients, initializeLevelCodebooks, type HierarchicalStepGradients } from './hierarchicalStep.js';
 import { checkFlagsMatch, type RunPlugin, type RunSession } from './run.js';
 import type { ComputedStep, Stepper } from './stepLoop.js';
 import { epochsToSteps, openRunData, openRunReport, trainingState, VQVAE_MODEL_FLAGS, type VqVaeRunOptions } from './vqvaeRun.js';
@@ -33,10 +33,17 @@ export function hierarchicalLine(m: HierarchicalEvalMetrics): string {
   return `mse ${m.mse.toFixed(5)}, psnr ${m.psnrDb.toFixed(2)} dB, codes used top ${m.top.codesUsed} (perplexity ${m.top.perplexity.toFixed(1)}), bottom ${m.bottom.codesUsed} (perplexity ${m.bottom.perplexity.toFixed(1)})`;
 }
 
+/** ", restarted top N, bottom M dead codes ..." when the model restarts dead codes (quantize/restart.ts). */
+function restartNote(model: HierarchicalVqVae): string {
+  if (!(model.config.model.restartDead > 0)) return '';
+  return `, restarted top ${model.topQuantizer.takeRestarted()}, bottom ${model.bottomQuantizer.takeRestarted()} dead codes since the last evaluation`;
+}
+
 /** The two-level model as the step loop's plug-in: step i trains on `sampler.batchAt(i)`. */
 export function hierarchicalStepper(model: HierarchicalVqVae, sampler: BatchSampler, dataVariance: number): Stepper<HierarchicalComputedStep> {
   return {
     computeGradients(i) {
+      if (i === 0) initializeLevelCodebooks(model, (step) => sampler.batchAt(step));
       const x = sampler.batchAt(i);
       const s = hierarchicalStepGradients(model, x, dataVariance);
       x.dispose();
@@ -66,14 +73,13 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
       if (saved) {
         checkFlagsMatch(options.model, saved.model.model, VQVAE_MODEL_FLAGS, `model in ${out}`);
         checkFlagsMatch(options.top, saved.model.top, { codebookSize: 'top-codebook-size', codeDim: 'top-code-dim' }, `model in ${out}`);
-        if (options.quantizer.quantizer === 'ema' && saved.model.model.quantizer !== 'ema') {
-          throw new UserError(`--ema does not match the model in ${out}, whose quantizer is "${saved.model.model.quantizer}"`);
-        }
+        checkResumeQuantizer(options.quantizer, saved.model.model, out);
       }
       const { data, testData, dataVariance } = await openRunData(options, output, saved?.training);
       let model = saved?.vqvae;
       if (!model) {
-        const bottom = makeModelConfig({ ...options.model, quantizer: options.quantizer.quantizer === 'ema' ? 'ema' : 'vq', inputChannels: data.channels, imageHeight: data.height, imageWidth: data.width });
+        // The default recipe (quantize/recipe.ts) when no quantizer is named, for both levels.
+        const bottom = makeModelConfig({ ...options.model, ...withTrainDefaults(options.quantizer), inputChannels: data.channels, imageHeight: data.height, imageWidth: data.width });
         const top = { codebookSize: options.top.codebookSize ?? bottom.codebookSize, codeDim: options.top.codeDim ?? bottom.codeDim };
         model = new HierarchicalVqVae({ model: bottom, top }, settings.seed);
       }
@@ -86,7 +92,7 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
       const grids = m.grids;
       const modelLine =
         `two levels: top ${grids.top.join('x')} codes (K ${t.codebookSize}, D ${t.codeDim}), bottom ${grids.bottom.join('x')} (K ${c.codebookSize}, D ${c.codeDim}); ` +
-        `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, ${c.quantizer.toUpperCase()}`;
+        `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, each level ${describeQuantizer(c)}`;
       let report: TrainingReport | undefined;
       const session: RunSession<TrainingState, HierarchicalComputedStep> = {
         ...hierarchicalStepper(m, new BatchSampler(data, settings.batch, settings.seed), dataVariance),
@@ -106,7 +112,7 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
         },
         evaluate(step) {
           if (!testData) return undefined;
-          return `step ${step}: test ${hierarchicalLine(evaluateHierarchical(m, testData, { limit: options.evalLimit }))}`;
+          return `step ${step}: test ${hierarchicalLine(evaluateHierarchical(m, testData, { limit: options.evalLimit }))}${restartNote(m)}`;
         },
         finish(result) {
           if (testData && result.stopReason !== 'interrupted') {

@@ -10,6 +10,7 @@ import type { HierarchicalVqVae } from '../model/hierarchical.js';
 import { pixelNll } from '../model/likelihood.js';
 import type { Optimizer } from './stepLoop.js';
 import type { CodeIndices } from '../quantize/types.js';
+import { INIT_VECTORS_PER_CODE, MAX_INIT_BATCHES, type BatchAt } from '../quantize/init.js';
 
 /** What each level contributes to a step. */
 export interface LevelStep {
@@ -69,4 +70,46 @@ export function applyHierarchicalStep(model: HierarchicalVqVae, optimizer: Optim
 export function disposeHierarchicalStep(step: HierarchicalStepGradients): void {
   const { grads, top, bottom, ...scalars } = step;
   tf.dispose([...Object.values(scalars), ...Object.values(top), ...Object.values(bottom), ...Object.values(grads)]);
+}
+
+/**
+ * `--codebook-init kmeans` on both levels, before step 1 (as quantize/init.ts
+ * for one level, on the run's first batches): the top codebook becomes the
+ * k-means centres of the top vectors; then the bottom one those of the
+ * bottom vectors, computed given the new top codes. Returns how many
+ * vectors each level used (0: no k-means init in this config).
+ */
+export function initializeLevelCodebooks(model: HierarchicalVqVae, batchAt: BatchAt): { top: number; bottom: number } {
+  if (model.config.model.codebookInit !== 'kmeans') return { top: 0, bottom: 0 };
+  const top = initializeLevel(model.topQuantizer, batchAt, (x) => model.encodeTop(model.encodeFeatures(x)));
+  const bottom = initializeLevel(model.bottomQuantizer, batchAt, (x) => {
+    const features = model.encodeFeatures(x);
+    return model.encodeBottom(features, model.topQuantizer.apply(model.encodeTop(features)).quantized);
+  });
+  return { top, bottom };
+}
+
+/** One level's k-means init from `vectorsOf(batch)` [b, h, w, D] over the first batches (about INIT_VECTORS_PER_CODE per code). */
+function initializeLevel(
+  quantizer: HierarchicalVqVae['topQuantizer'],
+  batchAt: BatchAt,
+  vectorsOf: (x: tf.Tensor4D) => tf.Tensor4D,
+): number {
+  const encoded: tf.Tensor2D[] = [];
+  let vectors = 0;
+  for (let i = 0; i < MAX_INIT_BATCHES && vectors < quantizer.codebookSize * INIT_VECTORS_PER_CODE; i++) {
+    const x = batchAt(i);
+    const z = tf.tidy(() => tf.reshape(vectorsOf(x), [-1, quantizer.codeDim]) as tf.Tensor2D);
+    x.dispose();
+    encoded.push(z);
+    vectors += z.shape[0];
+  }
+  const all = tf.concat(encoded, 0);
+  tf.dispose(encoded);
+  try {
+    quantizer.initialize(all);
+  } finally {
+    all.dispose();
+  }
+  return vectors;
 }

@@ -14,7 +14,9 @@ import { selectBackend } from '../../src/backend/select.js';
 import { hierarchicalDecoderGraph, hierarchicalEncoderGraph, LEVEL_INDICES } from '../../src/export/onnx/hierarchicalGraphs.js';
 import type { Weights } from '../../src/export/onnx/layers.js';
 import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
+import { exportOnnx } from '../../src/export/onnx/export.js';
 import { HierarchicalVqVae } from '../../src/model/hierarchical.js';
+import { loadHierarchicalModel, saveHierarchicalModel } from '../../src/model/hierarchicalFile.js';
 import { outputToPixels, pixelsToInput } from '../../src/model/vqvae.js';
 import { mulberry32 } from '../../src/random.js';
 import { ort, runOnnx, seededInts, testImages } from './onnxHelpers.js';
@@ -43,6 +45,26 @@ const cases: { name: string; overrides: Partial<ModelConfig> }[] = [
   { name: '32x32 RGB (bottom 8x8, top 4x4)', overrides: { inputChannels: 3, imageHeight: 32, imageWidth: 32 } },
 ];
 
+/**
+ * A small two-level model whose top codebook is spread over the top vectors
+ * of 5 seeded images, then the bottom one over the bottom vectors given
+ * those top codes, so the images use many codes of each level; with them.
+ */
+function spreadModel(overrides: Partial<ModelConfig>): { model: HierarchicalVqVae; pixels: Uint8Array; x: tf.Tensor4D } {
+  const model = new HierarchicalVqVae({ model: makeModelConfig({ hidden: 16, resHidden: 8, codebookSize: 24, codeDim: 6, ...overrides }), top: { codebookSize: 20, codeDim: 5 } }, 3);
+  const { imageHeight: H, imageWidth: W, inputChannels: C } = model.config.model;
+  const batch = 5;
+  const pixels = testImages(batch, H, W, C, 11);
+  const x = pixelsToInput(pixels, batch, H, W, C);
+  tf.tidy(() => {
+    const features = model.encodeFeatures(x);
+    spreadCodebook(model.topQuantizer.codebook, model.encodeTop(features).dataSync() as Float32Array, 1);
+    const bottomVectors = model.encodeBottom(features, model.topQuantizer.apply(model.encodeTop(features)).quantized);
+    spreadCodebook(model.bottomQuantizer.codebook, bottomVectors.dataSync() as Float32Array, 2);
+  });
+  return { model, pixels, x };
+}
+
 describe('ONNX export of the two-level model', () => {
   before(async () => {
     await selectBackend('auto');
@@ -50,17 +72,9 @@ describe('ONNX export of the two-level model', () => {
 
   for (const { name, overrides } of cases) {
     it(`${name}: encoder.onnx gives both levels' indices of HierarchicalVqVae.encodeIndices, decoder.onnx its reconstruction`, async () => {
-      const model = new HierarchicalVqVae({ model: makeModelConfig({ hidden: 16, resHidden: 8, codebookSize: 24, codeDim: 6, ...overrides }), top: { codebookSize: 20, codeDim: 5 } }, 3);
+      const { model, pixels, x } = spreadModel(overrides);
       const { imageHeight: H, imageWidth: W, inputChannels: C } = model.config.model;
-      const batch = 5;
-      const pixels = testImages(batch, H, W, C, 11);
-      const x = pixelsToInput(pixels, batch, H, W, C);
-      // Spread the top codebook over the top vectors, then the bottom one over the bottom vectors given those top codes.
-      const features = model.encodeFeatures(x);
-      const topVectors = model.encodeTop(features);
-      spreadCodebook(model.topQuantizer.codebook, topVectors.dataSync() as Float32Array, 1);
-      const bottomVectors = tf.tidy(() => model.encodeBottom(features, model.topQuantizer.apply(model.encodeTop(features)).quantized));
-      spreadCodebook(model.bottomQuantizer.codebook, bottomVectors.dataSync() as Float32Array, 2);
+      const batch = pixels.length / (H * W * C);
 
       const weights = weightsOf(model);
       const encoderFile = path.join(root, `encoder-${C}.onnx`);
@@ -97,8 +111,40 @@ describe('ONNX export of the two-level model', () => {
       const ourPixels = outputToPixels(images);
       const theirs = decoded.pixels!.data as Uint8Array;
       ourPixels.forEach((v, i) => assert.ok(Math.abs(v - theirs[i]!) <= 1, `pixel ${i}: ${v} vs ${theirs[i]}`));
-      tf.dispose([x, features, topVectors, bottomVectors, ours.top, ours.bottom, images]);
+      tf.dispose([x, ours.top, ours.bottom, images]);
       model.dispose();
     });
   }
+
+  it('exportOnnx of a saved two-level model directory (vqvae export --onnx) writes graphs with both levels\' indices of the loaded model', async () => {
+    const { model, pixels, x } = spreadModel({ inputChannels: 3, imageHeight: 32, imageWidth: 32, quantizer: 'ema', restartDead: 0.05 });
+    const dir = path.join(root, 'saved-two-level');
+    saveHierarchicalModel(dir, model);
+    model.dispose();
+    const loaded = loadHierarchicalModel(dir).vqvae;
+    const { files } = await exportOnnx({ modelDir: dir, outDir: path.join(dir, 'onnx') });
+    assert.deepEqual(files.map((f) => path.basename(f)), ['encoder.onnx', 'decoder.onnx']);
+    const batch = x.shape[0];
+    const outputs = await runOnnx(files[0]!, { pixels: new ort.Tensor('uint8', pixels, [batch, 32, 32, 3]) });
+    const ours = loaded.encodeIndices(x);
+    for (const level of ['top', 'bottom'] as const) {
+      const expected = Array.from(ours[level].dataSync());
+      assert.deepEqual(Array.from(outputs[LEVEL_INDICES[level]]!.data as Int32Array), expected, `${level} indices`);
+      assert.ok(new Set(expected).size >= 4, `the test images should use several ${level} codes`);
+    }
+    // The decoder file decodes those indices to the loaded model's reconstruction.
+    const decoded = await runOnnx(files[1]!, {
+      [LEVEL_INDICES.top]: new ort.Tensor('int32', ours.top.dataSync() as Int32Array, ours.top.shape),
+      [LEVEL_INDICES.bottom]: new ort.Tensor('int32', ours.bottom.dataSync() as Int32Array, ours.bottom.shape),
+    });
+    const expected = tf.tidy(() => loaded.forward(x).reconstruction.dataSync());
+    const got = decoded.reconstruction!.data as Float32Array;
+    let worst = 0;
+    expected.forEach((v, i) => (worst = Math.max(worst, Math.abs(v - got[i]!))));
+    assert.ok(worst < 1e-4, `reconstruction differs by ${worst}`);
+    await assert.rejects(exportOnnx({ modelDir: dir, outDir: path.join(dir, 'onnx2'), priorDir: dir }), /prior\.onnx is not written for a two-level model/);
+    assert.ok(!fs.existsSync(path.join(dir, 'onnx2')));
+    tf.dispose([x, ours.top, ours.bottom]);
+    loaded.dispose();
+  });
 });

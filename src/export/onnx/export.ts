@@ -6,6 +6,8 @@
  *                  ([N, h, w, depth] for an rvq model)
  *   decoder.onnx   indices int32 [N, h, w] (rvq: [N, h, w, depth]) → pixels uint8 [N, H, W, C]
  *                  (+ reconstruction float32 [N, H, W, C], model scale)
+ *   (a two-level model, format vqvae2: encoder.onnx gives indices_top [N, ht, wt]
+ *   and indices_bottom [N, hb, wb], decoder.onnx takes both; no prior.onnx)
  *   prior.onnx     with `priorDir`: codes int32 [N, h, w] (+ labels int32
  *                  [N] if class-conditional) → logits float32 [N, h, w, K]
  *
@@ -30,11 +32,14 @@ import type { SavedModel } from '../../io/savedModel.js';
 import { modelSources } from '../../model/checkpoint.js';
 import { codeGridSize, DEFAULT_MODEL_CONFIG, QUANTIZER_KINDS, type ModelConfig } from '../../model/config.js';
 import { modelFromData, parseModelData } from '../../model/modelFile.js';
+import { levelGrids } from '../../model/hierarchical.js';
+import { HIERARCHICAL_FORMAT, hierarchicalFromData, parseHierarchicalData } from '../../model/hierarchicalFile.js';
 import { priorSources } from '../../prior/checkpoint.js';
 import type { PriorConfig } from '../../prior/config.js';
 import { parsePriorData, priorFromData } from '../../prior/priorFile.js';
 import { decoderGraph } from './decoderGraph.js';
 import { encoderGraph } from './encoderGraph.js';
+import { hierarchicalDecoderGraph, hierarchicalEncoderGraph } from './hierarchicalGraphs.js';
 import type { GraphBuilder } from './graph.js';
 import type { Weights } from './layers.js';
 import { priorGraph } from './priorGraph.js';
@@ -62,6 +67,7 @@ const EXPORTABLE_QUANTIZERS: readonly string[] = QUANTIZER_KINDS;
 export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnxResult> {
   // Each directory is read and decoded once; its weights go into the graphs as they are.
   const modelSaved = loadCheckpoint(options.modelDir);
+  if (isTwoLevelConfig(modelSaved.config)) return exportTwoLevelOnnx(options, modelSaved);
   checkExportable(modelSaved.config, 'model', EXPORTABLE_SETTINGS, join(options.modelDir, CONFIG_FILE));
   const priorSaved = options.priorDir === undefined ? undefined : loadCheckpoint(options.priorDir);
   if (priorSaved !== undefined) {
@@ -78,16 +84,64 @@ export async function exportOnnx(options: ExportOnnxOptions): Promise<ExportOnnx
 
   prepareOutDir(options.outDir);
   const files: string[] = [];
-  const write = (name: string, graph: GraphBuilder, docString: string) => {
-    const path = join(options.outDir, name);
-    writeFileAtomicSync(path, graph.toModel({ docString, properties: modelProperties(model.config) }));
-    files.push(path);
-  };
+  const write = fileWriter(options.outDir, files, modelProperties(model.config));
   write('encoder.onnx', encoderGraph(model.config, weights, quantizer), 'VQ-VAE encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 [N, h, w] ([N, h, w, depth] for rvq)');
   write('decoder.onnx', decoderGraph(model.config, weights, quantizer), 'VQ-VAE decoder: code indices int32 [N, h, w] ([N, h, w, depth] for rvq) → pixels uint8 [N, H, W, C]');
   if (prior) {
     write('prior.onnx', priorGraph(prior.config, prior.weights), 'PixelCNN prior over the VQ-VAE codes: codes int32 [N, h, w] → logits float32 [N, h, w, K]');
   }
+  return { files };
+}
+
+/** Writes graphs into `outDir` atomically, with `properties` as metadata, adding each path to `files`. */
+function fileWriter(outDir: string, files: string[], properties: Record<string, string>): (name: string, graph: GraphBuilder, docString: string) => void {
+  return (name, graph, docString) => {
+    const path = join(outDir, name);
+    writeFileAtomicSync(path, graph.toModel({ docString, properties }));
+    files.push(path);
+  };
+}
+
+/** Whether a raw config.json is a two-level model's (model/hierarchicalFile.ts). */
+function isTwoLevelConfig(config: unknown): boolean {
+  return typeof config === 'object' && config !== null && (config as Record<string, unknown>).format === HIERARCHICAL_FORMAT;
+}
+
+/** The settings a two-level model's config.json may hold: the one-level ones and the top level's. */
+const EXPORTABLE_TWO_LEVEL_SETTINGS: readonly string[] = [...EXPORTABLE_SETTINGS, 'levels', 'topCodebookSize', 'topCodeDim'];
+
+/**
+ * encoder.onnx (pixels → indices_top [N, ht, wt] and indices_bottom [N, hb, wb])
+ * and decoder.onnx (both → pixels, reconstruction) of a two-level model
+ * (hierarchicalGraphs.ts). Its priors have no ONNX graph here.
+ */
+async function exportTwoLevelOnnx(options: ExportOnnxOptions, saved: SavedModel): Promise<ExportOnnxResult> {
+  const source = join(options.modelDir, CONFIG_FILE);
+  if (options.priorDir !== undefined) {
+    throw new UserError(`--prior ${options.priorDir}: prior.onnx is not written for a two-level model yet (${source}); export the model without --prior`);
+  }
+  checkExportable(saved.config, 'model', EXPORTABLE_TWO_LEVEL_SETTINGS, source);
+  const sources = modelSources(options.modelDir);
+  const data = parseHierarchicalData(saved, sources);
+  await tf.ready();
+  hierarchicalFromData(data, sources).vqvae.dispose(); // the weights match the config
+  const weights: Weights = new Map(Object.entries(data.weights));
+  const { model, top } = data.config;
+  const grids = levelGrids(model);
+  prepareOutDir(options.outDir);
+  const files: string[] = [];
+  const write = fileWriter(options.outDir, files, {
+    ...modelProperties(model),
+    levels: '2',
+    top_codebook_size: String(top.codebookSize),
+    top_code_dim: String(top.codeDim),
+    top_grid: grids.top.join('x'),
+    bottom_grid: grids.bottom.join('x'),
+  });
+  write('encoder.onnx', hierarchicalEncoderGraph(model, top, weights),
+    'VQ-VAE-2 encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 indices_top [N, ht, wt] and indices_bottom [N, hb, wb]');
+  write('decoder.onnx', hierarchicalDecoderGraph(model, top, weights),
+    'VQ-VAE-2 decoder: code indices int32 indices_top [N, ht, wt] and indices_bottom [N, hb, wb] → pixels uint8 [N, H, W, C]');
   return { files };
 }
 
