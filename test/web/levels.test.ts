@@ -44,7 +44,7 @@ const RANDOM: Record<'cosine' | 'simvq' | 'fsq', Partial<ModelConfig>> = {
 /** Models trained a few steps (their codes get edited): `vqvae train` flags after TINY. */
 const MODELS = {
   rvq: ['--quantizer', 'rvq', '--depth', '3'],
-  vqvae2: ['--levels', '2', '--top-codebook-size', '16'],
+  vqvae2: ['--levels', '2', '--top-codebook-size', '16', '--quantizer', 'vq'], // vq: the codebooks learn at --lr too
 } as const;
 type Name = keyof typeof MODELS | keyof typeof RANDOM;
 
