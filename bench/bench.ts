@@ -14,11 +14,14 @@
  *   lists them, oneDNN's ISA) and the thread count;
  * - GFLOP/s of the native convolutions on every convolution shape of the
  *   model, forward and both backward passes, beside the machine's sgemm
- *   rate measured in the same run (bench/convRates.ts);
+ *   rate measured in the same run (bench/convRates.ts), by wall time and by
+ *   CPU time (steadier on a shared machine); --compare-paths adds the same
+ *   table on the earlier paths (oneDNN's 1x1 gradients), --compare-bf16 with
+ *   --precision bf16;
  * - a per-kernel profile of one native training step: where the time goes.
  *
  *   npm run bench -- [--steps 20] [--train-steps 3x--steps] [--batch 128] [--threads N] [--rounds 2] [--backends native,wasm]
- *                    [--wasm-steps 3] [--cpu-batch 8] [--no-torch] [--no-train] [--json]
+ *                    [--wasm-steps 3] [--cpu-batch 8] [--no-torch] [--no-train] [--compare-paths] [--compare-bf16] [--json]
  *
  * Threads: --threads, else VQVAE_THREADS, else every core; the native
  * workers get it as VQVAE_THREADS, PyTorch as --threads. OpenMP's spin
@@ -36,7 +39,7 @@ import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 
 import { loadAddon } from '../src/backend/native/addon.js';
-import { convRates, REFERENCE_CONVS, type ConvRate } from './convRates.js';
+import { convRates, REFERENCE_CONVS, sgemmCpuRate, type ConvRate } from './convRates.js';
 import { isaName } from '../src/backend/native/backend.js';
 
 const { values } = parseArgs({
@@ -51,6 +54,8 @@ const { values } = parseArgs({
     'wasm-steps': { type: 'string', default: '3' },
     'cpu-batch': { type: 'string', default: '8' },
     'no-torch': { type: 'boolean', default: false },
+    'compare-paths': { type: 'boolean', default: false },
+    'compare-bf16': { type: 'boolean', default: false },
     json: { type: 'boolean', default: false },
   },
 });
@@ -203,11 +208,27 @@ const cpu = cpuFeatures();
 
 const addon = loadAddon().addon;
 let sgemm: number | undefined;
+let sgemmCpu: number | undefined;
 let convs: ConvRate[] = [];
+// --compare-paths: the same convolutions on the earlier paths (native/src/conv.cc's setConvPaths(3): oneDNN's 1x1 gradients).
+let earlier: ConvRate[] = [];
+// --compare-bf16: the same convolutions with setPrecision('bf16') (where the CPU has it).
+let bf16Convs: ConvRate[] = [];
 if (addon !== undefined) {
   addon.setThreads(threads);
   sgemm = addon.sgemmRate(2048, 5);
+  sgemmCpu = sgemmCpuRate(addon, 2048, 5);
   convs = convRates(addon, batch, 5);
+  if (values['compare-paths']) {
+    addon.setConvPaths(3);
+    earlier = convRates(addon, batch, 5);
+    addon.setConvPaths(0);
+  }
+  if (values['compare-bf16'] && addon.info().bf16) {
+    addon.setPrecision('bf16');
+    bf16Convs = convRates(addon, batch, 5);
+    addon.setPrecision('fp32');
+  }
 }
 // One training step's convolutions, each shape counted as often as the model has it
 // (encoder and decoder alike), all three passes: flops over time.
@@ -215,6 +236,8 @@ const counts = REFERENCE_CONVS.map((c) => (c.name.includes('(x4)') ? 4 : c.name.
 const totalFlops = convs.reduce((s, c, i) => s + 3 * c.flops * counts[i]!, 0);
 const totalMs = convs.reduce((s, c, i) => s + (c.ms[0] + c.ms[1] + c.ms[2]) * counts[i]!, 0);
 const overall = convs.length > 0 ? totalFlops / totalMs / 1e6 : undefined;
+// The same by CPU time (every thread's), against sgemm's CPU-time rate.
+const cpuRate = (list: ConvRate[]) => totalFlops / list.reduce((s, c, i) => s + (c.cpuMs[0] + c.cpuMs[1] + c.cpuMs[2]) * counts[i]!, 0) / 1e6;
 
 const out = values.json ? console.error : console.log;
 const fixed = (v: number | undefined, d = 1) => (v === undefined ? '-' : v.toFixed(d));
@@ -243,6 +266,27 @@ if (addon === undefined) {
   const pct = (v: number) => `${v.toFixed(1)} (${((100 * v) / sgemm!).toFixed(0)}%)`;
   for (const c of convs) out(`| ${c.name} | ${pct(c.forward)} | ${pct(c.backwardData)} | ${pct(c.backwardFilter)} |`);
   out(`| all passes, weighted as in one step | ${pct(overall!)} | | |`);
+  // Per second of CPU time: on a machine other jobs share, wall-clock rates
+  // measure who got the cores; CPU-time rates, side by side, the work.
+  out('');
+  out(`sgemm 2048^3 per CPU second (every thread's): ${fixed(sgemmCpu)} GFLOP/s`);
+  out('');
+  const cpuPct = (flops: number, ms: number) => `${(flops / ms / 1e6).toFixed(1)} (${((100 * flops) / ms / 1e6 / sgemmCpu!).toFixed(0)}%)`;
+  const rowsOf = (list: ConvRate[], label: string) => {
+    out(`| convolution, batch ${batch}, per CPU second${label} | forward GFLOP/s | backward data | backward filter |`);
+    out('| --- | --- | --- | --- |');
+    for (const c of list) out(`| ${c.name} | ${cpuPct(c.flops, c.cpuMs[0])} | ${cpuPct(c.flops, c.cpuMs[1])} | ${cpuPct(c.flops, c.cpuMs[2])} |`);
+    out(`| all passes, weighted as in one step | ${(cpuRate(list)).toFixed(1)} (${((100 * cpuRate(list)) / sgemmCpu!).toFixed(0)}%) | | |`);
+  };
+  rowsOf(convs, '');
+  if (earlier.length > 0) {
+    out('');
+    rowsOf(earlier, ', earlier paths (oneDNN 1x1 gradients)');
+  }
+  if (bf16Convs.length > 0) {
+    out('');
+    rowsOf(bf16Convs, ', --precision bf16');
+  }
 }
 const native = rows.find((r) => r.profile !== undefined);
 if (native?.profile) {
@@ -257,6 +301,11 @@ if (native?.profile) {
   }
 }
 if (values.json) {
-  console.log(JSON.stringify({ batch, threads, omp_wait_policy: waitPolicy, cpu, rows, sgemm_gflops: sgemm, convolutions: convs, convolutions_overall_gflops: overall }));
+  console.log(JSON.stringify({
+    batch, threads, omp_wait_policy: waitPolicy, cpu, rows, sgemm_gflops: sgemm, sgemm_cpu_gflops: sgemmCpu, convolutions: convs,
+    convolutions_overall_gflops: overall, convolutions_cpu_gflops: convs.length > 0 ? cpuRate(convs) : undefined,
+    ...(earlier.length > 0 ? { convolutions_earlier_paths: earlier, convolutions_earlier_cpu_gflops: cpuRate(earlier) } : {}),
+    ...(bf16Convs.length > 0 ? { convolutions_bf16: bf16Convs, convolutions_bf16_cpu_gflops: cpuRate(bf16Convs) } : {}),
+  }));
 }
 

@@ -13,7 +13,8 @@
  *
  *   npm run bench:codebook -- [--steps 1000] [--data fashion,cifar] [--recipes paper,rotation,...]
  *                             (ids: paper, ema, kmeans, restart, rotation, rotation+kmeans,
- *                             rotation+kmeans+restart, lookup8+cosine, ema+kmeans+rotation, default, default-k8192)
+ *                             rotation+kmeans+restart, lookup8+cosine, ema+kmeans+rotation, ema+restart0.2,
+ *                             ema+restart+decay0.9, ema+restart+kmeans-warmup, fsq888, default, default-k8192)
  *                             [--cifar DIR] [--backend native] [--keep DIR] [--json]
  *
  * Not a test: it takes minutes per recipe (tens of minutes at 1000 steps on
@@ -42,6 +43,7 @@ const here = dirname(fileURLToPath(import.meta.url));
 const cli = join(here, '..', 'src', 'cli', 'main.js');
 const REFERENCE = ['--hidden', '128', '--res-hidden', '32', '--codebook-size', '512', '--code-dim', '64', '--batch', '128', '--lr', '2e-4'];
 const PAPER = ['--quantizer', 'vq', '--codebook-init', 'uniform', '--gradient', 'ste'];
+const EMA_RESTART = ['--quantizer', 'ema', '--codebook-init', 'uniform', '--gradient', 'ste', '--restart-dead', '0.05'];
 
 interface Recipe {
   /** What --recipes selects it by. */
@@ -58,12 +60,19 @@ const RECIPES: Recipe[] = [
   { id: 'ema', name: 'ema', flags: ['--quantizer', 'ema', '--codebook-init', 'uniform', '--gradient', 'ste'], on: ['fashion'] },
   { id: 'kmeans', name: 'kmeans', flags: ['--quantizer', 'vq', '--codebook-init', 'kmeans', '--gradient', 'ste'], on: ['fashion'] },
   { id: 'restart', name: 'restart', flags: [...PAPER, '--restart-dead', '0.05'], on: ['fashion'] },
-  { id: 'ema+restart', name: 'ema+restart', flags: ['--quantizer', 'ema', '--codebook-init', 'uniform', '--gradient', 'ste', '--restart-dead', '0.05'], on: ['fashion', 'cifar'] },
+  { id: 'ema+restart', name: 'ema+restart', flags: EMA_RESTART, on: ['fashion', 'cifar'] },
   { id: 'rotation', name: 'rotation', flags: ['--quantizer', 'vq', '--codebook-init', 'uniform', '--gradient', 'rotation'], on: ['fashion', 'cifar'] },
   { id: 'rotation+kmeans', name: 'rotation+kmeans', flags: ['--quantizer', 'vq', '--codebook-init', 'kmeans', '--gradient', 'rotation'], on: ['fashion', 'cifar'] },
   { id: 'rotation+kmeans+restart', name: 'rotation+kmeans+restart', flags: ['--quantizer', 'vq', '--codebook-init', 'kmeans', '--gradient', 'rotation', '--restart-dead', '0.05'], on: ['fashion'] },
   { id: 'lookup8+cosine', name: 'lookup8+cosine', flags: [...PAPER, '--lookup-dim', '8', '--cosine'], on: ['fashion'] },
   { id: 'ema+kmeans+rotation', name: 'ema+kmeans+rotation', flags: ['--quantizer', 'ema', '--codebook-init', 'kmeans', '--gradient', 'rotation'], on: ['fashion'] },
+  { id: 'ema+restart0.2', name: 'ema+restart, U 0.2', flags: [...EMA_RESTART.slice(0, -1), '0.2'], on: ['fashion'] },
+  { id: 'ema+restart+decay0.9', name: 'ema+restart, decay 0.9', flags: [...EMA_RESTART, '--decay', '0.9'], on: ['fashion'] },
+  {
+    id: 'ema+restart+kmeans-warmup', name: 'ema+restart, decay 0.9, k-means init after 100 steps',
+    flags: ['--quantizer', 'ema', '--codebook-init', 'kmeans', '--kmeans-warmup', '100', '--gradient', 'ste', '--restart-dead', '0.05', '--decay', '0.9'], on: ['fashion'],
+  },
+  { id: 'fsq888', name: 'fsq 8,8,8', flags: ['--quantizer', 'fsq', '--levels', '8,8,8'], on: ['fashion'] },
   { id: 'default', name: 'default (train with no quantizer flags)', flags: [], on: ['fashion', 'cifar'] },
   { id: 'default-k8192', name: 'default, K 8192', flags: ['--codebook-size', '8192'], on: ['fashion'] },
 ];

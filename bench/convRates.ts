@@ -38,17 +38,36 @@ export interface ConvRate {
   flops: number;
   /** Best time of each pass, ms. */
   ms: [number, number, number];
+  /** Least CPU time of each pass (the process's, every thread), ms: steadier than wall time on a shared machine. */
+  cpuMs: [number, number, number];
 }
 
-function best(f: () => void, repeats: number): number {
+/** Least wall and least CPU time (ms) of `repeats` runs after one warm-up. */
+function best(f: () => void, repeats: number): { ms: number; cpuMs: number } {
   f();
-  let min = Infinity;
+  let ms = Infinity;
+  let cpuMs = Infinity;
   for (let i = 0; i < repeats; i++) {
+    const cpu = process.cpuUsage();
     const t = performance.now();
     f();
-    min = Math.min(min, performance.now() - t);
+    ms = Math.min(ms, performance.now() - t);
+    const used = process.cpuUsage(cpu);
+    cpuMs = Math.min(cpuMs, (used.user + used.system) / 1000);
   }
-  return min;
+  return { ms, cpuMs };
+}
+
+/**
+ * GFLOP/s of a size^3 sgemm (oneDNN, through batchMatMul) per second of CPU
+ * time: what the convolutions' CPU-time rates compare against.
+ */
+export function sgemmCpuRate(addon: NativeAddon, size: number, repeats: number): number {
+  const a = new Float32Array(size * size).fill(0.5);
+  const b = new Float32Array(size * size).fill(0.25);
+  const c = new Float32Array(size * size);
+  const { cpuMs } = best(() => addon.batchMatMul(a, b, c, 1, 1, size, size, size, false, false), repeats);
+  return (2 * size ** 3) / cpuMs / 1e6;
 }
 
 export function convRates(addon: NativeAddon, batch: number, repeats: number): ConvRate[] {
@@ -62,12 +81,14 @@ export function convRates(addon: NativeAddon, batch: number, repeats: number): C
     const g = [batch, c.h, c.h, c.ci, o, o, c.co, c.k, c.k, c.s, c.s, 1, 1, c.p, c.p, c.p, c.p];
     const flops = 2 * batch * o * o * c.co * c.k * c.k * c.ci;
     const out = new Float32Array(y.length);
-    const ms: [number, number, number] = [
+    const times = [
       best(() => addon.conv2d(x, w, null, out, g, false), repeats),
       best(() => addon.conv2dBackpropInput(y, w, dx, g), repeats),
       best(() => addon.conv2dBackpropFilter(x, y, dw, g), repeats),
     ];
+    const ms = times.map((t) => t.ms) as [number, number, number];
+    const cpuMs = times.map((t) => t.cpuMs) as [number, number, number];
     const rate = (t: number) => flops / t / 1e6;
-    return { name: c.name, forward: rate(ms[0]), backwardData: rate(ms[1]), backwardFilter: rate(ms[2]), flops, ms };
+    return { name: c.name, forward: rate(ms[0]), backwardData: rate(ms[1]), backwardFilter: rate(ms[2]), flops, ms, cpuMs };
   });
 }

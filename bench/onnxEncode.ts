@@ -4,7 +4,11 @@
  * exported encoder.onnx, in one run, the engines taking turns round by round.
  *
  *   npm run bench:onnx                       # reference-size random model, batch 256
- *   node dist/bench/onnxEncode.js [--model DIR] [--batch 256] [--rounds 5]
+ *   node dist/bench/onnxEncode.js [--model DIR] [--batch 256] [--rounds 5] [--compare-search]
+ *
+ * --compare-search adds this project's backend once more with the
+ * nearest-code search on tfjs's ops (matMul, sub, argMin over the [m, k]
+ * distances) instead of the backend's fused search (src/backend/fusedNearest.ts).
  *
  * Without --model the model is the reference configuration of src/model/config.ts
  * (hidden 128, residual hidden 32, 2 blocks, K 512, D 64, 28x28x1) with
@@ -25,10 +29,12 @@ import { makeModelConfig } from '../src/model/config.js';
 import { pixelsToInput, VqVae } from '../src/model/vqvae.js';
 import { exportOnnx } from '../src/export/onnx/export.js';
 import { mulberry32 } from '../src/random.js';
+import { fusedNearestCodesFor, registerFusedNearestCodes } from '../src/backend/fusedNearest.js';
 
 const { values } = parseArgs({
   options: {
     model: { type: 'string' },
+    'compare-search': { type: 'boolean', default: false },
     batch: { type: 'string', default: '256' },
     rounds: { type: 'string', default: '5' },
   },
@@ -58,6 +64,8 @@ interface Engine {
   name: string;
   encode(): Promise<Int32Array>;
   rates: number[];
+  /** CPU ms of the process (every thread) per batch, each round. */
+  cpu?: number[];
 }
 
 const ours: Engine = {
@@ -85,8 +93,24 @@ async function onnxEngine(name: string, options: ort.InferenceSession.SessionOpt
   };
 }
 
+// The same encoder with the search on tfjs's ops: the fused search unplugged for the call.
+const fusedSearch = fusedNearestCodesFor(tf.getBackend());
+const opsSearch: Engine = {
+  name: `vqvae (${selected.name}, search on tfjs ops)`,
+  rates: [],
+  async encode() {
+    registerFusedNearestCodes(tf.getBackend(), () => undefined);
+    try {
+      return await ours.encode();
+    } finally {
+      if (fusedSearch) registerFusedNearestCodes(tf.getBackend(), fusedSearch);
+    }
+  },
+};
+
 const engines = [
   ours,
+  ...(values['compare-search'] && fusedSearch ? [opsSearch] : []),
   await onnxEngine(`onnxruntime-node ${ort.env.versions.node} (default threads)`, {}),
   await onnxEngine(`onnxruntime-node ${ort.env.versions.node} (1 thread)`, { intraOpNumThreads: 1, interOpNumThreads: 1 }),
 ];
@@ -100,15 +124,22 @@ for (const engine of engines.slice(1)) {
 for (let round = 0; round < rounds; round++) {
   for (const engine of engines) {
     const start = performance.now();
+    const cpuStart = process.cpuUsage();
     await engine.encode();
     engine.rates.push(batch / ((performance.now() - start) / 1000));
+    const cpu = process.cpuUsage(cpuStart);
+    (engine.cpu ??= []).push((cpu.user + cpu.system) / 1000);
   }
 }
 
 const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
-console.log(`encode, ${H}x${W}x${C} -> codes, batch ${batch}, ${rounds} rounds, median images/s (${os.cpus().length} cores):`);
+// Beside the rate, the CPU time a batch took (all the process's threads):
+// on a machine other jobs share, the steadier measure of the work done.
+console.log(`encode, ${H}x${W}x${C} -> codes, batch ${batch}, ${rounds} rounds, median images/s and CPU ms per batch (${os.cpus().length} cores):`);
 for (const engine of engines) {
   const rate = median(engine.rates);
-  console.log(`  ${engine.name.padEnd(42)} ${rate.toFixed(0).padStart(7)} images/s  ${(rate / median(ours.rates)).toFixed(2)}x`);
+  const cpu = median(engine.cpu ?? [NaN]);
+  console.log(`  ${engine.name.padEnd(42)} ${rate.toFixed(0).padStart(7)} images/s  ${(rate / median(ours.rates)).toFixed(2)}x` +
+    `  ${cpu.toFixed(0).padStart(6)} CPU ms  ${(cpu / median(ours.cpu ?? [NaN])).toFixed(2)}x`);
 }
 vqvae.dispose();

@@ -13,6 +13,7 @@
         "src/layout.cc",
         "src/adam.cc",
         "src/layer.cc",
+        "src/nearest.cc",
         "src/wavenet.cc"
       ],
       "include_dirs": ["<!(node -p \"require('node-addon-api').include_dir\")"],

@@ -1,8 +1,9 @@
 /**
  * vqvae's browser entry (package.json `exports`, condition "browser"): the
- * model, the quantizers, the prior and its sampling, and the file formats
- * over bytes. Nothing here touches the file system or any Node built-in
- * (test/shared/browserEntry.test.ts builds it for the browser to make sure),
+ * models (one- and two-level image models, the audio model and its
+ * generation in JavaScript), the quantizers, the prior and its sampling, and
+ * the file formats over bytes (WAV included). Nothing here touches the file system or any Node built-in
+ * (test/browser.test.ts builds it for the browser to make sure),
  * so a page loads a model from fetched or dropped bytes:
  *
  *   import { modelFromBytes, pixelsToInput } from 'vqvae';
@@ -56,6 +57,16 @@ export {
   type TrainingState,
 } from './model/modelFile.js';
 
+export { HierarchicalVqVae, levelGrids, type HierarchicalConfig, type LevelIndices, type TopLevelConfig } from './model/hierarchical.js';
+export {
+  HIERARCHICAL_FORMAT,
+  HIERARCHICAL_FORMAT_VERSION,
+  HIERARCHICAL_SAVED_FORMAT,
+  hierarchicalFromBytes,
+  hierarchicalFromData,
+  type LoadedHierarchicalModel,
+} from './model/hierarchicalModelFile.js';
+
 export { DEFAULT_PRIOR_CONFIG, makePriorConfig, validatePriorConfig, type PriorConfig } from './prior/config.js';
 export { PixelCnn, PriorMismatchError } from './prior/pixelcnn.js';
 export { samplePrior, sampleLabels, type SampleOptions } from './prior/sample.js';
@@ -76,5 +87,22 @@ export {
   type PriorTrainingState,
 } from './prior/priorFile.js';
 
+export { AudioVqVae } from './audio/model.js';
+export { DEFAULT_AUDIO_CONFIG, hopLength, validateAudioConfig, type AudioConfig } from './audio/config.js';
+export {
+  AUDIO_MODEL_FORMAT,
+  AUDIO_MODEL_VERSION,
+  audioModelFromBytes,
+  audioModelFromSaved,
+  parseAudioModelFile,
+  speakerIndex,
+  type AudioModelFile,
+  type LoadedAudioModel,
+} from './audio/modelFile.js';
+export { encodeSamples, Generation, JsStepKernel, padToHop, WaveNetStepper, type StepKernel } from './audio/speech.js';
+export { muLawDecode, muLawEncode, MU_LAW_LEVELS } from './audio/mulaw.js';
+export { resample } from './audio/resample.js';
+
 export * from './io/bytes.js';
+export { decodeWav, encodeWavBytes, WAV_FORMATS, type WavAudio, type WavFormat } from './io/wavBytes.js';
 export { registerWasmTrainingKernels, WASM_TRAINING_KERNELS } from './backend/register.js';

@@ -174,6 +174,7 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   InitLayout(env, exports);
   InitAdam(env, exports);
   InitLayer(env, exports);
+  InitNearest(env, exports);
   InitWavenet(env, exports);
   return exports;
 }

@@ -64,6 +64,7 @@ void InitReduce(Napi::Env env, Napi::Object exports);
 void InitLayout(Napi::Env env, Napi::Object exports);
 void InitAdam(Napi::Env env, Napi::Object exports);
 void InitLayer(Napi::Env env, Napi::Object exports);
+void InitNearest(Napi::Env env, Napi::Object exports);
 
 // Parallel for over [0, n) when n is large enough to pay for the threads.
 constexpr int64_t kParallelMin = 1 << 15;

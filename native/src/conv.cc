@@ -5,11 +5,14 @@
 // layout the primitive prefers into a cached buffer. Every primitive and
 // reorder is created once per geometry and cached, so a training step
 // creates none. Input gradients with few filter taps (one input channel)
-// take an sgemm + col2im path instead (kCol2imMaxTaps).
+// take an sgemm + col2im path (kCol2imMaxTaps), 1x1 convolutions' gradients
+// plain sgemm (Pointwise).
 //
 // geometry (an array of 17 numbers), as tfjs's Conv2DInfo gives it:
 //   [n, ih, iw, ci, oh, ow, co, kh, kw, sh, sw, dh, dw, padTop, padLeft, padBottom, padRight]
 // with dilations dh, dw >= 1 (tfjs's convention; oneDNN's is one less).
+#include <time.h>
+
 #include <algorithm>
 #include <array>
 #include <map>
@@ -193,12 +196,123 @@ struct Cache {
   }
 };
 Cache<Forward> forwards;
+bool profiling = false;
+// Which earlier paths are back (setConvPaths, for the bench's side-by-side
+// figures): kPathDiffBias, the layers' bias gradient from oneDNN's
+// backward-weights pass (layer.cc); kPathPointwise, oneDNN's primitives for
+// the 1x1 convolutions' gradients. 0, the default, puts back none.
+int legacyPaths = 0;
+struct ProfileEntry {
+  double ms = 0, cpuMs = 0;
+  int64_t calls = 0;
+};
+std::map<std::pair<std::string, std::array<int64_t, 17>>, ProfileEntry> profile;
 Cache<BackwardData> backwardDatas;
 Cache<BackwardWeights> backwardWeights;
 
 }  // namespace
 
+bool ConvProfiling() { return profiling; }
+bool LegacyPath(int bit) { return (legacyPaths & bit) != 0; }
+
+double CpuSeconds() {
+  timespec t;
+  clock_gettime(CLOCK_PROCESS_CPUTIME_ID, &t);
+  return double(t.tv_sec) + 1e-9 * double(t.tv_nsec);
+}
+
+void ConvProfileAdd(const char* pass, const Geometry& g, double ms, double cpuMs) {
+  auto& entry = profile[{pass, {g.n, g.ih, g.iw, g.ci, g.oh, g.ow, g.co, g.kh, g.kw, g.sh, g.sw, g.dh, g.dw, g.pt, g.pl, g.pb, g.pr}}];
+  entry.ms += ms;
+  entry.cpuMs += cpuMs;
+  entry.calls++;
+}
+
+namespace {
+
+void Sgemm(char ta, char tb, int64_t m, int64_t n, int64_t k, const float* a, int64_t lda, const float* b, int64_t ldb,
+           float beta, float* c, int64_t ldc) {
+  dnnl_status_t status = dnnl_sgemm(ta, tb, m, n, k, 1.0f, a, lda, b, ldb, beta, c, ldc);
+  if (status != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(status));
+}
+
+// A 1x1 convolution with stride 1 and no padding: its gradients are matrix
+// products over the n*h*w pixels (oneDNN's 1x1 backward primitives took 2-4x
+// the CPU time of these sgemms on the reference model's 1x1 layers; its
+// forward, with the bias fused, was as fast as sgemm and stays).
+bool Pointwise(const Geometry& g) {
+  return g.kh == 1 && g.kw == 1 && g.sh == 1 && g.sw == 1 && g.pt == 0 && g.pl == 0 && g.pb == 0 && g.pr == 0 &&
+         g.oh == g.ih && g.ow == g.iw;
+}
+
+// Up to this many filter taps (kh * kw * ci), the input gradient is one
+// sgemm and a scatter (col2im) instead of oneDNN's backward-data primitive,
+// which runs at a few GFLOP/s when ci is 1 (the decoder's last transposed
+// convolution, 4x4 to one channel, is such a pass in every forward step).
+// im2col + sgemm for the forward and filter-gradient passes of such layers
+// lost to oneDNN's own kernels here (2.1-2.3x and 1-1.7x the CPU time), so
+// those stay.
+constexpr int64_t kCol2imMaxTaps = 32;
+
+// Per-thread buffers, reused between calls: ThreadBuffers() (before the
+// parallel region) makes one per thread, each thread grows its own.
+std::vector<std::vector<float>>& ThreadBuffers() {
+  static std::vector<std::vector<float>> buffers;
+  if (buffers.size() < size_t(Threads())) buffers.resize(size_t(Threads()));
+  return buffers;
+}
+float* Grown(std::vector<float>& buffer, size_t count) {
+  if (buffer.size() < count) buffer.resize(count);
+  return buffer.data();
+}
+
+// Rows (pixels) per block of a 1x1 filter gradient: each thread takes its
+// share of the rows in one parallel region and multiplies block by block
+// into its own partial sum (sgemm inside the region runs on the calling
+// thread): one region per pass, where one sgemm with a long k split over
+// threads ran slower here.
+constexpr int64_t kBlockRows = 256;
+
+// dw [ci, co] = xᵀ · dy over the n*h*w pixels of a 1x1 convolution; db
+// (nullable) = dy's column sums in the same pass.
+void PointwiseBackwardWeights(const Geometry& g, const float* x, const float* dy, float* dw, float* db) {
+  const int64_t rows = g.n * g.oh * g.ow, ci = g.ci, co = g.co, size = ci * co;
+  const int nt = Threads();
+  std::vector<float> partial(size_t(nt) * size, 0.0f);
+  std::vector<double> biasPartial(db ? size_t(nt) * co : 0, 0.0);
+  ParallelFor(rows, rows * size, [&](int64_t first, int64_t last, int t) {
+    float* mine = partial.data() + size_t(t) * size;
+    for (int64_t p0 = first; p0 < last; p0 += kBlockRows) {
+      const int64_t p1 = std::min(last, p0 + kBlockRows);
+      Sgemm('T', 'N', ci, co, p1 - p0, x + p0 * ci, ci, dy + p0 * co, co, 1.0f, mine, co);
+      if (db) {
+        double* sums = biasPartial.data() + size_t(t) * co;
+        for (int64_t c = 0; c < co; c++) {
+          float s = 0;
+          for (int64_t p = p0; p < p1; p++) s += dy[p * co + c];
+          sums[c] += s;
+        }
+      }
+    }
+  });
+  for (int64_t i = 0; i < size; i++) {
+    float s = 0;
+    for (int t = 0; t < nt; t++) s += partial[size_t(t) * size + i];
+    dw[i] = s;
+  }
+  if (db) {
+    for (int64_t c = 0; c < co; c++) {
+      double s = 0;
+      for (int t = 0; t < nt; t++) s += biasPartial[size_t(t) * co + c];
+      db[c] = float(s);
+    }
+  }
+}
+
+}  // namespace
+
 void ConvForward(const Geometry& g, const float* x, const float* w, const float* bias, float* y, bool relu) {
+  ProfileScope scope("forward", g);
   Forward& entry = forwards.Get(g.Key((bias ? 1 : 0) | (relu ? 2 : 0)), [&] {
     return std::make_unique<Forward>(ForwardDesc(g, bias != nullptr, relu, dnnl::prop_kind::forward_training, Bf16()), g);
   });
@@ -226,27 +340,23 @@ Napi::Value Conv2d(const Napi::CallbackInfo& info) {
   });
 }
 
-// Up to this many filter taps (kh * kw * ci), the input gradient is one
-// sgemm and a scatter (col2im) instead of oneDNN's backward-data primitive,
-// which runs at a few GFLOP/s when ci is 1 (the decoder's last transposed
-// convolution, 4x4 to one channel, is such a pass in every forward step).
-constexpr int64_t kCol2imMaxTaps = 32;
-
 // dx = col2im(dy · Wᵀ): cols [n*oh*ow, kh*kw*ci] by sgemm against the
 // filter as [kh*kw*ci, co], then each column added where its tap lands.
 void BackpropInputCol2im(const Geometry& g, const float* dy, const float* w, float* dx) {
   const int64_t taps = g.kh * g.kw * g.ci, pixels = g.oh * g.ow;
-  std::vector<float> cols(size_t(g.n * pixels * taps));
-  dnnl_status_t status = dnnl_sgemm('N', 'T', g.n * pixels, taps, g.co, 1.0f, dy, g.co, w, g.co, 0.0f, cols.data(), taps);
-  if (status != dnnl_success) throw std::runtime_error("dnnl_sgemm failed with status " + std::to_string(status));
   const int64_t image = g.ih * g.iw * g.ci;
-  ParallelFor(g.n, g.n * image, [&](int64_t first, int64_t last, int) {
+  auto& buffers = ThreadBuffers();
+  // Image by image, in one parallel region: that image's columns by sgemm
+  // (on the calling thread), then scattered while they are in cache.
+  ParallelFor(g.n, g.n * pixels * taps * g.co, [&](int64_t first, int64_t last, int t) {
+    float* cols = Grown(buffers[size_t(t)], size_t(pixels * taps));
     for (int64_t b = first; b < last; b++) {
+      Sgemm('N', 'T', pixels, taps, g.co, dy + b * pixels * g.co, g.co, w, g.co, 0.0f, cols, taps);
       float* out = dx + b * image;
       std::fill(out, out + image, 0.0f);
       for (int64_t oy = 0; oy < g.oh; oy++) {
         for (int64_t ox = 0; ox < g.ow; ox++) {
-          const float* col = cols.data() + ((b * g.oh + oy) * g.ow + ox) * taps;
+          const float* col = cols + (oy * g.ow + ox) * taps;
           for (int64_t r = 0; r < g.kh; r++) {
             const int64_t y = oy * g.sh - g.pt + r * g.dh;
             if (y < 0 || y >= g.ih) continue;
@@ -267,6 +377,11 @@ void BackpropInputCol2im(const Geometry& g, const float* dy, const float* w, flo
 }  // namespace
 
 void ConvBackwardData(const Geometry& g, const float* dy, const float* w, float* dx) {
+  ProfileScope scope("backwardData", g);
+  if (!Bf16() && Pointwise(g) && !LegacyPath(kPathPointwise)) {
+    Sgemm('N', 'T', g.n * g.ih * g.iw, g.ci, g.co, dy, g.co, w, g.co, 0.0f, dx, g.ci);
+    return;
+  }
   if (g.kh * g.kw * g.ci <= kCol2imMaxTaps) {
     BackpropInputCol2im(g, dy, w, dx);
     return;
@@ -289,6 +404,11 @@ void ConvBackwardData(const Geometry& g, const float* dy, const float* w, float*
 // kernel took 4x the CPU time of the f32 one on the reference model's
 // 14x14x64 -> 128 layer (forward: half, backward data: 0.85).
 void ConvBackwardWeights(const Geometry& g, const float* x, const float* dy, float* dw, float* db) {
+  ProfileScope scope(db ? "backwardWeightsBias" : "backwardWeights", g);
+  if (Pointwise(g) && !LegacyPath(kPathPointwise)) {
+    PointwiseBackwardWeights(g, x, dy, dw, db);
+    return;
+  }
   BackwardWeights& entry = backwardWeights.Get(g.Key(db ? 1 : 0), [&] {
     auto hint = ForwardDesc(g, db != nullptr, false, dnnl::prop_kind::forward_training, false);
     if (db) {
@@ -343,6 +463,45 @@ Napi::Value Conv2dBackpropFilter(const Napi::CallbackInfo& info) {
 // repeated step creates none).
 Napi::Value PrimitivesCreated(const Napi::CallbackInfo& info) { return Napi::Number::New(info.Env(), double(created)); }
 
+// setConvPaths(mask): the legacyPaths bits (0: every sgemm path, the default).
+Napi::Value SetConvPaths(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    const int64_t mask = Int(info, 0);
+    if (mask < 0 || mask > 3) throw std::invalid_argument("setConvPaths: mask must be in [0, 3], found " + std::to_string(mask));
+    legacyPaths = int(mask);
+    return info.Env().Undefined();
+  });
+}
+
+// setConvProfiling(on): starts (clearing what was gathered) or stops timing.
+Napi::Value SetConvProfiling(const Napi::CallbackInfo& info) {
+  return Guard(info, [&]() -> Napi::Value {
+    if (info.Length() < 1 || !info[0].IsBoolean()) throw std::invalid_argument("setConvProfiling: expected a boolean");
+    profiling = info[0].As<Napi::Boolean>().Value();
+    if (profiling) profile.clear();
+    return info.Env().Undefined();
+  });
+}
+
+// convProfile(): [{pass, geometry (17 numbers), ms, cpuMs, calls}] gathered so far.
+Napi::Value ConvProfile(const Napi::CallbackInfo& info) {
+  Napi::Env env = info.Env();
+  Napi::Array out = Napi::Array::New(env, profile.size());
+  uint32_t i = 0;
+  for (const auto& [key, value] : profile) {
+    Napi::Object row = Napi::Object::New(env);
+    row.Set("pass", key.first);
+    Napi::Array geometry = Napi::Array::New(env, key.second.size());
+    for (uint32_t j = 0; j < key.second.size(); j++) geometry.Set(j, double(key.second[j]));
+    row.Set("geometry", geometry);
+    row.Set("ms", value.ms);
+    row.Set("cpuMs", value.cpuMs);
+    row.Set("calls", double(value.calls));
+    out.Set(i++, row);
+  }
+  return out;
+}
+
 }  // namespace
 
 void InitConv(Napi::Env env, Napi::Object exports) {
@@ -350,6 +509,9 @@ void InitConv(Napi::Env env, Napi::Object exports) {
   exports.Set("conv2dBackpropInput", Napi::Function::New(env, Conv2dBackpropInput));
   exports.Set("conv2dBackpropFilter", Napi::Function::New(env, Conv2dBackpropFilter));
   exports.Set("primitivesCreated", Napi::Function::New(env, PrimitivesCreated));
+  exports.Set("setConvPaths", Napi::Function::New(env, SetConvPaths));
+  exports.Set("setConvProfiling", Napi::Function::New(env, SetConvProfiling));
+  exports.Set("convProfile", Napi::Function::New(env, ConvProfile));
 }
 
 }  // namespace vq

@@ -43,4 +43,28 @@ void ConvBackwardData(const Geometry& g, const float* dy, const float* w, float*
 // dw = the filter gradient; db (nullable) = the bias gradient, from the same pass.
 void ConvBackwardWeights(const Geometry& g, const float* x, const float* dy, float* dw, float* db);
 
+// The paths setConvPaths puts back for the bench's side-by-side figures
+// (conv.cc): 1, oneDNN's diff_bias in the layers' backward-weights pass; 2,
+// oneDNN's primitives for the 1x1 convolutions' gradients. 0 is the default.
+constexpr int kPathDiffBias = 1, kPathPointwise = 2;
+bool LegacyPath(int bit);
+
+// Per-pass timings for the bench (convProfile / setConvProfiling): while
+// profiling is on, each scope adds its wall time and the process's CPU time
+// (all threads; on a machine shared with other jobs the steadier of the two)
+// under (pass, geometry). Off, a scope costs one branch.
+bool ConvProfiling();
+double CpuSeconds();
+void ConvProfileAdd(const char* pass, const Geometry& g, double ms, double cpuMs);
+struct ProfileScope {
+  const char* pass;
+  const Geometry& g;
+  double start, cpuStart;
+  ProfileScope(const char* passName, const Geometry& geo)
+      : pass(passName), g(geo), start(ConvProfiling() ? omp_get_wtime() : -1), cpuStart(start >= 0 ? CpuSeconds() : 0) {}
+  ~ProfileScope() {
+    if (start >= 0) ConvProfileAdd(pass, g, (omp_get_wtime() - start) * 1e3, (CpuSeconds() - cpuStart) * 1e3);
+  }
+};
+
 }  // namespace vq

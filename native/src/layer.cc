@@ -7,11 +7,11 @@
 //   written and is the convolution's input). Plain: y = conv(src, w) + bias.
 // convLayerBackward(dy, src, filter, y, dx | null, dw, db, geometry, flags)
 //   src is what the forward convolved (xr with kInputRelu, else x). One pass
-//   masks dy by y > 0 (kRelu), the filter and bias gradients come from one
-//   oneDNN backward-weights pass with diff_bias (for the transposed layer:
-//   the convolution's filter gradient with x and dy swapped, bias by a sum
-//   in the mask pass), dx from backward data (transposed: the forward
-//   convolution), then masked by src > 0 (kInputRelu).
+//   masks dy by y > 0 (kRelu) and sums it per channel (the bias gradient);
+//   the filter gradient is the convolution's backward-weights pass (for the
+//   transposed layer: the convolution's filter gradient with x and dy
+//   swapped), dx from backward data (transposed: the forward convolution),
+//   then masked by src > 0 (kInputRelu).
 //
 // The geometry is the forward convolution's (conv.h); for kTransposed the
 // layer maps the geometry's output [n, oh, ow, co] to its input [n, ih, iw,
@@ -72,6 +72,7 @@ Napi::Value ConvLayer(const Napi::CallbackInfo& info) {
     float* xr = inputRelu ? F32(info, 4, inSize) : nullptr;
     const float* src = x;
     if (inputRelu) {
+      ProfileScope scope("layerInputRelu", g);
       ParallelFor(inSize, inSize, [&](int64_t begin, int64_t end, int) {
         for (int64_t i = begin; i < end; i++) xr[i] = x[i] < 0 ? 0.0f : x[i];
       });
@@ -79,6 +80,7 @@ Napi::Value ConvLayer(const Napi::CallbackInfo& info) {
     }
     if (transposed) {
       ConvBackwardData(g, src, w, y);
+      ProfileScope scope("layerBiasRelu", g);
       AddBiasRelu(y, bias, g.n * g.ih * g.iw, g.ci, relu);
     } else {
       ConvForward(g, src, w, bias, y, relu);
@@ -103,32 +105,42 @@ Napi::Value ConvLayerBackward(const Napi::CallbackInfo& info) {
 
     const float* grad = dy;
     const int64_t rows = outSize / outChannels;
-    if (relu || transposed) {
-      // One pass: the ReLU mask and, for the transposed layer, the bias sum.
+    // The bias gradient is summed in the mask pass (oneDNN's diff_bias made
+    // its backward-weights pass up to 4x slower), unless the bench asks for
+    // the old path (kPathDiffBias); the transposed layer's always is.
+    const bool sumBias = transposed || !LegacyPath(kPathDiffBias);
+    if (relu || sumBias) {
+      // One pass: the ReLU mask and the bias sum.
+      ProfileScope scope("layerMask", g);
       if (relu) scratch.resize(size_t(outSize));
       float* masked = relu ? scratch.data() : nullptr;
       const int nt = Threads();
-      std::vector<double> partial(transposed ? size_t(nt) * outChannels : 0, 0.0);
+      std::vector<double> partial(sumBias ? size_t(nt) * outChannels : 0, 0.0);
       ParallelFor(rows, outSize, [&](int64_t begin, int64_t end, int t) {
-        std::vector<float> sum(transposed ? outChannels : 0, 0.0f);
+        std::vector<float> sum(sumBias ? outChannels : 0, 0.0f);
+        double* out = sumBias ? partial.data() + size_t(t) * outChannels : nullptr;
         for (int64_t r = begin; r < end; r++) {
           const float* in = dy + r * outChannels;
-          const float* out = y + r * outChannels;
+          const float* yr = y + r * outChannels;
           if (relu) {
             float* m = masked + r * outChannels;
-            for (int64_t c = 0; c < outChannels; c++) m[c] = out[c] > 0 ? in[c] : 0.0f;
-            if (transposed) for (int64_t c = 0; c < outChannels; c++) sum[c] += m[c];
+            for (int64_t c = 0; c < outChannels; c++) m[c] = yr[c] > 0 ? in[c] : 0.0f;
+            if (sumBias) for (int64_t c = 0; c < outChannels; c++) sum[c] += m[c];
           } else {
             for (int64_t c = 0; c < outChannels; c++) sum[c] += in[c];
           }
+          if (sumBias && (r - begin) % 64 == 63) {
+            for (int64_t c = 0; c < outChannels; c++) out[c] += sum[c];
+            std::fill(sum.begin(), sum.end(), 0.0f);
+          }
         }
-        for (int64_t c = 0; c < int64_t(sum.size()); c++) partial[size_t(t) * outChannels + c] += sum[c];
+        for (int64_t c = 0; c < int64_t(sum.size()); c++) out[c] += sum[c];
       });
-      if (transposed) {
+      if (sumBias) {
         for (int64_t c = 0; c < outChannels; c++) {
-          double s = 0;
-          for (int t = 0; t < nt; t++) s += partial[size_t(t) * outChannels + c];
-          db[c] = float(s);
+          double total = 0;
+          for (int t = 0; t < nt; t++) total += partial[size_t(t) * outChannels + c];
+          db[c] = float(total);
         }
       }
       if (relu) grad = masked;
@@ -140,10 +152,11 @@ Napi::Value ConvLayerBackward(const Napi::CallbackInfo& info) {
       ConvBackwardWeights(g, grad, src, dw, nullptr);
       if (dx) ConvForward(g, grad, w, nullptr, dx, false);
     } else {
-      ConvBackwardWeights(g, src, grad, dw, db);
+      ConvBackwardWeights(g, src, grad, dw, sumBias ? nullptr : db);
       if (dx) ConvBackwardData(g, grad, w, dx);
     }
     if (dx && inputRelu) {
+      ProfileScope scope("layerInputMask", g);
       ParallelFor(inSize, inSize, [&](int64_t begin, int64_t end, int) {
         for (int64_t i = begin; i < end; i++) dx[i] = src[i] > 0 ? dx[i] : 0.0f;
       });

@@ -30,6 +30,8 @@ export interface AudioConfig {
   beta: number;
   decay: number;
   epsilon: number;
+  /** Restart codes whose running usage (1 = a fair share) falls below this after a step (src/quantize/restart.ts); 0: never. */
+  restartDead: number;
   /** Number of speakers (the embedding table's rows). */
   speakers: number;
   /** Width of the speaker embedding. */
@@ -58,6 +60,7 @@ export const DEFAULT_AUDIO_CONFIG: Readonly<AudioConfig> = Object.freeze({
   beta: 0.25,
   decay: 0.99,
   epsilon: 1e-5,
+  restartDead: 0,
   speakers: 1,
   speakerDim: 16,
   residualChannels: 32,
@@ -101,6 +104,9 @@ export function validateAudioConfig(input: Partial<AudioConfig> | Record<string,
     if (!(typeof config[key] === 'number' && Number.isFinite(config[key]) && config[key] >= 0)) {
       throw new UserError(`${where}: ${key} must be a number >= 0, found ${JSON.stringify(config[key])}`);
     }
+  }
+  if (!(typeof config.restartDead === 'number' && config.restartDead >= 0 && config.restartDead < 1)) {
+    throw new UserError(`${where}: restartDead must be a number in [0, 1) (0: no restarts), found ${JSON.stringify(config.restartDead)}`);
   }
   const d = config.dilations;
   if (!Array.isArray(d) || d.length === 0 || !d.every((x) => Number.isInteger(x) && x >= 1)) {

@@ -100,9 +100,10 @@ export class AudioVqVae {
     this.encoder = new AudioEncoder(this.config, this.variables, rng);
     const { codebookSize, codeDim, beta, decay, epsilon } = this.config;
     const quantizerSeed = nextSeed(rng);
+    const restartDead = this.config.restartDead > 0 ? this.config.restartDead : undefined;
     this.quantizer = this.config.quantizer === 'ema'
-      ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed: quantizerSeed })
-      : new VectorQuantizer({ codebookSize, codeDim, beta, seed: quantizerSeed });
+      ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed: quantizerSeed, restartDead })
+      : new VectorQuantizer({ codebookSize, codeDim, beta, seed: quantizerSeed, restartDead });
     this.decoder = new WaveNet(this.config, this.variables, rng);
   }
 

@@ -42,6 +42,7 @@ export const AUDIO_MODEL_FLAGS = {
   encoderChannels: 'encoder-channels',
   beta: 'beta',
   decay: 'decay',
+  restartDead: 'restart-dead',
 } as const satisfies Partial<Record<keyof AudioConfig, string>>;
 
 export interface AudioRunOptions {
@@ -64,7 +65,14 @@ export function audioRun(options: AudioRunOptions): RunPlugin<AudioTrainingState
     load: (dir) => loadAudioModel(dir) as SavedAudioRun,
     formatLoss: (loss) => loss.toFixed(4),
     async open({ out, saved, settings, backend, output }) {
-      if (saved) checkFlagsMatch(options.model, saved.model, AUDIO_MODEL_FLAGS, `model in ${out}`);
+      if (saved) {
+        checkFlagsMatch(options.model, saved.model, AUDIO_MODEL_FLAGS, `model in ${out}`);
+        // --hop is 2^downsamples.
+        const given = options.model.downsamples;
+        if (given !== undefined && given !== saved.model.downsamples) {
+          throw new UserError(`--hop ${2 ** given} does not match the model in ${out} (hop ${2 ** saved.model.downsamples}); leave it out to resume`);
+        }
+      }
       const data = options.loadData('train', options.limit);
       for (const note of data.notes) output.info(note);
       let test: AudioDataset | undefined;

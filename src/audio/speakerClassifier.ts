@@ -124,6 +124,17 @@ export function utteranceFeatures(samples: Float32Array, sampleRate: number): Fl
   return out;
 }
 
+/**
+ * How often each code occurs in an utterance's codes (a fraction per code,
+ * [K]): the features of a classifier that asks how much speaker identity the
+ * codes themselves carry.
+ */
+export function codeHistogram(codes: ArrayLike<number>, codebookSize: number): Float64Array {
+  const out = new Float64Array(codebookSize);
+  for (let i = 0; i < codes.length; i++) out[codes[i]!] += 1 / codes.length;
+  return out;
+}
+
 export class SpeakerClassifier {
   private constructor(
     readonly classes: number,

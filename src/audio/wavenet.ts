@@ -168,7 +168,7 @@ export class WaveNet {
 }
 
 /** x [b, T, C] delayed by d steps along T, zeros shifted in. */
-function delay(x: tf.Tensor3D, d: number): tf.Tensor3D {
+export function delay(x: tf.Tensor3D, d: number): tf.Tensor3D {
   const [b, t, c] = x.shape;
   if (d >= t) return tf.zerosLike(x);
   return tf.slice(tf.pad(x, [[0, 0], [d, 0], [0, 0]]), [0, 0, 0], [b, t, c]);

@@ -16,8 +16,8 @@
 import type { BackendChoice } from '../backend/select.js';
 import { loadAudioModel, speakerIndex, type LoadedAudioModel } from '../audio/checkpoint.js';
 import { decodeCodes, encodeSamples } from '../audio/convert.js';
-import { evaluateAudio, evaluationLine, spread } from '../audio/evaluate.js';
-import { SpeakerClassifier, utteranceFeatures } from '../audio/speakerClassifier.js';
+import { bitsPerSample, evaluateAudio, evaluationLine, spread } from '../audio/evaluate.js';
+import { codeHistogram, SpeakerClassifier, utteranceFeatures } from '../audio/speakerClassifier.js';
 import { parseDataSpec } from '../data/spec.js';
 import { loadWavFolder, type AudioDataset } from '../data/wav.js';
 import { UserError } from '../errors.js';
@@ -72,10 +72,19 @@ export async function audioEval(dir: string, flags: DataFlags & { conversions: n
   }
 }
 
+/** Train utterances (spread over the split) whose code histograms train the codes' speaker classifier, and test ones it is scored on. */
+export const CODE_CLASSIFIER_TRAIN = 160;
+export const CODE_CLASSIFIER_TEST = 48;
+
 /**
  * Converts `count` test utterances spread over the split, the i-th to speaker (source + 1 + i)
  * mod speakers, and classifies the results with a classifier trained on the
  * train split's real audio: how often it names the target, and the source.
+ * Two diagnostics of what limits conversion: how well a classifier of the
+ * same kind names the speaker from the codes alone (their histogram: speaker
+ * identity left in the codes), and the decoder's teacher-forced bits per
+ * sample on the chosen utterances with their own speaker against the
+ * conversion's target (how much the decoder relies on the speaker input).
  */
 function measureConversion(loaded: LoadedAudioModel, train: AudioDataset, test: AudioDataset, count: number, ctx: CommandContext): Record<string, number> {
   const speakers = loaded.speakers.length;
@@ -84,12 +93,24 @@ function measureConversion(loaded: LoadedAudioModel, train: AudioDataset, test: 
   const classifier = SpeakerClassifier.fit(train.utterances.map((u) => utteranceFeatures(u.samples, rate)), train.utterances.map((u) => u.speaker), speakers);
   const real = test.utterances.filter((u) => classifier.predict(utteranceFeatures(u.samples, rate)) === u.speaker).length / test.utterances.length;
   info(ctx, `speaker classifier (MFCC + logistic regression): ${(100 * real).toFixed(1)}% of real test utterances to their speaker`);
+  const k = loaded.model.codebookSize;
+  const model = loaded.vqvae;
+  const histogram = (u: { samples: Float32Array }) => codeHistogram(encodeSamples(model, u.samples), k);
+  const codeTrain = spread(train.utterances, CODE_CLASSIFIER_TRAIN);
+  const codeClassifier = SpeakerClassifier.fit(codeTrain.map(histogram), codeTrain.map((u) => u.speaker), speakers);
+  const codeTest = spread(test.utterances, CODE_CLASSIFIER_TEST);
+  const fromCodes = codeTest.filter((u) => codeClassifier.predict(histogram(u)) === u.speaker).length / codeTest.length;
+  info(ctx, `speaker from the codes alone (code histogram + logistic regression, ${codeTest.length} test utterances): ${(100 * fromCodes).toFixed(1)}% (chance ${(100 / speakers).toFixed(1)}%)`);
   const chosen = spread(test.utterances, count); // every speaker's, in a split sorted by speaker
+  const targetOf = (u: { speaker: number }, i: number) => (u.speaker + 1 + (i % (speakers - 1))) % speakers;
+  const bitsOwn = bitsPerSample(model, chosen);
+  const bitsTarget = bitsPerSample(model, chosen.map((u, i) => ({ ...u, speaker: targetOf(u, i) })));
+  info(ctx, `decoder bits per sample on those utterances: ${bitsOwn.toFixed(3)} with their own speaker, ${bitsTarget.toFixed(3)} with the conversion's target`);
   let toTarget = 0;
   let toSource = 0;
   const random = mulberry32(0);
   chosen.forEach((u, i) => {
-    const target = (u.speaker + 1 + (i % (speakers - 1))) % speakers;
+    const target = targetOf(u, i);
     const converted = decodeCodes(loaded.vqvae, encodeSamples(loaded.vqvae, u.samples), target, { random }).subarray(0, u.samples.length);
     const predicted = classifier.predict(utteranceFeatures(converted, rate));
     if (predicted === target) toTarget++;
@@ -98,7 +119,10 @@ function measureConversion(loaded: LoadedAudioModel, train: AudioDataset, test: 
   });
   const n = chosen.length;
   info(ctx, `conversion (${n} utterances): classified as the target ${(100 * toTarget / n).toFixed(1)}%, as the source ${(100 * toSource / n).toFixed(1)}% (chance ${(100 / speakers).toFixed(1)}%)`);
-  return { classifier_real_accuracy: real, conversion_to_target: toTarget / n, conversion_to_source: toSource / n, conversions: n };
+  return {
+    classifier_real_accuracy: real, conversion_to_target: toTarget / n, conversion_to_source: toSource / n, conversions: n,
+    codes_speaker_accuracy: fromCodes, bits_own_speaker: bitsOwn, bits_target_speaker: bitsTarget,
+  };
 }
 
 export async function audioEncode(dir: string, flags: DataFlags & { out: string; labelsOut: string | undefined }, ctx: CommandContext): Promise<void> {

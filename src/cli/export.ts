@@ -9,9 +9,10 @@ import { selectBackend } from '../backend/select.js';
 import { join } from 'node:path';
 import type { ImageDataset } from '../data/dataset.js';
 import { isUserError } from '../errors.js';
-import { loadModel } from '../model/checkpoint.js';
 import { exportOnnx } from '../export/onnx/export.js';
-import { checkExportTarget, checkPrior, exportExamples, exportModelFiles, exportPrior, listFiles, removeStale } from '../export/web.js';
+import {
+  checkExportTarget, checkPrior, exportAudioExamples, exportExamples, exportModelFiles, exportPrior, listFiles, loadAudioExamples, loadWebModel, removeStale,
+} from '../export/web.js';
 import { defineCommand, type CommandContext } from './command.js';
 import { checkDataFitsModel, checkDataFlag, DATA_HELP, info, loadData } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
@@ -22,7 +23,9 @@ export const exportCommand = defineCommand({
   description:
     'Writes a model directory the web page (`vqvae serve`) loads: config.json and weights.safetensors ' +
     'without the optimizer state, examples.safetensors (test images the page counts code usage on) and, ' +
-    'with --prior, prior/. The format is the one `vqvae train` writes, so every command reads it too.\n\n' +
+    'with --prior, prior/. The format is the one `vqvae train` writes, so every command reads it too. ' +
+    'One-level, two-level (--levels 2) and audio models all go to the page (an audio model with its first test ' +
+    'utterances as examples); --prior only with a one-level model with one code per cell.\n\n' +
     'With --onnx, writes instead encoder.onnx (raw uint8 pixels [N, H, W, C] to int32 code indices [N, h, w], ' +
     'the pixel scaling inside the graph) and decoder.onnx (int32 indices to uint8 pixels [N, H, W, C], ' +
     'plus a float32 output `reconstruction` in the model scale pixels/255 - 0.5), opset 17, ' +
@@ -37,7 +40,7 @@ export const exportCommand = defineCommand({
     { name: 'prior', type: 'string', metavar: 'DIR', help: 'prior directory written by `vqvae prior train`, for sampling in the page' },
     { name: 'out', type: 'string', required: true, metavar: 'DIR', help: 'directory to write (created if needed)' },
     { name: 'data', type: 'string', metavar: 'SPEC', help: `${DATA_HELP}, for the example images (default: what the model was trained on; not with --onnx)` },
-    { name: 'examples', type: 'int', min: 0, max: 10000, default: 256, metavar: 'N', help: 'test images to include (0: none; not with --onnx)' },
+    { name: 'examples', type: 'int', min: 0, max: 10000, default: 256, metavar: 'N', help: 'test images to include (an audio model: test utterances, at most 4, each cut to 4 s; 0: none; not with --onnx)' },
     jsonFlag,
   ],
   examples: [
@@ -70,25 +73,30 @@ async function exportWeb(flags: WebExportFlags, ctx: CommandContext): Promise<vo
   checkDataFlag(flags.data);
   checkExportTarget(flags.out, flags.prior ? [flags.model, flags.prior] : [flags.model]);
   await selectBackend('cpu'); // only to hold the weights: export does no math
-  const loaded = loadModel(flags.model);
+  const loaded = loadWebModel(flags.model); // one-level, two-level or audio
   try {
     // Everything is read and checked before the first file is written.
     const prior = flags.prior ? checkPrior(flags.prior, loaded) : undefined;
     const spec = flags.data ?? loaded.training?.data;
     let data: ImageDataset | undefined;
+    let audio: ReturnType<typeof loadAudioExamples> | undefined;
     if (flags.examples > 0 && spec) {
       try {
-        data = await loadData(spec, { split: 'test', limit: flags.examples, resize: loaded.training?.resize }, ctx);
-        checkDataFitsModel(data, loaded.model, flags.model);
+        if (loaded.audio) {
+          audio = loadAudioExamples(spec, loaded.audio, flags.examples);
+        } else {
+          data = await loadData(spec, { split: 'test', limit: flags.examples, resize: loaded.training?.resize }, ctx);
+          checkDataFitsModel(data, loaded.image!, flags.model);
+        }
       } catch (error) {
         // The training data may be gone; examples are a nicety unless asked for by name.
         if (flags.data !== undefined || !isUserError(error)) throw error;
-        ctx.warn(`no example images: ${error.message}`);
+        ctx.warn(`no examples: ${error.message}`);
         data = undefined;
       }
     }
     exportModelFiles(loaded, flags.out);
-    const examples = data ? exportExamples(data, flags.examples, flags.out) : 0;
+    const examples = data ? exportExamples(data, flags.examples, flags.out) : audio ? exportAudioExamples(audio, loaded.audio!.sampleRate, flags.out) : 0;
     if (prior) exportPrior(prior, flags.out);
     removeStale(flags.out, { examples: examples > 0, prior: prior !== undefined });
     const files = listFiles(flags.out);
@@ -104,6 +112,6 @@ async function exportWeb(flags: WebExportFlags, ctx: CommandContext): Promise<vo
       ...(prior ? { prior_classes: prior.numClasses } : {}),
     });
   } finally {
-    loaded.vqvae.dispose();
+    loaded.dispose();
   }
 }

@@ -8,7 +8,9 @@
  * The architecture comes from --config FILE.json (a model directory's
  * config.json, or an object of model settings such as {"hidden": 64,
  * "quantizer": "ema"}, the rest at their defaults) and/or the model flags,
- * which win over the file. A state dict with missing, unexpected or wrongly
+ * which win over the file; --quantizer, --levels and --depth say which
+ * quantizer tensors it holds (train's other quantizer flags are refused:
+ * training settings, or ones the PyTorch reference cannot hold). A state dict with missing, unexpected or wrongly
  * shaped tensors is refused with one error naming each of them.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -24,6 +26,7 @@ import { defineCommand } from './command.js';
 import { backendFlag, info, useBackend } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
+import { IMPORT_QUANTIZER_FLAGS, importQuantizerSettings } from './quantizerFlags.js';
 
 const d = DEFAULT_MODEL_CONFIG;
 
@@ -51,6 +54,7 @@ export const importCommand = defineCommand({
     { name: 'image-size', type: 'string', metavar: 'HxW', help: `image height and width (default ${d.imageHeight}x${d.imageWidth})` },
     ...MODEL_SIZE_FLAGS,
     { name: 'ema', type: 'boolean', help: 'EMA quantizer: the file must hold vq.ema_cluster_size and vq.ema_w' },
+    ...IMPORT_QUANTIZER_FLAGS,
     decayFlag,
     backendFlag,
     jsonFlag,
@@ -76,8 +80,8 @@ export const importCommand = defineCommand({
         imageHeight: size?.[0],
         imageWidth: size?.[1],
         ...modelSizeOverrides(flags),
-        quantizer: flags.ema ? 'ema' : undefined,
       }),
+      ...importQuantizerSettings(flags, fromFile),
     };
     let config: ModelConfig;
     try {
@@ -85,6 +89,10 @@ export const importCommand = defineCommand({
     } catch (error) {
       if (error instanceof UserError && flags.config !== undefined) throw new UserError(`${flags.config}: ${error.message}`);
       throw error;
+    }
+    const unheld = config.lookupDim > 0 ? 'lookupDim' : config.cosine ? 'cosine' : undefined;
+    if (unheld) {
+      throw new UserError(`${flags.config}: "${unheld}" ${config[unheld]} cannot be imported: the PyTorch reference model (tools/pytorch/vqvae_torch.py) has no lookup projections and searches its codes unnormalised`);
     }
     await useBackend(flags.backend as BackendChoice, ctx);
     const model = loadPytorchModel(file, config);

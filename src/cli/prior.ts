@@ -8,6 +8,7 @@
  * bottom codes conditioned on the top codes of the same images (--top-codes).
  */
 import { readFileSync } from 'node:fs';
+import { isAudioPriorRun, runAudioPriorTrain } from './audioPrior.js';
 import { DEFAULT_PRIOR_CONFIG } from '../prior/config.js';
 import { priorRun } from '../prior/run.js';
 import { runTraining } from '../train/run.js';
@@ -35,7 +36,7 @@ export const priorTrainCommand = defineCommand({
     'level or of another model.',
   usage: '--codes FILE.npy [--labels FILE.npy] --out DIR [--model M2 --level top|bottom [--top-codes FILE.npy]] [flags]',
   flags: [
-    { name: 'codes', type: 'string', required: true, metavar: 'FILE.npy', help: 'training code grids [N, h, w] from `vqvae encode`' },
+    { name: 'codes', type: 'string', required: true, metavar: 'FILE.npy', help: 'training code grids [N, h, w] from `vqvae encode`, or an audio model\'s code sequences [N, frames] with --model that model (a 1-D prior)' },
     { name: 'labels', type: 'string', metavar: 'FILE.npy', help: 'class of each grid [N] (`vqvae encode --labels-out`): a class-conditional prior' },
     { name: 'out', type: 'string', required: true, metavar: 'DIR', help: 'prior directory to write' },
     { name: 'test-codes', type: 'string', metavar: 'FILE.npy', help: 'held-out code grids, scored every --eval-every steps and at the end' },
@@ -76,6 +77,8 @@ export const priorTrainCommand = defineCommand({
       throw new UsageError('--test-labels is needed: the prior is class-conditional (--labels)');
     }
     if (flags.testLabels !== undefined && flags.labels === undefined) throw new UsageError('--test-labels without --labels: the prior is unconditional');
+    // An audio model's codes [N, frames] (with --model that audio model): the 1-D prior (cli/audioPrior.ts).
+    if (isAudioPriorRun(flags.codes, flags.model)) return runAudioPriorTrain(flags, PRIOR_DEFAULTS, ctx);
     if (flags.level !== undefined && flags.model === undefined && !flags.resume) throw new UsageError('--level needs --model: the two-level model the codes came from');
     if (flags.testTopCodes !== undefined && flags.testCodes === undefined) throw new UsageError('--test-top-codes needs --test-codes');
     if (flags.testCodes !== undefined && flags.topCodes !== undefined && flags.testTopCodes === undefined) {

@@ -23,6 +23,8 @@ import { levelCodePaths } from '../model/hierarchicalCodes.js';
 import { checkLevelPrior, modelIdentity } from '../prior/levels.js';
 import type { PixelCnn } from '../prior/pixelcnn.js';
 import { sampleLevels, samplePrior } from '../prior/sample.js';
+import { isAudioModelDir } from '../audio/checkpoint.js';
+import { runAudioSample } from './audioPrior.js';
 import { defineCommand } from './command.js';
 import { backendFlag, info, useBackend } from './common.js';
 import { defaultUpscale, gridFlags } from './decode.js';
@@ -38,7 +40,8 @@ export const sampleCommand = defineCommand({
     'from each class, one row per class. The same --seed repeats the samples. For a two-level model ' +
     '(`vqvae train --levels 2`), --prior is its top prior (`vqvae prior train --level top`) and --bottom-prior its bottom ' +
     'prior (`--level bottom`): the top grids are drawn first, then the bottom grids given them; --codes-out FILE.npy ' +
-    'then writes FILE.top.npy and FILE.bottom.npy, as `vqvae encode` does.',
+    'then writes FILE.top.npy and FILE.bottom.npy, as `vqvae encode` does. With an audio model (`vqvae train --data wav:DIR`) ' +
+    'and a prior over its code sequences, it draws --n sequences of --seconds each, decodes them in --speaker\'s voice and writes one WAV.',
   usage: '--model DIR --prior DIR [--bottom-prior DIR] --out FILE.png [flags]',
   flags: [
     { name: 'model', type: 'string', required: true, metavar: 'DIR', help: 'the VQ-VAE model directory (`vqvae train`)' },
@@ -50,6 +53,8 @@ export const sampleCommand = defineCommand({
     { name: 'temperature', type: 'number', min: 0, exclusiveMin: true, default: 1, metavar: 'T', help: 'divide the logits by T: below 1 sharper, above 1 more varied' },
     { name: 'seed', type: 'int', min: 0, default: 0, help: 'seed of the draws' },
     { name: 'codes-out', type: 'string', metavar: 'FILE.npy', help: 'also write the sampled codes, int32 [N, h, w] (two levels: FILE.top.npy and FILE.bottom.npy)' },
+    { name: 'speaker', type: 'string', metavar: 'NAME', help: 'audio models: the voice to decode with (--out is then a .wav)' },
+    { name: 'seconds', type: 'number', min: 0, exclusiveMin: true, metavar: 'S', help: 'audio models: seconds of speech per sample (default 3)' },
     ...gridFlags,
     backendFlag,
     jsonFlag,
@@ -58,8 +63,11 @@ export const sampleCommand = defineCommand({
     'vqvae sample --model runs/fashion-ema --prior runs/fashion-prior --class all --out samples.png',
     'vqvae sample --model runs/mnist --prior runs/mnist-prior --n 16 --class 3 --temperature 0.8 --seed 1 --out threes.png',
     'vqvae sample --model runs/cifar-2 --prior runs/cifar-2-top --bottom-prior runs/cifar-2-bottom --class all --out samples.png --codes-out samples.npy',
+    'vqvae sample --model runs/speech --prior runs/speech-prior --speaker slt --seconds 3 --out slt.wav',
   ],
   async run(flags, ctx) {
+    if (isAudioModelDir(flags.model)) return runAudioSample(flags, ctx);
+    if (flags.speaker !== undefined || flags.seconds !== undefined) throw new UsageError(`--${flags.speaker !== undefined ? 'speaker' : 'seconds'} applies to audio models; ${flags.model} is not one`);
     let classLabel: number | 'all' | undefined;
     if (flags.class !== undefined) {
       if (flags.class === 'all') classLabel = 'all';

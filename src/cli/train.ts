@@ -14,8 +14,8 @@ import { defineCommand } from './command.js';
 import { backendFlag, precisionFlag, checkDataFlag, DATA_HELP, defaultRunDir, limitFlag, loadData, parseResize, resizeFlag, checkpointEveryFlag, resumeFlag, runOptions } from './common.js';
 import { distributedFlag, distributedRun, openJob } from './distributed.js';
 import { jsonFlag, UsageError } from './flags.js';
-import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
-import { codeLevels, QUANTIZER_FLAGS, quantizerSettings } from './quantizerFlags.js';
+import { MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
+import { codeLevels, QUANTIZER_FLAGS, quantizerSettings, TRAIN_DECAY_FLAG } from './quantizerFlags.js';
 import { QUANTIZER_OPTION_FLAGS } from '../quantize/recipe.js';
 import { describeRecipe, TRAIN_QUANTIZER_DEFAULTS } from '../quantize/recipe.js';
 import { AUDIO_TRAIN_FLAGS, checkDataKindFlags, runAudioTrain } from './audioTrain.js';
@@ -47,7 +47,7 @@ export const trainCommand = defineCommand({
     ...QUANTIZER_FLAGS,
     { name: 'top-codebook-size', type: 'int', min: 1, metavar: 'K', help: 'with --levels 2: the top level\'s number of codes (default: --codebook-size)' },
     { name: 'top-code-dim', type: 'int', min: 1, metavar: 'D', help: 'with --levels 2: the top level\'s code dimension (default: --code-dim)' },
-    decayFlag,
+    TRAIN_DECAY_FLAG,
     ...AUDIO_TRAIN_FLAGS,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
     { name: 'eval-limit', type: 'int', min: 1, default: 1000, metavar: 'N', help: 'test images per evaluation' },
@@ -84,7 +84,7 @@ export const trainCommand = defineCommand({
     const levels = given.levels ?? (flags.resume ? modelLevels(out) : 1);
     if (levels === 2) {
       // Each level of the two-level model is a vq or ema codebook (model/hierarchical.ts) with its init and dead-code restarts.
-      const other = (['lookupDim', 'cosine', 'gradient', 'depth'] as const).find((k) => quantizerFlags[k] !== undefined && quantizerFlags[k] !== false);
+      const other = (['kmeansWarmup', 'lookupDim', 'cosine', 'gradient', 'depth'] as const).find((k) => quantizerFlags[k] !== undefined && quantizerFlags[k] !== false);
       if (other) throw new UsageError(`--${QUANTIZER_OPTION_FLAGS[other]} does not apply to --levels 2 (each level is a vq or ema codebook; --codebook-init and --restart-dead apply to both)`);
       if (quantizerFlags.quantizer !== undefined && quantizerFlags.quantizer !== 'vq' && quantizerFlags.quantizer !== 'ema') {
         throw new UsageError(`--quantizer ${quantizerFlags.quantizer} does not apply to --levels 2 (each level is a vq or ema codebook)`);

@@ -10,27 +10,17 @@
  * or short `fmt ` chunk, a `data` chunk longer than the file (truncated),
  * two or more channels, an unsupported encoding, or no samples at all.
  *
+ * The formats over bytes are in wavBytes.ts (browser-safe); this adds files.
+ *
  * Example: `writeWav('a.wav', samples, 16000)` then `readWav('a.wav')` gives
  * { sampleRate: 16000, samples } with 16-bit precision.
  */
 import fs from 'node:fs';
 import { UserError } from '../errors.js';
 import { writeFileAtomicSync } from './atomicWrite.js';
+import { decodeWav, encodeWavBytes, type WavAudio, type WavFormat } from './wavBytes.js';
 
-export type WavFormat = 'pcm8' | 'pcm16' | 'pcm24' | 'pcm32' | 'float32';
-
-export const WAV_FORMATS: readonly WavFormat[] = ['pcm8', 'pcm16', 'pcm24', 'pcm32', 'float32'];
-
-export interface WavAudio {
-  readonly sampleRate: number;
-  /** Mono samples in [-1, 1] (float WAVs may exceed it; they are kept as is). */
-  readonly samples: Float32Array;
-  readonly format: WavFormat;
-}
-
-const PCM = 1;
-const IEEE_FLOAT = 3;
-const EXTENSIBLE = 0xfffe;
+export { decodeWav, encodeWavBytes, WAV_FORMATS, type WavAudio, type WavFormat } from './wavBytes.js';
 
 /** Reads a mono WAV file; `name` (default the path) is what errors call it. */
 export function readWav(file: string, name = file): WavAudio {
@@ -44,148 +34,10 @@ export function readWav(file: string, name = file): WavAudio {
   return decodeWav(bytes, name);
 }
 
-/** Decodes the bytes of a mono WAV file; `name` is what errors call it. */
-export function decodeWav(bytes: Uint8Array, name: string): WavAudio {
-  const fail = (why: string): never => {
-    throw new UserError(`${name}: ${why}`);
-  };
-  const view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  const tag = (at: number) => String.fromCharCode(bytes[at]!, bytes[at + 1]!, bytes[at + 2]!, bytes[at + 3]!);
-  if (bytes.length === 0) fail('empty file (zero length), not a WAV file');
-  if (bytes.length < 12 || tag(0) !== 'RIFF' || tag(8) !== 'WAVE') fail('not a WAV file (no RIFF/WAVE header)');
-
-  let fmt: { encoding: number; channels: number; sampleRate: number; bits: number } | undefined;
-  let data: Uint8Array | undefined;
-  let at = 12;
-  while (at + 8 <= bytes.length) {
-    const id = tag(at);
-    const size = view.getUint32(at + 4, true);
-    const body = at + 8;
-    if (id === 'fmt ') {
-      if (size < 16 || body + size > bytes.length) fail(`truncated: the fmt chunk needs ${Math.max(size, 16)} bytes, the file has ${bytes.length - body}`);
-      let encoding = view.getUint16(body, true);
-      if (encoding === EXTENSIBLE && size >= 40) encoding = view.getUint16(body + 24, true);
-      fmt = {
-        encoding,
-        channels: view.getUint16(body + 2, true),
-        sampleRate: view.getUint32(body + 4, true),
-        bits: view.getUint16(body + 14, true),
-      };
-    } else if (id === 'data') {
-      if (body + size > bytes.length) {
-        fail(`truncated: the data chunk says ${size} bytes, the file holds ${bytes.length - body}`);
-      }
-      data = bytes.subarray(body, body + size);
-      break;
-    }
-    at = body + size + (size % 2); // chunks are padded to even sizes
-  }
-  if (fmt === undefined) fail('no fmt chunk before the data: not a valid WAV header');
-  const { encoding, channels, sampleRate, bits } = fmt!;
-  if (data === undefined) fail('truncated: no data chunk');
-  if (channels !== 1) fail(`has ${channels} channels; only mono is read (convert with: sox IN.wav -c 1 OUT.wav)`);
-  if (!(sampleRate > 0)) fail(`invalid sample rate ${sampleRate}`);
-  const format = formatOf(encoding, bits);
-  if (format === undefined) {
-    fail(`unsupported encoding (format tag ${encoding}, ${bits} bits); expected PCM 8/16/24/32-bit or float32`);
-  }
-  const width = bytesPerSample(format!);
-  if (data!.length === 0) fail('no audio samples (zero length data)');
-  if (data!.length % width !== 0) fail(`truncated: the data holds ${data!.length} bytes, not a whole number of ${width}-byte samples`);
-  return { sampleRate, samples: decodeSamples(data!, format!), format: format! };
-}
-
-function formatOf(encoding: number, bits: number): WavFormat | undefined {
-  if (encoding === PCM) return ({ 8: 'pcm8', 16: 'pcm16', 24: 'pcm24', 32: 'pcm32' } as const)[bits as 8];
-  if (encoding === IEEE_FLOAT && bits === 32) return 'float32';
-  return undefined;
-}
-
-function bytesPerSample(format: WavFormat): number {
-  return { pcm8: 1, pcm16: 2, pcm24: 3, pcm32: 4, float32: 4 }[format];
-}
-
-function decodeSamples(data: Uint8Array, format: WavFormat): Float32Array {
-  const view = new DataView(data.buffer, data.byteOffset, data.byteLength);
-  const n = data.length / bytesPerSample(format);
-  const out = new Float32Array(n);
-  switch (format) {
-    case 'pcm8':
-      for (let i = 0; i < n; i++) out[i] = (data[i]! - 128) / 128;
-      break;
-    case 'pcm16':
-      for (let i = 0; i < n; i++) out[i] = view.getInt16(2 * i, true) / 32768;
-      break;
-    case 'pcm24':
-      for (let i = 0; i < n; i++) {
-        const v = data[3 * i]! | (data[3 * i + 1]! << 8) | (data[3 * i + 2]! << 16);
-        out[i] = ((v << 8) >> 8) / 8388608;
-      }
-      break;
-    case 'pcm32':
-      for (let i = 0; i < n; i++) out[i] = view.getInt32(4 * i, true) / 2147483648;
-      break;
-    case 'float32':
-      for (let i = 0; i < n; i++) out[i] = view.getFloat32(4 * i, true);
-      break;
-  }
-  return out;
-}
-
-/** The bytes of a mono WAV file; integer formats clip to [-1, 1) and round. */
+/** encodeWavBytes as a Buffer (the same bytes, not copied). */
 export function encodeWav(samples: ArrayLike<number>, sampleRate: number, format: WavFormat = 'pcm16'): Buffer {
-  if (!(Number.isInteger(sampleRate) && sampleRate > 0)) throw new Error(`sample rate must be a positive integer, found ${sampleRate}`);
-  const width = bytesPerSample(format);
-  const n = samples.length;
-  // Float WAVs carry an 18-byte fmt chunk (cbSize 0) and a fact chunk, as
-  // the format asks for non-PCM data; PCM keeps the plain 16-byte header.
-  const isFloat = format === 'float32';
-  const fmtSize = isFloat ? 18 : 16;
-  const factSize = isFloat ? 12 : 0;
-  const header = 12 + 8 + fmtSize + factSize + 8;
-  const out = Buffer.alloc(header + n * width);
-  out.write('RIFF', 0, 'ascii');
-  out.writeUInt32LE(header - 8 + n * width, 4);
-  out.write('WAVE', 8, 'ascii');
-  out.write('fmt ', 12, 'ascii');
-  out.writeUInt32LE(fmtSize, 16);
-  out.writeUInt16LE(isFloat ? IEEE_FLOAT : PCM, 20);
-  out.writeUInt16LE(1, 22);
-  out.writeUInt32LE(sampleRate, 24);
-  out.writeUInt32LE(sampleRate * width, 28);
-  out.writeUInt16LE(width, 32);
-  out.writeUInt16LE(width * 8, 34);
-  let at = 20 + fmtSize; // cbSize, where present, stays 0
-  if (isFloat) {
-    out.write('fact', at, 'ascii');
-    out.writeUInt32LE(4, at + 4);
-    out.writeUInt32LE(n, at + 8);
-    at += 12;
-  }
-  out.write('data', at, 'ascii');
-  out.writeUInt32LE(n * width, at + 4);
-  const clip = (x: number, scale: number) => Math.max(-scale, Math.min(scale - 1, Math.round(x * scale)));
-  for (let i = 0, at = header; i < n; i++, at += width) {
-    const x = samples[i]!;
-    switch (format) {
-      case 'pcm8':
-        out.writeUInt8(clip(x, 128) + 128, at);
-        break;
-      case 'pcm16':
-        out.writeInt16LE(clip(x, 32768), at);
-        break;
-      case 'pcm24':
-        out.writeIntLE(clip(x, 8388608), at, 3);
-        break;
-      case 'pcm32':
-        out.writeInt32LE(clip(x, 2147483648), at);
-        break;
-      case 'float32':
-        out.writeFloatLE(x, at);
-        break;
-    }
-  }
-  return out;
+  const bytes = encodeWavBytes(samples, sampleRate, format);
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength);
 }
 
 /** Writes a mono WAV file atomically (the old file, if any, stays whole until the new one is complete). */

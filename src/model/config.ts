@@ -26,6 +26,7 @@ export type CodebookInit = (typeof CODEBOOK_INITS)[number];
 /** The config fields of the options of the quantizers, each with the value that means "off". */
 export const QUANTIZER_OPTION_DEFAULTS = {
   codebookInit: 'uniform',
+  kmeansWarmup: 0,
   restartDead: 0,
   lookupDim: 0,
   cosine: false,
@@ -37,8 +38,8 @@ export type QuantizerOption = keyof typeof QUANTIZER_OPTION_DEFAULTS;
 
 /** Which options each quantizer implements; any other option must keep its "off" value. */
 export const QUANTIZER_OPTIONS: Record<QuantizerKind, readonly QuantizerOption[]> = {
-  vq: ['codebookInit', 'restartDead', 'lookupDim', 'cosine', 'gradient'],
-  ema: ['codebookInit', 'restartDead', 'lookupDim', 'cosine', 'gradient'],
+  vq: ['codebookInit', 'kmeansWarmup', 'restartDead', 'lookupDim', 'cosine', 'gradient'],
+  ema: ['codebookInit', 'kmeansWarmup', 'restartDead', 'lookupDim', 'cosine', 'gradient'],
   simvq: [],
   fsq: ['levels'],
   rvq: ['depth', 'restartDead'],
@@ -86,6 +87,8 @@ export interface ModelConfig {
   likelihood: Likelihood;
   /** How the codebook starts ('uniform' for models saved before it existed). */
   codebookInit: CodebookInit;
+  /** With codebookInit 'kmeans': training steps before the k-means initialisation (0: before the first step; 0 for models saved before it existed). */
+  kmeansWarmup: number;
   /** Restart a code whose running usage (1 = a fair share) falls below this; 0: never. */
   restartDead: number;
   /** Dimension d of the nearest-code search, through learned projections D → d → D; 0: search in D itself. */
@@ -149,6 +152,7 @@ const CHECKS: Record<keyof ModelConfig, Check> = {
   epsilon: positiveNumber,
   likelihood: oneOf(['mse', 'categorical']),
   codebookInit: oneOf(CODEBOOK_INITS),
+  kmeansWarmup: nonNegativeInt,
   restartDead: (v) => (typeof v === 'number' && v >= 0 && v < 1 ? undefined : 'a number in [0, 1) (0: no restarts)'),
   lookupDim: nonNegativeInt,
   cosine: (v) => (typeof v === 'boolean' ? undefined : 'true or false'),
@@ -213,6 +217,9 @@ function checkQuantizerConfig(config: ModelConfig, source: string): void {
   }
   if (config.lookupDim > config.codeDim) {
     throw new UserError(`${source}: "lookupDim" ${config.lookupDim} must be at most the code dimension ${config.codeDim}`);
+  }
+  if (config.kmeansWarmup > 0 && config.codebookInit !== 'kmeans') {
+    throw new UserError(`${source}: "kmeansWarmup" ${config.kmeansWarmup} needs "codebookInit" 'kmeans', found '${config.codebookInit}'`);
   }
   const allowed = QUANTIZER_OPTIONS[config.quantizer];
   for (const key of Object.keys(QUANTIZER_OPTION_DEFAULTS) as QuantizerOption[]) {

@@ -186,8 +186,14 @@ export function loadPytorchModel(file: string, config: ModelConfig): VqVae {
   const { tensors } = readSafetensorsFile(file);
   const model = new VqVae(config);
   try {
-    const shapes = Object.fromEntries(Object.entries(model.state()).map(([name, v]) => [name, { shape: v.shape }]));
-    model.load(fromPytorchState(tensors, model.config, shapes, file), file);
+    // The running usage of dead-code restarts (restartDead) is training state the reference does not
+    // have: it starts fresh, as in a new model.
+    const fresh = (name: string) => name.endsWith('.usage');
+    const state = Object.entries(model.state());
+    const shapes = Object.fromEntries(state.filter(([name]) => !fresh(name)).map(([name, v]) => [name, { shape: v.shape }]));
+    const values = fromPytorchState(tensors, model.config, shapes, file);
+    for (const [name, v] of state) if (fresh(name)) values[name] = { shape: v.shape.slice(), data: Float32Array.from(v.dataSync()) };
+    model.load(values, file);
   } catch (error) {
     model.dispose();
     throw error;

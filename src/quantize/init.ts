@@ -1,16 +1,24 @@
 /**
- * `--codebook-init kmeans`: before the first training step, the codebook
- * becomes the k-means centres (kmeans.ts) of the encoder's outputs on the
- * run's first batches, enough of them for about INIT_VECTORS_PER_CODE
- * vectors per code (at most MAX_INIT_BATCHES). The batches are the run's
- * own (its seeded order), so the result is the same on every run with that
- * seed, and a resumed run never repeats it: it happens only at step 0.
+ * `--codebook-init kmeans`: before training step W (`--kmeans-warmup W`,
+ * config `kmeansWarmup`; 0: before the first step), the codebook becomes the
+ * k-means centres (kmeans.ts) of the encoder's outputs on the run's batches
+ * from step W on, enough of them for about INIT_VECTORS_PER_CODE vectors per
+ * code (at most MAX_INIT_BATCHES). After a warm-up the encoder has learned
+ * something, so the centres fit the outputs it goes on to give; at step 0
+ * they fit an untrained encoder's. The batches are the run's own (its seeded
+ * order), so the result is the same on every run with that seed, and a
+ * resumed run does it only if it had not reached step W.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { VqVae } from '../model/vqvae.js';
 
 export const INIT_VECTORS_PER_CODE = 2;
 export const MAX_INIT_BATCHES = 16;
+
+/** The step before which the model's codebook starts from k-means (undefined: it does not). */
+export function codebookInitStep(model: VqVae): number | undefined {
+  return wantsKmeansInit(model) ? model.config.kmeansWarmup : undefined;
+}
 
 /** Batches [b, H, W, C] of the run in input scale, by step. */
 export type BatchAt = (step: number) => tf.Tensor4D;
@@ -20,8 +28,13 @@ export function wantsKmeansInit(model: VqVae): boolean {
   return model.config.codebookInit === 'kmeans' && model.quantizer.initialize !== undefined;
 }
 
-/** The k-means initialisation, if the model's config asks for it; returns how many vectors it used (0: none). */
-export function initializeCodebook(model: VqVae, batchAt: BatchAt): number {
+/**
+ * The k-means initialisation, if the model's config asks for it, on the
+ * encoder's outputs of batchAt(0), batchAt(1), ..., k-means++ seeded by
+ * `seed` (the run's: a resumed run draws as the uninterrupted one); returns
+ * how many vectors it used (0: none).
+ */
+export function initializeCodebook(model: VqVae, batchAt: BatchAt, seed: number): number {
   if (!wantsKmeansInit(model)) return 0;
   const encoded: tf.Tensor2D[] = [];
   let vectors = 0;
@@ -36,7 +49,7 @@ export function initializeCodebook(model: VqVae, batchAt: BatchAt): number {
   const all = tf.concat(encoded, 0);
   tf.dispose(encoded);
   try {
-    model.quantizer.initialize!(all);
+    model.quantizer.initialize!(all, seed);
   } finally {
     all.dispose();
   }

@@ -152,19 +152,22 @@ export abstract class NearestCodeQuantizer implements Quantizer {
 
   /**
    * k-means initialisation (kmeans.ts) from encoder outputs `vectors` [m, d]:
-   * every code becomes a k-means centre of them.
+   * every code becomes a k-means centre of them, with a fair share of usage;
+   * `seed` (default: the quantizer's) seeds k-means++.
    */
-  initialize(vectors: tf.Tensor2D): void {
+  initialize(vectors: tf.Tensor2D, seed = this.seed): void {
     const flat = tf.tidy(() => (this.cosine ? l2Normalize(vectors) : tf.clone(vectors)));
     const data = flat.dataSync() as Float32Array;
     flat.dispose();
-    let centres = kmeans(data, this.codeDim, this.codebookSize, { seed: this.seed });
+    let centres = kmeans(data, this.codeDim, this.codebookSize, { seed });
     if (this.cosine) {
       const unit = tf.tidy(() => l2Normalize(tf.tensor2d(centres, [this.codebookSize, this.codeDim])));
       centres = unit.dataSync() as Float32Array;
       unit.dispose();
     }
     this.setCodes(Array.from({ length: this.codebookSize }, (_, i) => i), centres);
+    // Every code is new: none is dead for what it did before (after a warm-up).
+    this.restarter?.resetUsage();
   }
 
   takeRestarted(): number {

@@ -8,6 +8,7 @@ import type { GradientEstimator } from '../model/config.js';
 import { rotateToCodes } from './rotation.js';
 import { UserError } from '../errors.js';
 import type { QuantizerOutput } from './types.js';
+import { fusedNearestCodesFor } from '../backend/fusedNearest.js';
 
 /**
  * Identity forward, zero gradient backward: tfjs-core has no stop_gradient,
@@ -24,6 +25,9 @@ export const stopGradient: (x: tf.Tensor) => tf.Tensor = tf.customGrad((x, save)
  * same for every j. Returns int32 [m].
  */
 export function nearestCodes(flat: tf.Tensor2D, codebook: tf.Tensor2D): tf.Tensor1D {
+  // The same indices in one pass where the backend has a fused search (native).
+  const fused = fusedNearestCodesFor(tf.getBackend())?.(flat, codebook);
+  if (fused !== undefined) return tf.tensor1d(fused, 'int32');
   const nearest = tf.tidy(() => {
     const codeNorms = tf.sum(tf.square(codebook), 1); // [k]
     const dots = tf.matMul(flat, codebook, false, true); // [m, k]

@@ -95,14 +95,14 @@ export class ProjectedQuantizer implements Quantizer {
     }
   }
 
-  initialize(vectors: tf.Tensor2D): void {
+  initialize(vectors: tf.Tensor2D, seed?: number): void {
     if (!this.inner.initialize) return;
     const p = tf.tidy(() => {
       const [m, D] = vectors.shape;
       return tf.reshape(this.projectIn(tf.reshape(vectors, [1, 1, m, D]) as tf.Tensor4D), [m, this.lookupDim]) as tf.Tensor2D;
     });
     try {
-      this.inner.initialize(p);
+      this.inner.initialize(p, seed);
     } finally {
       p.dispose();
     }

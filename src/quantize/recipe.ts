@@ -9,7 +9,9 @@ import { DEFAULT_MODEL_CONFIG, QUANTIZER_OPTIONS, type ModelConfig, type Quantiz
 
 /**
  * The recipe `vqvae train` uses unless told otherwise, chosen from
- * `npm run bench:codebook` (README, "Codebook health"). The paper's recipe is
+ * `npm run bench:codebook` (README, "Codebook health"): moving-average codes
+ * that follow the encoder faster than the paper's (decay 0.9, as against
+ * 0.99) with dead-code restarts. The paper's recipe is
  * `--quantizer vq --codebook-init uniform --gradient ste`.
  */
 export const TRAIN_QUANTIZER_DEFAULTS = {
@@ -17,11 +19,13 @@ export const TRAIN_QUANTIZER_DEFAULTS = {
   codebookInit: 'uniform',
   gradient: 'ste',
   restartDead: 0.05,
+  decay: 0.9,
 } as const satisfies Partial<ModelConfig>;
 
 /** The `vqvae train` flag of each quantizer option. */
 export const QUANTIZER_OPTION_FLAGS: Record<QuantizerOption, string> = {
   codebookInit: 'codebook-init',
+  kmeansWarmup: 'kmeans-warmup',
   restartDead: 'restart-dead',
   lookupDim: 'lookup-dim',
   cosine: 'cosine',
@@ -35,7 +39,8 @@ export const QUANTIZER_OPTION_FLAGS: Record<QuantizerOption, string> = {
  * chosen quantizer has that option, the default recipe's when no quantizer
  * was named, or the option off (the library's default: the paper's setting)
  * when one was; so `--quantizer vq` alone is the paper's recipe and `--ema`
- * the paper's appendix. FSQ's K is the product of its levels.
+ * the paper's appendix (and its EMA decay, unless `given.decay`). FSQ's K is
+ * the product of its levels.
  */
 export function withTrainDefaults(given: Partial<ModelConfig>): Partial<ModelConfig> {
   const kind = given.quantizer ?? TRAIN_QUANTIZER_DEFAULTS.quantizer;
@@ -45,6 +50,8 @@ export function withTrainDefaults(given: Partial<ModelConfig>): Partial<ModelCon
     const value = given[option] ?? (QUANTIZER_OPTIONS[kind].includes(option) ? defaults[option] : undefined);
     if (value !== undefined) (out as Record<string, unknown>)[option] = value;
   }
+  const decay = given.decay ?? (kind === 'ema' ? defaults.decay : undefined);
+  if (decay !== undefined) out.decay = decay;
   if (kind === 'fsq' && out.levels) out.codebookSize = out.levels.reduce((a, b) => a * b, 1);
   return out;
 }
@@ -54,7 +61,8 @@ export function describeQuantizer(c: ModelConfig): string {
   const parts: string[] = [c.quantizer];
   if (c.quantizer === 'fsq') parts.push(`levels ${c.levels.join(',')}`);
   if (c.quantizer === 'rvq') parts.push(`depth ${c.depth}`);
-  if (c.codebookInit !== DEFAULT_MODEL_CONFIG.codebookInit) parts.push(`${c.codebookInit} init`);
+  if (c.quantizer === 'ema') parts.push(`decay ${c.decay}`);
+  if (c.codebookInit !== DEFAULT_MODEL_CONFIG.codebookInit) parts.push(`${c.codebookInit} init${c.kmeansWarmup > 0 ? ` after ${c.kmeansWarmup} steps` : ''}`);
   if (c.restartDead > 0) parts.push(`restart dead < ${c.restartDead}`);
   if (c.lookupDim > 0) parts.push(`lookup dim ${c.lookupDim}`);
   if (c.cosine) parts.push('cosine');
@@ -78,6 +86,6 @@ export function checkResumeQuantizer(given: Partial<ModelConfig>, saved: ModelCo
 /** A recipe as the flags that give it: "--quantizer vq --codebook-init kmeans --gradient rotation". */
 export function describeRecipe(recipe: Partial<ModelConfig>): string {
   return Object.entries(recipe)
-    .map(([key, value]) => `--${key === 'quantizer' ? 'quantizer' : QUANTIZER_OPTION_FLAGS[key as QuantizerOption]} ${value}`)
+    .map(([key, value]) => `--${key === 'quantizer' || key === 'decay' ? key : QUANTIZER_OPTION_FLAGS[key as QuantizerOption]} ${value}`)
     .join(' ');
 }

@@ -76,6 +76,11 @@ export class DeadCodeRestarter {
     return { codes: dead, vectors };
   }
 
+  /** Every code's running usage back to a fair share (1). */
+  resetUsage(): void {
+    tf.tidy(() => this.usage.assign(tf.onesLike(this.usage)));
+  }
+
   /** How many codes were restarted since the last call. */
   takeRestarted(): number {
     const n = this.restarted;

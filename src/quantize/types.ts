@@ -54,10 +54,11 @@ export interface Quantizer {
   state(): Record<string, tf.Variable>;
   /**
    * k-means initialisation from encoder outputs [m, d] (`--codebook-init
-   * kmeans`, quantize/init.ts calls it before the first step); absent for
-   * quantizers without a learned codebook.
+   * kmeans`, quantize/init.ts calls it before step `kmeansWarmup`), its
+   * k-means++ draws seeded by `seed` (default: the quantizer's own seed); absent for quantizers without a
+   * learned codebook.
    */
-  initialize?(vectors: tf.Tensor2D): void;
+  initialize?(vectors: tf.Tensor2D, seed?: number): void;
   /** How many codes were restarted since the last call (`--restart-dead`); absent: none ever are. */
   takeRestarted?(): number;
   /** The tables an exported graph needs (onnx/): absent for quantizers that have no ONNX graph. */

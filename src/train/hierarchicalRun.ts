@@ -9,7 +9,7 @@
 import { join } from 'node:path';
 import { checkResumeQuantizer, describeQuantizer, withTrainDefaults } from '../quantize/recipe.js';
 import type { TrainingState } from '../model/checkpoint.js';
-import { checkDataFitsModel, makeModelConfig } from '../model/config.js';
+import { checkDataFitsModel, DEFAULT_MODEL_CONFIG, makeModelConfig } from '../model/config.js';
 import { HierarchicalVqVae, type TopLevelConfig } from '../model/hierarchical.js';
 import { loadHierarchicalModel, saveHierarchicalModel, type LoadedHierarchicalModel } from '../model/hierarchicalFile.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
@@ -78,8 +78,10 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
       const { data, testData, dataVariance } = await openRunData(options, output, saved?.training);
       let model = saved?.vqvae;
       if (!model) {
-        // The default recipe (quantize/recipe.ts) when no quantizer is named, for both levels.
-        const bottom = makeModelConfig({ ...options.model, ...withTrainDefaults(options.quantizer), inputChannels: data.channels, imageHeight: data.height, imageWidth: data.width });
+        // The default recipe (quantize/recipe.ts) when no quantizer is named, for both levels, with the
+        // paper's EMA decay unless --decay: the one-level default's 0.9 is not measured on two levels.
+        const decay = options.model.decay ?? DEFAULT_MODEL_CONFIG.decay;
+        const bottom = makeModelConfig({ ...options.model, ...withTrainDefaults({ ...options.quantizer, decay }), inputChannels: data.channels, imageHeight: data.height, imageWidth: data.width });
         const top = { codebookSize: options.top.codebookSize ?? bottom.codebookSize, codeDim: options.top.codeDim ?? bottom.codeDim };
         model = new HierarchicalVqVae({ model: bottom, top }, settings.seed);
       }

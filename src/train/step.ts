@@ -15,7 +15,7 @@
 import * as tf from '@tensorflow/tfjs-core';
 import { pixelNll } from '../model/likelihood.js';
 import type { VqVae } from '../model/vqvae.js';
-import { initializeCodebook } from '../quantize/init.js';
+import { codebookInitStep, initializeCodebook } from '../quantize/init.js';
 import type { CodeIndices } from '../quantize/types.js';
 import { BatchSampler } from './batches.js';
 import { shareCounts } from '../distributed/shard.js';
@@ -90,10 +90,10 @@ export function vqvaeStepper(model: VqVae, sampler: BatchSampler, dataVariance: 
   const gathers = communicator !== undefined && communicator.size > 1 && Object.keys(quantizer.state()).length > Object.keys(quantizer.trainable()).length;
   return {
     computeGradients(step) {
-      if (step === 0) {
-        // --codebook-init kmeans: on the whole batches, so every process computes the codebook one process would.
+      if (step === codebookInitStep(model)) {
+        // --codebook-init kmeans (after --kmeans-warmup steps): on the whole batches, so every process computes the codebook one process would.
         const whole = communicator !== undefined && communicator.size > 1 ? new BatchSampler(sampler.data, sampler.batch, sampler.seed) : sampler;
-        initializeCodebook(model, (i) => whole.batchAt(i));
+        initializeCodebook(model, (i) => whole.batchAt(step + i), sampler.seed);
       }
       const x = sampler.batchAt(step);
       const s = stepGradients(model, x, dataVariance);

@@ -141,7 +141,7 @@ export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, Loa
         new VqVae(
           makeModelConfig({
             ...options.model,
-            ...withTrainDefaults(options.quantizer),
+            ...withTrainDefaults({ ...options.quantizer, decay: options.model.decay }),
             inputChannels: data.channels,
             imageHeight: data.height,
             imageWidth: data.width,

@@ -54,13 +54,17 @@ test('train on wav:DIR, resume, evaluate with phonemes, and convert a voice', as
   assertFails(await vqvae('train', '--data', `wav:${corpus}`, '--out', out, '--steps', '6', '--resume', '--residual-channels', '16'), 1, /--residual-channels 16 does not match the model/);
   assertFails(await vqvae('train', '--data', `wav:${corpus}`, '--out', path.join(root, 'x'), '--hidden', '8'), 2, /--hidden applies to image data/);
   assertFails(await vqvae('train', '--data', 'mnist', '--out', path.join(root, 'y'), '--window', '512'), 2, /--window applies to wav:DIR data only/);
+  assertFails(await vqvae('train', '--data', `wav:${corpus}`, '--out', out, '--steps', '6', '--resume', '--hop', '128'), 1, /--hop 128 does not match the model in .* \(hop 64\)/);
+  assertFails(await vqvae('train', '--data', `wav:${corpus}`, '--out', path.join(root, 'x'), '--hop', '100'), 2, /--hop 100 must be a power of 2/);
+  assertFails(await vqvae('train', '--data', `wav:${corpus}`, '--out', path.join(root, 'x'), '--downsamples', '3'), 2, /--downsamples applies to image data; for speech give --hop/);
+  assertFails(await vqvae('train', '--data', `wav:${corpus}`, '--out', path.join(root, 'x'), '--hop', '1024', '--window', '1536'), 2, /--window 1536 must be a multiple of the hop, 1024 samples/);
 
   // eval: the measures, and one conversion scored by the speaker classifier.
   const evaluated = await vqvae('eval', '--model', out, '--json', '--conversions', '1', '--limit', '2');
   assertOk(evaluated);
   const measures = lastJson(evaluated);
   assert.equal(measures['utterances'], 2);
-  for (const key of ['bits_per_sample', 'codes_used', 'phoneme_accuracy', 'phoneme_chance_majority', 'classifier_real_accuracy', 'conversion_to_target']) {
+  for (const key of ['bits_per_sample', 'codes_used', 'phoneme_accuracy', 'phoneme_chance_majority', 'classifier_real_accuracy', 'conversion_to_target', 'codes_speaker_accuracy', 'bits_own_speaker', 'bits_target_speaker']) {
     assert.equal(typeof measures[key], 'number', key);
   }
   // encode writes [N, frames] with -1 padding; decode turns a row back into speech.
@@ -76,6 +80,39 @@ test('train on wav:DIR, resume, evaluate with phonemes, and convert a voice', as
   assertOk(await vqvae('decode', '--model', out, '--codes', codesFile, '--item', '1', '--speaker', 'kal', '--out', decoded));
   const frames1 = [...(codes.data as Int32Array).subarray(longest, 2 * longest)].filter((v) => v !== -1).length;
   assert.equal(readWav(decoded).samples.length, frames1 * 64);
+
+  // The 1-D prior over those codes, conditioned on the speakers, then speech sampled from it.
+  const priorDir = path.join(root, 'prior');
+  const speakersFile = path.join(root, 'speakers.npy');
+  const priorFlags = ['--codes', codesFile, '--labels', speakersFile, '--model', out, '--out', priorDir, '--batch', '2', '--channels', '8'];
+  const trained = await vqvae('prior', 'train', ...priorFlags, '--layers', '3', '--steps', '2', '--json', '--test-codes', codesFile, '--test-labels', speakersFile);
+  assertOk(trained);
+  assert.match(trained.stdout + trained.stderr, /1-D gated stack, channels 8, 3 layers/);
+  assert.ok(Number.isFinite(lastJson(trained)['test_bits_per_code']));
+  assertOk(await vqvae('prior', 'train', ...priorFlags, '--steps', '3', '--resume'));
+  assertFails(await vqvae('prior', 'train', ...priorFlags, '--steps', '4', '--resume', '--layers', '5'), 1, /--layers 5 does not match the prior/);
+  assertFails(await vqvae('prior', 'train', '--codes', codesFile, '--model', out, '--out', path.join(root, 'p2'), '--kernel-size', '5'), 2, /--kernel-size applies to image code grids/);
+  assertFails(await vqvae('prior', 'train', '--codes', codesFile, '--out', path.join(root, 'p3')), 1, /codes \[N, frames\] are an audio model's: give --model/);
+  assert.ok(!fs.existsSync(path.join(root, 'p2')) && !fs.existsSync(path.join(root, 'p3')));
+  const sampled = path.join(root, 'sampled.wav');
+  const sampledCodes = path.join(root, 'sampled.npy');
+  assertFails(await vqvae('sample', '--model', out, '--prior', priorDir, '--out', sampled), 2, /--speaker is needed/);
+  assertFails(await vqvae('sample', '--model', out, '--prior', out, '--speaker', 'kal', '--out', sampled), 1, /not a prior over audio codes/);
+  assert.ok(!fs.existsSync(sampled));
+  assertOk(await vqvae('sample', '--model', out, '--prior', priorDir, '--speaker', 'kal', '--seconds', '0.1', '--n', '2', '--out', sampled, '--codes-out', sampledCodes));
+  const perSample = Math.round((0.1 * 16000) / 64) * 64;
+  assert.equal(readWav(sampled).samples.length, 2 * perSample + 0.25 * 16000, 'two samples and the silence between them');
+  assert.deepEqual(readNpyFile(sampledCodes).shape, [2, perSample / 64]);
+
+  // --hop 128: seven stride-2 convolutions, one code per 128 samples.
+  const coarse = path.join(root, 'coarse');
+  assertOk(await vqvae('train', '--data', `wav:${corpus}`, '--out', coarse, '--steps', '1', '--hop', '128', ...TINY_AUDIO));
+  const coarseModel = loadAudioModel(coarse);
+  assert.equal(coarseModel.model.downsamples, 7);
+  coarseModel.vqvae.dispose();
+  const coarseCodes = path.join(root, 'coarse.npy');
+  assertOk(await vqvae('encode', '--model', coarse, '--data', `wav:${corpus}`, '--split', 'test', '--out', coarseCodes));
+  assert.equal(readNpyFile(coarseCodes).shape[1], Math.max(...['en-us', 'kal'].map((s) => Math.ceil(readWav(path.join(corpus, s, `${s}_s0001.wav`)).samples.length / 128))));
 
   const source = path.join(corpus, 'kal', 'kal_s0001.wav');
   const converted = path.join(root, 'as-en-us.wav');

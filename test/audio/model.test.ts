@@ -103,3 +103,13 @@ test('the config is validated field by field', async () => {
   await assertUserError(() => validateAudioConfig({ quantizer: 'gumbel' as never }), /quantizer must be "vq" or "ema"/);
   assert.deepEqual(validateAudioConfig({}).dilations, [1, 2, 4, 8, 16, 32, 64, 128, 256, 512]);
 });
+
+test('restartDead: stored in the config (0 when a config lacks it), in [0, 1)', () => {
+  assert.equal(validateAudioConfig({}).restartDead, 0);
+  assert.equal(validateAudioConfig({ restartDead: 0.1 }).restartDead, 0.1);
+  assertUserError(() => validateAudioConfig({ restartDead: 1 }), /restartDead must be a number in \[0, 1\)/);
+  // A model with restarts keeps each code's running usage in its state (saved, for --resume).
+  const model = new AudioVqVae({ ...SMALL, restartDead: 0.1 });
+  assert.ok(Object.keys(model.state()).some((name) => name.endsWith('.usage')), Object.keys(model.state()).join(', '));
+  model.dispose();
+});

@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import path from 'node:path';
 import { test } from 'node:test';
 import { fileURLToPath } from 'node:url';
-import { fft, hzToMel, melFilterbank, melToHz, mfcc, SpeakerClassifier, utteranceFeatures } from '../../src/audio/speakerClassifier.js';
+import { codeHistogram, fft, hzToMel, melFilterbank, melToHz, mfcc, SpeakerClassifier, utteranceFeatures } from '../../src/audio/speakerClassifier.js';
 import { loadWavFolder } from '../../src/data/wav.js';
 import { mulberry32 } from '../../src/random.js';
 import { tempDir } from '../data/helpers.js';
@@ -74,4 +74,10 @@ test('the classifier tells synthesized voices apart on sentences it has not hear
   const features = (u: { samples: Float32Array }) => utteranceFeatures(u.samples, 16000);
   const classifier = SpeakerClassifier.fit(train.utterances.map(features), train.utterances.map((u) => u.speaker), 3);
   for (const u of test_.utterances) assert.equal(classifier.predict(features(u)), u.speaker, `${u.file}`);
+});
+
+test('code histogram: the fraction of the frames each code takes', () => {
+  const h = codeHistogram([2, 0, 2, 2], 4);
+  assert.deepEqual([...h], [0.25, 0, 0.75, 0]);
+  assert.ok(Math.abs(h.reduce((a, b) => a + b, 0) - 1) < 1e-12);
 });

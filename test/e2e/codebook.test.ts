@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import { selectBackend } from '../../src/backend/select.js';
+import { DEFAULT_MODEL_CONFIG } from '../../src/model/config.js';
 import { TRAIN_QUANTIZER_DEFAULTS } from '../../src/quantize/recipe.js';
 import { assertFails, assertOk, int32Values, lastJson, literal, parseNpy, readConfig, tempDir, TINY, TINY_K, vqvae } from './helpers.js';
 
@@ -29,6 +30,8 @@ describe('vqvae train quantizer flags', () => {
     ['--depth without rvq', ['--quantizer', 'ema', '--depth', '2'], /--depth does not apply to --quantizer ema/],
     ['levels that are not integers >= 2', ['--levels', '8,1.5'], /--levels must be integers >= 2/],
     ['an unknown gradient', ['--gradient', 'gumbel'], /--gradient must be one of ste, rotation/],
+    ['--kmeans-warmup without k-means init', ['--quantizer', 'ema', '--kmeans-warmup', '5'], /--kmeans-warmup needs --codebook-init kmeans/],
+    ['a negative --kmeans-warmup', ['--codebook-init', 'kmeans', '--kmeans-warmup', '-1'], /--kmeans-warmup/],
   ];
   for (const [what, flags, pattern] of bad) {
     it(`refuses ${what} with one line, writing nothing`, async () => {
@@ -40,20 +43,34 @@ describe('vqvae train quantizer flags', () => {
 
   it('saves the recipe in config.json, defaults an option the command line leaves out, and keeps it on --resume', async () => {
     const out = path.join(root, 'recipe');
-    const flags = ['--quantizer', 'ema', '--restart-dead', '0.9', '--lookup-dim', '4', '--cosine', '--codebook-init', 'kmeans'];
+    const flags = ['--quantizer', 'ema', '--restart-dead', '0.9', '--lookup-dim', '4', '--cosine', '--codebook-init', 'kmeans', '--kmeans-warmup', '4'];
     const first = await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '6', '--eval-every', '3', ...flags);
     assertOk(first);
     assert.match(first.stdout, /restarted [1-9]\d* dead codes since the last evaluation/);
     const model = readConfig(out).model;
     assert.deepEqual(
-      [model.quantizer, model.restartDead, model.lookupDim, model.cosine, model.gradient, model.codebookInit],
-      ['ema', 0.9, 4, true, TRAIN_QUANTIZER_DEFAULTS.gradient, 'kmeans'],
+      [model.quantizer, model.restartDead, model.lookupDim, model.cosine, model.gradient, model.codebookInit, model.kmeansWarmup],
+      ['ema', 0.9, 4, true, TRAIN_QUANTIZER_DEFAULTS.gradient, 'kmeans', 4],
     );
     assertOk(await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '8', '--resume'));
     assert.deepEqual(readConfig(out).model, model);
     const other = TRAIN_QUANTIZER_DEFAULTS.gradient === 'ste' ? 'rotation' : 'ste';
     const mismatch = await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '9', '--resume', '--gradient', other);
     assertFails(mismatch, 1, new RegExp(`--gradient ${other} does not match`), literal(out));
+  });
+});
+
+describe('vqvae train default recipe', () => {
+  it('without quantizer flags saves every setting of the default recipe, EMA decay included; --ema has the paper\'s decay; --decay wins', async () => {
+    const run = async (name: string, ...flags: string[]) => {
+      const out = path.join(root, name);
+      assertOk(await vqvae('train', '--data', 'mnist', '--out', out, ...TINY, '--steps', '1', '--eval-every', '0', ...flags));
+      return readConfig(out).model;
+    };
+    const model = await run('default');
+    for (const [key, value] of Object.entries(TRAIN_QUANTIZER_DEFAULTS)) assert.equal(model[key], value, key);
+    assert.equal((await run('ema', '--ema')).decay, DEFAULT_MODEL_CONFIG.decay);
+    assert.equal((await run('decay', '--decay', '0.8')).decay, 0.8);
   });
 });
 

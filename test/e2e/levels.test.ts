@@ -17,7 +17,7 @@ import { loadModel } from '../../src/model/checkpoint.js';
 import { loadHierarchicalModel, modelLevels } from '../../src/model/hierarchicalFile.js';
 import { gatherImages } from '../../src/train/batches.js';
 import { evaluateHierarchical } from '../../src/train/hierarchicalEvaluate.js';
-import { assertFails, assertOk, literal, readConfig, tempDir, TINY, trainTiny, vqvae } from './helpers.js';
+import { assertFails, assertOk, readConfig, tempDir, TINY, trainTiny, vqvae } from './helpers.js';
 
 const root = tempDir('vqvae-levels-');
 const modelDir = path.join(root, 'two');
@@ -72,9 +72,9 @@ describe('vqvae train --levels 2', () => {
     assert.ok(!fs.existsSync(out));
   });
 
-  it('a command that takes one-level models refuses it in one line naming its config.json', async () => {
-    assertFails(await vqvae('export', '--model', modelDir, '--out', path.join(root, 'web')), 1, literal(path.join(modelDir, 'config.json')), /two-level VQ-VAE model directory/);
-    assert.throws(() => loadModel(modelDir), /not a vqvae model \(format "vqvae2"/);
+  it('loading it as a one-level model is refused in one line naming its config.json', async () => {
+    // (`vqvae export` for the web page takes two-level models: test/export/web.test.ts, test/web/levels.test.ts.)
+    assert.throws(() => loadModel(modelDir), (e: Error) => e.message.startsWith(path.join(modelDir, 'config.json')) && /not a vqvae model \(format "vqvae2".*two-level VQ-VAE model directory/.test(e.message));
   });
 
   it('a one-level model directory still trains with --levels 1 and loads as before', async () => {

@@ -188,7 +188,8 @@ describe('the pipeline on a two-level model', () => {
     assertFails(await vqvae('encode', '--model', modelDir, '--data', 'mnist', '--limit', '4', '--shard', '0/2', '--out', `${out}.npy`), 2, /--shard is not supported for two-level models/);
     // A model directory given as the top prior (the priors of two levels are test/e2e/levelPriors.test.ts's).
     assertFails(await vqvae('eval', '--model', modelDir, '--data', 'mnist', '--limit', '4', '--prior', one), 1, literal(one), /not a vqvae prior/);
-    assertFails(await vqvae('export', '--model', modelDir, '--out', out), 1, literal(path.join(modelDir, 'config.json')), /two-level VQ-VAE model directory/);
+    // The web export takes two-level models (test/export/web.test.ts), but not a prior with one: the page samples one-level grids.
+    assertFails(await vqvae('export', '--model', modelDir, '--prior', one, '--out', out), 1, literal(`--prior ${one}: the page samples priors of one-level models`), /the model is a two-level model/);
     assertFails(await vqvae('import', '--from-pytorch', path.join(root, 'none.safetensors'), '--config', path.join(modelDir, 'config.json'), '--out', out), 1, /two-level model/, /no VQ-VAE-2 layout/);
     assert.ok(!fs.existsSync(out) && !fs.existsSync(`${out}.png`) && !fs.existsSync(`${out}.npy`));
     assert.ok(!fs.existsSync(levelCodePaths(`${out}.npy`).top));

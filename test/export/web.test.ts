@@ -12,7 +12,13 @@ import { selectBackend } from '../../src/backend/select.js';
 import { loadDataset } from '../../src/data/load.js';
 import { loadCheckpoint } from '../../src/io/checkpoint.js';
 import { readSafetensorsFile } from '../../src/io/safetensorsFile.js';
+import * as tf from '@tensorflow/tfjs-core';
+import { loadAudioModel, saveAudioModel } from '../../src/audio/checkpoint.js';
+import { AudioVqVae } from '../../src/audio/model.js';
 import { loadModel } from '../../src/model/checkpoint.js';
+import { makeModelConfig } from '../../src/model/config.js';
+import { HierarchicalVqVae } from '../../src/model/hierarchical.js';
+import { loadHierarchicalModel, saveHierarchicalModel } from '../../src/model/hierarchicalFile.js';
 import { assertFails, assertOk, lastJson, trainTiny, vqvae } from '../e2e/helpers.js';
 import { literal, tempDir, writeRandomPrior } from '../web/helpers.js';
 
@@ -93,5 +99,45 @@ describe('vqvae export', () => {
     const result = await vqvae('export', '--model', model, '--out', model);
     assertFails(result, 1, literal(`--out ${model} is the directory being exported`));
     assert.deepEqual(fs.readFileSync(path.join(model, 'weights.safetensors')), before);
+  });
+
+  it('a two-level and an audio model export without Adam state; --prior with them, and image --data with audio, are one line each', async () => {
+    const two = path.join(root, 'two-level');
+    const hier = new HierarchicalVqVae({ model: makeModelConfig({ hidden: 16, resHidden: 8, codebookSize: 16, codeDim: 8 }), top: { codebookSize: 8, codeDim: 4 } }, 3);
+    const moment = tf.fill([2], 0.5);
+    saveHierarchicalModel(two, hier, undefined, { 'adam.m.x': moment });
+    moment.dispose();
+    const twoOut = path.join(root, 'two-level-web');
+    assertOk(await vqvae('export', '--model', two, '--out', twoOut, '--examples', '4', '--data', 'mnist'));
+    const exported = loadHierarchicalModel(twoOut);
+    assert.deepEqual(exported.extra, {});
+    assert.deepEqual(exported.model, hier.config);
+    for (const [name, v] of Object.entries(hier.state())) assert.deepEqual(exported.vqvae.state()[name]!.dataSync(), v.dataSync(), name);
+    assert.deepEqual(readSafetensorsFile(path.join(twoOut, 'examples.safetensors')).tensors.images!.shape, [4, 28, 28, 1]);
+    exported.vqvae.dispose();
+    hier.dispose();
+
+    const speech = path.join(root, 'speech');
+    const audio = new AudioVqVae({ downsamples: 3, encoderChannels: 4, codebookSize: 8, codeDim: 4, speakers: 2, speakerDim: 2, residualChannels: 4, skipChannels: 4, dilations: [1, 2] }, 5);
+    saveAudioModel(speech, audio, ['a', 'b'], { data: 'wav:speech', step: 3 });
+    const speechOut = path.join(root, 'speech-web');
+    const result = await vqvae('export', '--model', speech, '--out', speechOut, '--json');
+    assertOk(result);
+    assert.deepEqual(lastJson(result).files, ['config.json', 'weights.safetensors']);
+    const back = loadAudioModel(speechOut);
+    assert.deepEqual(back.speakers, ['a', 'b']);
+    assert.deepEqual(back.model, audio.config);
+    for (const [name, v] of Object.entries(audio.state())) assert.deepEqual(back.vqvae.state()[name]!.dataSync(), v.dataSync(), name);
+    back.vqvae.dispose();
+    audio.dispose();
+
+    for (const [dir, what] of [[two, 'a two-level model'], [speech, 'an audio model']] as const) {
+      const out = path.join(root, 'refused');
+      assertFails(await vqvae('export', '--model', dir, '--prior', prior, '--out', out), 1, literal(`--prior ${prior}: the page samples priors of one-level models with one code per cell; the model is ${what}`));
+      assert.equal(fs.existsSync(out), false);
+    }
+    const out = path.join(root, 'refused');
+    assertFails(await vqvae('export', '--model', speech, '--data', 'mnist', '--out', out), 1, literal("--data mnist: an audio model's examples come from wav:DIR data"));
+    assert.equal(fs.existsSync(out), false);
   });
 });

@@ -74,20 +74,73 @@ describe('vqvae import of the new quantizers', () => {
     assert.deepEqual(state['quantizer.code_transform.weight'], transposed(tensors['vq.code_transform.weight']));
   });
 
-  it('fsq: the projections in and out, weights transposed, biases copied', async () => {
+  /** FSQ's projection tensors for d = 3 scalars, drawn from seeds seed..seed+3. */
+  const fsqTensors = (seed: number) => {
     const d = 3;
-    const tensors = {
-      'vq.project_in.weight': random([d, D], 5),
-      'vq.project_in.bias': random([d], 6),
-      'vq.project_out.weight': random([D, d], 7),
-      'vq.project_out.bias': random([D], 8),
+    return {
+      'vq.project_in.weight': random([d, D], seed),
+      'vq.project_in.bias': random([d], seed + 1),
+      'vq.project_out.weight': random([D, d], seed + 2),
+      'vq.project_out.bias': random([D], seed + 3),
     };
+  };
+
+  it('fsq: the projections in and out, weights transposed, biases copied', async () => {
+    const tensors = fsqTensors(5);
     const state = await importWith('fsq', { quantizer: 'fsq', levels: [4, 4, 2], codebookSize: 32 }, tensors);
     assert.deepEqual(state['quantizer.project_in.weight'], transposed(tensors['vq.project_in.weight']));
     assert.deepEqual(state['quantizer.project_out.weight'], transposed(tensors['vq.project_out.weight']));
     assert.deepEqual(state['quantizer.project_in.bias'], Array.from(tensors['vq.project_in.bias'].data));
     assert.deepEqual(state['quantizer.project_out.bias'], Array.from(tensors['vq.project_out.bias'].data));
   });
+
+  it('--quantizer fsq --levels on the command line give what the same settings in --config give', async () => {
+    const tensors = fsqTensors(9);
+    const file = path.join(root, 'fsq-flags.safetensors');
+    writeSafetensorsFile(file, { ...trunk, ...tensors });
+    const out = path.join(root, 'fsq-flags');
+    assertOk(await vqvae('import', '--from-pytorch', file, '--config', fixture.configFile, '--quantizer', 'fsq', '--levels', '4,4,2', '--out', out, '--backend', 'cpu'));
+    const { model: config, vqvae: model } = loadModel(out);
+    assert.deepEqual([config.quantizer, config.levels, config.codebookSize], ['fsq', [4, 4, 2], 32]);
+    const state = Object.fromEntries(Object.entries(model.state()).map(([n, v]) => [n, Array.from(v.dataSync())]));
+    model.dispose();
+    assert.deepEqual(state, await importWith('fsq-config', { quantizer: 'fsq', levels: [4, 4, 2], codebookSize: 32 }, tensors));
+  });
+
+  it('a trained model\'s config with dead-code restarts imports, its running usage fresh (1 for every code)', async () => {
+    const state = await importWith('restarts', { restartDead: 0.05, codebookInit: 'kmeans', kmeansWarmup: 10 }, { 'vq.embedding.weight': _embedding! });
+    assert.deepEqual(state['quantizer.usage'], new Array<number>(K).fill(1));
+    assert.deepEqual(state['quantizer.codebook'], Array.from(_embedding!.data as Float32Array));
+  });
+
+  const refused: [string[], RegExp][] = [
+    [['--restart-dead', '0.1'], /--restart-dead does not apply to vqvae import: a training setting/],
+    [['--codebook-init', 'kmeans'], /--codebook-init does not apply to vqvae import: a training setting/],
+    [['--kmeans-warmup', '5'], /--kmeans-warmup does not apply to vqvae import/],
+    [['--gradient', 'rotation'], /--gradient does not apply to vqvae import/],
+    [['--lookup-dim', '4'], /--lookup-dim does not apply to vqvae import: the PyTorch reference model .* no lookup projections/],
+    [['--cosine'], /--cosine does not apply to vqvae import/],
+    [['--levels', '4,4,2'], /--levels does not apply to --quantizer vq/],
+    [['--quantizer', 'ema', '--depth', '2'], /--depth does not apply to --quantizer ema/],
+    [['--quantizer', 'fsq', '--levels', '4,1'], /--levels must be integers >= 2/],
+  ];
+  for (const [flags, pattern] of refused) {
+    it(`refuses ${flags.join(' ')} in one line, writing nothing`, async () => {
+      const out = path.join(root, `refused${flags.join('')}`.replace(/[^a-z0-9]/gi, '_'));
+      assertFails(await vqvae('import', '--from-pytorch', fixture.stateDictFile, '--config', fixture.configFile, '--out', out, ...flags, '--backend', 'cpu'), 2, pattern);
+      assert.ok(!fs.existsSync(out));
+    });
+  }
+
+  for (const [key, value] of [['lookupDim', 4], ['cosine', true]] as const) {
+    it(`refuses a --config with ${key} ${value} in one line naming it, writing nothing`, async () => {
+      const config = path.join(root, `${key}.json`);
+      fs.writeFileSync(config, JSON.stringify({ ...fixture.config, [key]: value }));
+      const out = path.join(root, `refused-${key}`);
+      assertFails(await vqvae('import', '--from-pytorch', fixture.stateDictFile, '--config', config, '--out', out, '--backend', 'cpu'), 1, new RegExp(`"${key}" ${value} cannot be imported`));
+      assert.ok(!fs.existsSync(out));
+    });
+  }
 
   it('rvq: a state dict lacking a layer is refused, naming it, writing nothing', async () => {
     const file = path.join(root, 'rvq-short.safetensors');

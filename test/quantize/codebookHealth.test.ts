@@ -10,7 +10,9 @@ import { kmeans, quantizationError } from '../../src/quantize/kmeans.js';
 import { USAGE_DECAY } from '../../src/quantize/restart.js';
 import { VectorQuantizer } from '../../src/quantize/vectorQuantizer.js';
 import { VectorQuantizerEMA } from '../../src/quantize/vectorQuantizerEma.js';
+import { Adam } from '../../src/train/adam.js';
 import { BatchSampler } from '../../src/train/batches.js';
+import { vqvaeStepper } from '../../src/train/step.js';
 
 describe('k-means codebook initialisation', () => {
   before(async () => {
@@ -25,7 +27,7 @@ describe('k-means codebook initialisation', () => {
       for (const codebookInit of ['uniform', 'kmeans'] as const) {
         const model = new VqVae(makeModelConfig({ ...small, quantizer, codebookInit }), 4);
         const sampler = new BatchSampler(data, 64, 0);
-        initializeCodebook(model, (i) => sampler.batchAt(i));
+        initializeCodebook(model, (i) => sampler.batchAt(i), 0);
         const x = sampler.batchAt(0);
         const z = model.encode(x);
         // Independently of the quantizer: each vector's squared distance to its nearest code, in float64.
@@ -34,6 +36,39 @@ describe('k-means codebook initialisation', () => {
         model.dispose();
       }
       assert.ok(errors['kmeans']! < 0.5 * errors['uniform']!, `${quantizer}: kmeans ${errors['kmeans']} vs uniform ${errors['uniform']}`);
+    }
+  });
+
+  it('after --kmeans-warmup W: trains W steps as the uniform init does, then fits batch W and lowers its quantization error', async () => {
+    const data = await loadDataset('mnist', { split: 'train', limit: 256 });
+    const small = { hidden: 16, resHidden: 8, codebookSize: 32, codeDim: 8 };
+    const warmup = 3;
+    for (const quantizer of ['vq', 'ema'] as const) {
+      const run = (codebookInit: 'uniform' | 'kmeans') => {
+        const model = new VqVae(makeModelConfig({ ...small, quantizer, codebookInit, kmeansWarmup: codebookInit === 'kmeans' ? warmup : 0 }), 4);
+        const sampler = new BatchSampler(data, 32, 0);
+        return { model, sampler, stepper: vqvaeStepper(model, sampler, 0.1), optimizer: new Adam({ learningRate: 1e-3 }) };
+      };
+      const runs = { uniform: run('uniform'), kmeans: run('kmeans') };
+      for (const r of Object.values(runs)) {
+        for (let step = 0; step < warmup; step++) {
+          const computed = r.stepper.computeGradients(step);
+          r.stepper.applyGradients(computed, r.optimizer);
+          computed.dispose();
+        }
+      }
+      // The warm-up steps are the uniform init's own.
+      assert.deepEqual(runs.kmeans.model.quantizer.codebook.dataSync(), runs.uniform.model.quantizer.codebook.dataSync());
+      // Step W starts with k-means of the encoder's outputs from batch W on.
+      const x = runs.kmeans.sampler.batchAt(warmup);
+      const z = runs.kmeans.model.encode(x);
+      const vectors = z.dataSync() as Float32Array;
+      const before = quantizationError(vectors, runs.kmeans.model.quantizer.codebook.dataSync() as Float32Array, small.codeDim);
+      runs.kmeans.stepper.computeGradients(warmup).dispose();
+      const after = quantizationError(vectors, runs.kmeans.model.quantizer.codebook.dataSync() as Float32Array, small.codeDim);
+      assert.ok(after < 0.5 * before, `${quantizer}: after k-means ${after}, the uniform init's codebook after ${warmup} steps ${before}`);
+      tf.dispose([x, z]);
+      for (const r of Object.values(runs)) r.model.dispose();
     }
   });
 

@@ -108,4 +108,13 @@ describe('config keys of the new quantizers', () => {
     assert.throws(() => makeModelConfig({ quantizer: 'fsq', levels: [8, 1], codebookSize: 8 }), userError(/"levels" must be a list of integers >= 2, found \[8,1\]/));
     assert.throws(() => makeModelConfig({ quantizer: 'vq', depth: 2 }), userError(/"depth" 2 applies to the rvq quantizer only/));
   });
+
+  it('reads a config written before kmeansWarmup existed as 0, and refuses a warm-up without the k-means init or one that is not a whole number', () => {
+    const userError = (pattern: RegExp) => (e: unknown) => e instanceof UserError && pattern.test(e.message);
+    const { kmeansWarmup: _warmup, ...old } = { ...DEFAULT_MODEL_CONFIG, codebookInit: 'kmeans' as const };
+    assert.equal(validateModelConfig(old).kmeansWarmup, 0);
+    assert.equal(makeModelConfig({ quantizer: 'ema', codebookInit: 'kmeans', kmeansWarmup: 100 }).kmeansWarmup, 100);
+    assert.throws(() => makeModelConfig({ quantizer: 'ema', kmeansWarmup: 100 }), userError(/"kmeansWarmup" 100 needs "codebookInit" 'kmeans', found 'uniform'/));
+    assert.throws(() => makeModelConfig({ quantizer: 'vq', codebookInit: 'kmeans', kmeansWarmup: 1.5 }), userError(/"kmeansWarmup" must be an integer >= 0/));
+  });
 });

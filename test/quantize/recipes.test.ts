@@ -30,6 +30,8 @@ const RECIPES: Record<string, Partial<ModelConfig>> = {
   'ema, kmeans init, rotation trick, restarts': { quantizer: 'ema', codebookInit: 'kmeans', gradient: 'rotation', restartDead: 0.9 },
   'vq, lookup dim 4, cosine, restarts': { quantizer: 'vq', lookupDim: 4, cosine: true, restartDead: 0.9 },
   'ema, lookup dim 4, cosine, kmeans init': { quantizer: 'ema', lookupDim: 4, cosine: true, codebookInit: 'kmeans' },
+  // The resumed half (from step 4) does the k-means initialisation at step 6.
+  'vq, kmeans init after 6 warm-up steps, restarts': { quantizer: 'vq', codebookInit: 'kmeans', kmeansWarmup: 6, restartDead: 0.9 },
 };
 
 function stateOf(model: VqVae): Record<string, number[]> {

@@ -1,3 +1,4 @@
+/// <reference lib="dom" />
 /**
  * Shared by the web tests: small models with seeded random weights written as
  * `vqvae train` writes them, a random PixelCNN prior written as `vqvae prior
@@ -8,7 +9,7 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { chromium, type Browser } from 'playwright-core';
+import { chromium, type Browser, type Page } from 'playwright-core';
 import type * as tf from '@tensorflow/tfjs-core';
 import { saveCheckpoint } from '../../src/io/checkpoint.js';
 import type { NamedTensor } from '../../src/io/safetensors.js';
@@ -75,8 +76,9 @@ export function chromiumPath(): string {
   return found;
 }
 
-export async function launchChromium(): Promise<Browser> {
-  return chromium.launch({ executablePath: chromiumPath(), headless: true });
+/** Headless Chromium; `args` are extra command-line switches (e.g. a fake microphone). */
+export async function launchChromium(args: string[] = []): Promise<Browser> {
+  return chromium.launch({ executablePath: chromiumPath(), headless: true, args });
 }
 
 /** test-output/web under the repository root (gitignored), for screenshots. */
@@ -84,4 +86,18 @@ export function screenshotDir(): string {
   const dir = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../../../test-output/web');
   fs.mkdirSync(dir, { recursive: true });
   return dir;
+}
+
+/** A 28x28 image's canvas (drawn scaled up) read back at the centre of each image pixel: grey bytes [28 * 28]. */
+export function canvasPixels(page: Page, id: string): Promise<number[]> {
+  return page.evaluate((canvasId) => {
+    const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
+    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
+    const out: number[] = [];
+    const step = canvas.width / 28;
+    for (let y = 0; y < 28; y++) {
+      for (let x = 0; x < 28; x++) out.push(data[4 * (Math.floor((y + 0.5) * step) * canvas.width + Math.floor((x + 0.5) * step))]!);
+    }
+    return out;
+  }, id);
 }

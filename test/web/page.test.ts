@@ -21,7 +21,7 @@ import { readSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { loadModel, type LoadedModel } from '../../src/model/checkpoint.js';
 import { outputToPixels, pixelsToInput } from '../../src/model/vqvae.js';
 import { DEMO_MODEL_DIR, startPageServer, type PageServer } from '../../src/serve/pageServer.js';
-import { launchChromium, screenshotDir, tempDir, writeRandomModel, writeRandomPrior } from './helpers.js';
+import { canvasPixels, launchChromium, screenshotDir, tempDir, writeRandomModel, writeRandomPrior } from './helpers.js';
 
 const root = tempDir();
 const shots = screenshotDir();
@@ -35,18 +35,7 @@ const body = (key: string): Promise<string | undefined> => page.evaluate((k) => 
 const codesShown = async (): Promise<number[]> => (await body('codes'))!.split(',').map(Number);
 
 /** The reconstruction canvas read back at the centre of each image pixel: grey bytes [H*W]. */
-function reconPixels(id = 'recon'): Promise<number[]> {
-  return page.evaluate((canvasId) => {
-    const canvas = document.getElementById(canvasId) as HTMLCanvasElement;
-    const data = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height).data;
-    const out: number[] = [];
-    const step = canvas.width / 28;
-    for (let y = 0; y < 28; y++) {
-      for (let x = 0; x < 28; x++) out.push(data[4 * (Math.floor((y + 0.5) * step) * canvas.width + Math.floor((x + 0.5) * step))]!);
-    }
-    return out;
-  }, id);
-}
+const reconPixels = (id = 'recon'): Promise<number[]> => canvasPixels(page, id);
 
 /** Decodes code grids with the library in Node: grey bytes. */
 function decodeHere(codes: number[]): number[] {

@@ -16,11 +16,11 @@ export class CodebookView {
     private readonly onPick: (code: number) => void,
   ) {}
 
-  /** Bars of `counts` (one per code, index order), captioned with where they come from. */
-  showUsage(counts: Int32Array, source: string): void {
+  /** Bars of `counts` (one per code, index order), captioned with where they come from (and the level's name, if the model has several). */
+  showUsage(counts: Int32Array, source: string, level?: string): void {
     const { perplexity, used, total } = usageSummary(counts);
     this.caption.textContent =
-      `Code usage on ${source} (${total} cells): ${used} of ${counts.length} codes used, perplexity ${perplexity.toFixed(1)}. ` +
+      `${level ? `${level[0]!.toUpperCase()}${level.slice(1)} codes: code` : 'Code'} usage on ${source} (${total} cells): ${used} of ${counts.length} codes used, perplexity ${perplexity.toFixed(1)}. ` +
       'Bars: how often each code (0 on the left) is picked.';
     const ctx = this.usageCanvas.getContext('2d')!;
     const { width, height } = this.usageCanvas;

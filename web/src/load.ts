@@ -7,7 +7,18 @@
  * own config.json and weights.safetensors). The bytes go through the library's
  * own checks (modelFromBytes), so a wrong file gives the CLI's message.
  */
-import { UserError, decodeSafetensors, modelFromBytes, type LoadedModel } from 'vqvae';
+import {
+  AUDIO_MODEL_FORMAT,
+  HIERARCHICAL_FORMAT,
+  UserError,
+  audioModelFromBytes,
+  decodeSafetensors,
+  hierarchicalFromBytes,
+  modelFromBytes,
+  type LoadedAudioModel,
+  type ModelConfig,
+} from 'vqvae';
+import type { ImageModel } from './session.js';
 
 /** A config.json and its weights, as bytes, with names for messages. */
 export interface PartBytes {
@@ -33,11 +44,51 @@ export interface Examples {
 }
 
 export interface OpenedModel {
+  kind: 'image';
   label: string;
-  loaded: LoadedModel;
+  /** The model (one- or two-level) and its one-level config (a two-level model's trunks and bottom level). */
+  image: ImageModel;
+  config: ModelConfig;
+  /** A two-level model's top codebook. */
+  top?: { codebookSize: number; codeDim: number };
+  training?: { step: number; data: string };
   examples?: Examples;
   prior?: PartBytes;
 }
+
+/** An audio model (format "vqvae-audio"): speech in, codes, speech out in each speaker's voice. */
+export interface OpenedAudio {
+  kind: 'audio';
+  label: string;
+  audio: LoadedAudioModel;
+  examples: AudioExample[];
+}
+
+/** A test utterance that came with an audio model (`vqvae export`), at the model's rate. */
+export interface AudioExample {
+  samples: Float32Array;
+  /** The model's index of its speaker, or -1. */
+  speaker: number;
+}
+
+function openAudioExamples(bytes: Uint8Array, source: string): AudioExample[] {
+  const { tensors } = decodeSafetensors(bytes, source);
+  const { audio, lengths, speakers } = tensors;
+  const n = audio?.shape[0];
+  if (!audio || audio.dtype !== 'F32' || audio.shape.length !== 2 || !(lengths?.data instanceof Int32Array) || !(speakers?.data instanceof Int32Array) ||
+      lengths.data.length !== n || speakers.data.length !== n) {
+    throw new UserError(`${source}: expected "audio" F32 [N, T], "lengths" I32 [N] and "speakers" I32 [N] for an audio model`);
+  }
+  const t = audio.shape[1]!;
+  const data = audio.data as Float32Array;
+  return Array.from({ length: n! }, (_, i) => ({
+    samples: data.slice(i * t, i * t + Math.min(t, Math.max(0, Number(lengths.data[i])))),
+    speaker: Number(speakers.data[i]),
+  }));
+}
+
+/** The `format` values of the model directories the page opens (a prior's is "vqvae-prior"). */
+const MODEL_FORMATS: readonly unknown[] = ['vqvae', HIERARCHICAL_FORMAT, AUDIO_MODEL_FORMAT];
 
 async function fetchOptional(url: string): Promise<Response | undefined> {
   const response = await fetch(url);
@@ -118,7 +169,7 @@ export async function filesBundle(files: readonly File[]): Promise<Bundle> {
     if (format === 'vqvae-prior') {
       if (!weights) throw new UserError(`${pathOf(config)}: a prior's config, but no weights.safetensors next to it`);
       prior = { configText: text, weights: new Uint8Array(await weights.arrayBuffer()), configSource: pathOf(config), weightsSource: pathOf(weights) };
-    } else if (!model || format === 'vqvae') {
+    } else if (!model || MODEL_FORMATS.includes(format)) {
       if (!weights) throw new UserError(`${pathOf(config)}: no weights.safetensors was picked with it`);
       model = { configText: text, weights: new Uint8Array(await weights.arrayBuffer()), configSource: pathOf(config), weightsSource: pathOf(weights) };
       modelDir = dir;
@@ -134,10 +185,10 @@ export async function filesBundle(files: readonly File[]): Promise<Bundle> {
   };
 }
 
-function openExamples(bytes: Uint8Array, source: string, loaded: LoadedModel): Examples {
+function openExamples(bytes: Uint8Array, source: string, config: ModelConfig): Examples {
   const { tensors } = decodeSafetensors(bytes, source);
   const images = tensors.images;
-  const { imageHeight: h, imageWidth: w, inputChannels: c } = loaded.model;
+  const { imageHeight: h, imageWidth: w, inputChannels: c } = config;
   if (!images || images.dtype !== 'U8' || images.shape.length !== 4 || images.shape[1] !== h || images.shape[2] !== w || images.shape[3] !== c) {
     const found = images ? `${images.dtype} [${images.shape.join(', ')}]` : 'no tensor "images"';
     throw new UserError(`${source}: expected "images" U8 [N, ${h}, ${w}, ${c}] for this model, found ${found}`);
@@ -150,15 +201,41 @@ function openExamples(bytes: Uint8Array, source: string, loaded: LoadedModel): E
   };
 }
 
+/** The model of config.json's format: one-level or two-level. */
+function openImageModel(part: PartBytes): Omit<OpenedModel, 'label' | 'kind'> {
+  const sources = { config: part.configSource, weights: part.weightsSource };
+  if (formatOf(part.configText) === HIERARCHICAL_FORMAT) {
+    const loaded = hierarchicalFromBytes(part.configText, part.weights, sources);
+    return {
+      image: { kind: 'vqvae2', vqvae: loaded.vqvae },
+      config: loaded.model.model,
+      top: loaded.model.top,
+      ...(loaded.training ? { training: loaded.training } : {}),
+    };
+  }
+  const loaded = modelFromBytes(part.configText, part.weights, sources);
+  return { image: { kind: 'vqvae', vqvae: loaded.vqvae }, config: loaded.model, ...(loaded.training ? { training: loaded.training } : {}) };
+}
+
 /** Builds the model (and checks the examples) from a bundle; throws a UserError naming the file at fault. */
-export function openBundle(bundle: Bundle): OpenedModel {
+export function openBundle(bundle: Bundle): OpenedModel | OpenedAudio {
   const { model } = bundle;
-  const loaded = modelFromBytes(model.configText, model.weights, { config: model.configSource, weights: model.weightsSource });
+  if (formatOf(model.configText) === AUDIO_MODEL_FORMAT) {
+    const audio = audioModelFromBytes(model.configText, model.weights, { config: model.configSource, weights: model.weightsSource });
+    try {
+      const examples = bundle.examples ? openAudioExamples(bundle.examples.bytes, bundle.examples.source) : [];
+      return { kind: 'audio', label: bundle.label, audio, examples };
+    } catch (error) {
+      audio.vqvae.dispose();
+      throw error;
+    }
+  }
+  const opened = openImageModel(model);
   try {
-    const examples = bundle.examples ? openExamples(bundle.examples.bytes, bundle.examples.source, loaded) : undefined;
-    return { label: bundle.label, loaded, ...(examples ? { examples } : {}), ...(bundle.prior ? { prior: bundle.prior } : {}) };
+    const examples = bundle.examples ? openExamples(bundle.examples.bytes, bundle.examples.source, opened.config) : undefined;
+    return { kind: 'image', label: bundle.label, ...opened, ...(examples ? { examples } : {}), ...(bundle.prior ? { prior: bundle.prior } : {}) };
   } catch (error) {
-    loaded.vqvae.dispose();
+    opened.image.vqvae.dispose();
     throw error;
   }
 }

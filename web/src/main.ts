@@ -4,22 +4,28 @@
  * drawn over it, lets the user change a cell's code, shows the codebook, and
  * samples from the prior when the model folder has one.
  *
+ * A model with several code levels (residual VQ: one grid per depth; a
+ * two-level VQ-VAE-2 model: top and bottom) gets one grid per level, each
+ * editable, and usage bars and tiles per level.
+ *
  * For tests and curious users, <body> carries the state as data attributes:
- * data-status (loading | ready | error), data-backend, data-codes (the grid
- * shown, comma-separated), data-reconstructions (a counter) and
+ * data-status (loading | ready | error), data-backend, data-codes (the first
+ * level's grid, comma-separated), data-level-codes (every level's grid, JSON
+ * [[...], ...]), data-edits (a counter), data-reconstructions (a counter) and
  * data-first-reconstruction-ms (from the first stroke to its reconstruction
  * on screen), data-last-reconstruction-ms (encode + decode + drawing, the
  * latest one).
  */
-import { isUserError } from 'vqvae';
+import { hopLength, isUserError, type ModelConfig } from 'vqvae';
 import { pickBackend } from './backend.js';
 import { CodebookView } from './codebookView.js';
 import { CodeGridView } from './codeGridView.js';
 import { DrawingPad } from './drawing.js';
 import { drawPixels } from './images.js';
-import { fetchBundle, filesBundle, openBundle, type Bundle, type OpenedModel } from './load.js';
+import { AudioPanel } from './audioPanel.js';
+import { fetchBundle, filesBundle, openBundle, type Bundle, type OpenedAudio, type OpenedModel } from './load.js';
 import { SamplePanel } from './samplePanel.js';
-import { ModelSession } from './session.js';
+import { ModelSession, type CodeLevel } from './session.js';
 
 const $ = <T extends HTMLElement>(id: string): T => {
   const element = document.getElementById(id);
@@ -48,9 +54,13 @@ window.addEventListener('unhandledrejection', (e) => showMessage(e.reason));
 
 let session: ModelSession | undefined;
 let opened: OpenedModel | undefined;
-let codes: Int32Array = new Int32Array(0);
-const edited = new Set<number>();
-let selected: number | undefined;
+/** One Int32Array [h, w] per level. */
+let codes: Int32Array[] = [];
+/** Edited cells, per level. */
+let edited: Set<number>[] = [];
+let selected: { level: number; cell: number } | undefined;
+/** The level whose codebook the panel shows (and whose cell a picked code goes to). */
+let activeLevel = 0;
 let decoded: Uint8Array = new Uint8Array(0);
 let strokeStart: number | undefined;
 let reconstructions = 0;
@@ -58,8 +68,6 @@ let busy = false;
 let pending = false;
 
 const pad = new DrawingPad($<HTMLCanvasElement>('draw'));
-const view = new CodeGridView($<HTMLCanvasElement>('recon'), (cell) => selectCell(cell));
-const codebook = new CodebookView($<HTMLCanvasElement>('usage'), $('usage-caption'), $('tiles'), (code) => void setCode(code));
 const samples = new SamplePanel({
   panel: $('sample-panel'),
   canvas: $<HTMLCanvasElement>('sample-canvas'),
@@ -71,19 +79,138 @@ const samples = new SamplePanel({
   onError: showMessage,
 });
 
+const audio = new AudioPanel({
+  panel: $('audio-panel'),
+  file: $<HTMLInputElement>('audio-file'),
+  drop: $('audio-drop'),
+  record: $<HTMLButtonElement>('record'),
+  input: $<HTMLAudioElement>('audio-input'),
+  inputInfo: $('audio-input-info'),
+  codes: $('audio-codes'),
+  source: $<HTMLSelectElement>('audio-source'),
+  progress: $<HTMLProgressElement>('audio-progress'),
+  progressText: $('audio-progress-text'),
+  outputs: $('audio-outputs'),
+  examples: $('audio-examples'),
+  onError: showMessage,
+});
+/** Whether the model shown is an audio model (then the image panels are hidden). */
+let audioShown = false;
+const IMAGE_PANELS = ['draw-panel', 'recon-panel', 'codebook-panel'];
+
+/** What the page shows of one code level: its grid over the reconstruction, its usage bars and tiles. */
+interface LevelViews {
+  view: CodeGridView;
+  codebook: CodebookView;
+  tiles: HTMLElement;
+  /** The elements made for this level (none for the first, which the page has), removed on the next model. */
+  made: HTMLElement[];
+}
+
+/** The first level's views, on the page's own elements (made once: each view listens to its canvas). */
+const firstLevel: LevelViews = {
+  view: new CodeGridView($<HTMLCanvasElement>('recon'), (cell) => selectCell(0, cell)),
+  codebook: new CodebookView($<HTMLCanvasElement>('usage'), $('usage-caption'), $('tiles'), (code) => void setCode(code)),
+  tiles: $('tiles'),
+  made: [],
+};
+let levels: LevelViews[] = [firstLevel];
+let showGrid = true;
+
+/** Grid, usage bars and tiles for each level of the model; the first level's are the page's own elements. */
+function makeLevelViews(s: ModelSession): void {
+  for (const level of levels) for (const element of level.made) element.remove();
+  levels = [firstLevel];
+  let lastTiles = firstLevel.tiles;
+  const multi = s.levels.length > 1;
+  $('recon-panel').classList.toggle('multi', multi);
+  const caption = $('recon-caption');
+  caption.hidden = !multi;
+  caption.textContent = describeLevel(s.levels[0]!);
+  const picker = $('level-picker');
+  picker.hidden = !multi;
+  picker.replaceChildren();
+  s.levels.forEach((level, i) => {
+    if (i > 0) {
+      const figure = document.createElement('figure');
+      figure.className = 'level';
+      const canvas = document.createElement('canvas');
+      canvas.id = `recon-${i}`;
+      canvas.width = 280;
+      canvas.height = 280;
+      canvas.title = 'Click a cell to change its code';
+      const label = document.createElement('figcaption');
+      label.textContent = describeLevel(level);
+      figure.append(canvas, label);
+      $('grids').append(figure);
+      const usageCaption = document.createElement('p');
+      usageCaption.className = 'hint';
+      usageCaption.id = `usage-caption-${i}`;
+      const usage = document.createElement('canvas');
+      usage.id = `usage-${i}`;
+      usage.width = 640;
+      usage.height = 120;
+      $('usage-levels').append(usageCaption, usage);
+      const tiles = document.createElement('div');
+      tiles.id = `tiles-${i}`;
+      tiles.className = 'tiles';
+      lastTiles.after(tiles);
+      lastTiles = tiles;
+      levels.push({
+        view: new CodeGridView(canvas, (cell) => selectCell(i, cell)),
+        codebook: new CodebookView(usage, usageCaption, tiles, (code) => void setCode(code)),
+        tiles,
+        made: [figure, usageCaption, usage, tiles],
+      });
+    }
+    if (multi) {
+      const button = document.createElement('button');
+      button.type = 'button';
+      button.dataset.level = String(i);
+      button.textContent = `${level.name} codebook (${level.codebookSize})`;
+      button.addEventListener('click', () => showLevel(i));
+      picker.append(button);
+    }
+  });
+  for (const level of levels) level.view.showGrid = showGrid;
+  $('tiles-caption').textContent = 'Each code decoded alone (the whole grid set to that code). Click one to put it in the selected cell.';
+  showLevel(0);
+}
+
+function describeLevel(level: CodeLevel): string {
+  return `${level.name}: ${level.height}×${level.width} codes of ${level.codebookSize}`;
+}
+
+/** Shows the tiles of `level`'s codebook (where a picked code goes). */
+function showLevel(level: number): void {
+  activeLevel = level;
+  const caption = $('tiles-caption');
+  if (session && session.levels.length > 1) {
+    caption.textContent = `Each code of the ${session.levels[level]!.name} codebook decoded alone: that grid set to the code, the other levels keeping the codes of the empty canvas. Click one to put it in the selected cell.`;
+  }
+  levels.forEach((l, i) => (l.tiles.hidden = i !== level));
+  for (const button of $('level-picker').querySelectorAll('button')) button.classList.toggle('active', button.dataset.level === String(level));
+  body.dataset.activeLevel = String(level);
+}
+
 function drawView(): void {
   if (!session) return;
-  view.draw({
-    pixels: decoded,
-    size: session.imageSize,
-    codes,
-    gridHeight: session.gridHeight,
-    gridWidth: session.gridWidth,
-    edited,
-    ...(selected !== undefined ? { selected } : {}),
+  const s = session;
+  levels.forEach((l, i) => {
+    const level = s.levels[i]!;
+    l.view.draw({
+      pixels: decoded,
+      size: s.imageSize,
+      codes: codes[i] ?? new Int32Array(0),
+      gridHeight: level.height,
+      gridWidth: level.width,
+      edited: edited[i] ?? new Set(),
+      ...(selected?.level === i ? { selected: selected.cell } : {}),
+    });
   });
-  body.dataset.codes = Array.from(codes).join(',');
-  $<HTMLButtonElement>('reset-edits').disabled = edited.size === 0;
+  body.dataset.codes = Array.from(codes[0] ?? []).join(',');
+  body.dataset.levelCodes = JSON.stringify(codes.map((c) => Array.from(c)));
+  $<HTMLButtonElement>('reset-edits').disabled = edited.every((e) => e.size === 0);
 }
 
 /** Encodes the pad and decodes its codes; if called while busy, runs once more afterwards. */
@@ -106,9 +233,9 @@ async function reconstruct(): Promise<void> {
     if (s !== session) return;
     codes = newCodes;
     decoded = newDecoded;
-    edited.clear();
+    edited = s.levels.map(() => new Set<number>());
     selected = undefined;
-    codebook.markCurrent(undefined);
+    for (const l of levels) l.codebook.markCurrent(undefined);
     drawView();
     reconstructions++;
     body.dataset.lastReconstructionMs = (performance.now() - started).toFixed(2);
@@ -116,7 +243,7 @@ async function reconstruct(): Promise<void> {
     if (strokeStart !== undefined && body.dataset.firstReconstructionMs === undefined) {
       body.dataset.firstReconstructionMs = (performance.now() - strokeStart).toFixed(1);
     }
-    if (!opened?.examples) codebook.showUsage(await s.usage(pixels, 1), 'your drawing');
+    if (!opened?.examples) showUsage(s, await s.usage(pixels, 1), 'your drawing');
   } catch (error) {
     showMessage(error);
   } finally {
@@ -128,25 +255,34 @@ async function reconstruct(): Promise<void> {
   }
 }
 
-function selectCell(cell: number): void {
+function showUsage(s: ModelSession, counts: Int32Array[], source: string): void {
+  counts.forEach((c, i) => levels[i]?.codebook.showUsage(c, source, s.levels.length > 1 ? s.levels[i]!.name : undefined));
+}
+
+function selectCell(level: number, cell: number): void {
   if (!session) return;
-  selected = cell;
-  const row = Math.floor(cell / session.gridWidth);
-  const col = cell % session.gridWidth;
-  $('edit-hint').textContent = `Cell (row ${row}, column ${col}) holds code ${codes[cell]}. Pick another code from the codebook below.`;
-  codebook.markCurrent(codes[cell]);
+  selected = { level, cell };
+  showLevel(level);
+  const { width, name } = session.levels[level]!;
+  const row = Math.floor(cell / width);
+  const col = cell % width;
+  const where = session.levels.length > 1 ? `${name} grid, ` : '';
+  $('edit-hint').textContent = `Cell (${where}row ${row}, column ${col}) holds code ${codes[level]![cell]}. Pick another code from the codebook below.`;
+  levels.forEach((l, i) => l.codebook.markCurrent(i === level ? codes[level]![cell] : undefined));
   drawView();
 }
 
 async function setCode(code: number): Promise<void> {
   if (!session) return;
-  if (selected === undefined) {
-    $('edit-hint').textContent = `Click a cell of the reconstruction first, then code ${code} goes there.`;
+  if (selected === undefined || selected.level !== activeLevel) {
+    $('edit-hint').textContent = `Click a cell of the ${session.levels.length > 1 ? `${session.levels[activeLevel]!.name} ` : ''}grid first, then code ${code} goes there.`;
     return;
   }
-  codes[selected] = code;
-  edited.add(selected);
-  codebook.markCurrent(code);
+  const { level, cell } = selected;
+  codes[level]![cell] = code;
+  edited[level]!.add(cell);
+  levels[level]!.codebook.markCurrent(code);
+  $('edit-hint').textContent = $('edit-hint').textContent!.replace(/holds code \d+\./, `now holds code ${code}.`);
   decoded = await session.decode(codes);
   drawView();
   body.dataset.edits = String(Number(body.dataset.edits ?? 0) + 1);
@@ -169,18 +305,23 @@ async function fillCodebook(s: ModelSession, model: OpenedModel): Promise<void> 
   };
   try {
     await step();
-    codebook.resetTiles(s.codebookSize);
+    levels.forEach((l, i) => l.codebook.resetTiles(s.levels[i]!.codebookSize));
     if (model.examples) {
       const counts = await s.usage(model.examples.images, model.examples.count, 16, step);
-      codebook.showUsage(counts, `${model.examples.count} example images`);
+      showUsage(s, counts, `${model.examples.count} example images`);
     }
+    // The other levels of a tile keep the codes of the empty canvas.
+    const base = await s.encode(new Uint8Array(s.height * s.width * s.channels));
     const chunk = 8;
-    for (let first = 0; first < s.codebookSize; first += chunk) {
-      await step();
-      const n = Math.min(chunk, s.codebookSize - first);
-      const pixels = await s.codeImages(first, n);
-      if (s !== session) throw REPLACED;
-      codebook.drawTiles(first, pixels, n, s.imageSize);
+    for (let level = 0; level < s.levels.length; level++) {
+      const k = s.levels[level]!.codebookSize;
+      for (let first = 0; first < k; first += chunk) {
+        await step();
+        const n = Math.min(chunk, k - first);
+        const pixels = await s.codeImages(level, first, n, base);
+        if (s !== session) throw REPLACED;
+        levels[level]!.codebook.drawTiles(first, pixels, n, s.imageSize);
+      }
     }
     body.dataset.codebook = 'ready';
   } catch (error) {
@@ -188,22 +329,76 @@ async function fillCodebook(s: ModelSession, model: OpenedModel): Promise<void> 
   }
 }
 
-function use(model: OpenedModel): void {
+/** The quantizer and its settings, in words: "VQ", "EMA, lookup dim 8, cosine", "FSQ levels 8,5,5,5", "RVQ depth 4". */
+function quantizerWords(c: ModelConfig): string {
+  const words = [c.quantizer.toUpperCase()];
+  if (c.quantizer === 'fsq') words[0] += ` levels ${c.levels.join(',')}`;
+  if (c.quantizer === 'rvq') words[0] += ` depth ${c.depth}`;
+  if (c.lookupDim > 0) words.push(`lookup dim ${c.lookupDim}`);
+  if (c.cosine) words.push('cosine');
+  return words.join(', ');
+}
+
+function describeModel(model: OpenedModel, s: ModelSession): string {
+  const c = model.config;
+  const trained = model.training ? `, trained ${model.training.step} steps on ${model.training.data}` : '';
+  const images = `${c.imageHeight}×${c.imageWidth}×${c.inputChannels} images`;
+  const rest = `${quantizerWords(c)}, hidden ${c.hidden})${trained}.`;
+  const name = `Model${model.label ? ` ${model.label}` : ''}`;
+  if (model.top) {
+    const [top, bottom] = s.levels;
+    return (
+      `${name} (two levels): ${images} → a top grid of ${top!.height}×${top!.width} codes from a codebook of ${top!.codebookSize} (D ${model.top.codeDim}) ` +
+      `and a bottom grid of ${bottom!.height}×${bottom!.width} codes from a codebook of ${bottom!.codebookSize} (D ${c.codeDim}, ${rest}`
+    );
+  }
+  const depth = s.levels.length > 1 ? `×${s.levels.length} codes (one per depth) from ${s.levels.length} codebooks` : ' codes from a codebook';
+  return `${name}: ${images} → ${s.gridHeight}×${s.gridWidth}${depth} of ${c.codebookSize} (D ${c.codeDim}, ${rest}`;
+}
+
+function useAudio(model: OpenedAudio): void {
+  session?.dispose();
+  session = undefined;
+  opened = undefined;
+  samples.setModel(undefined, undefined);
+  for (const id of IMAGE_PANELS) $(id).hidden = true;
+  audioShown = true;
+  const c = model.audio.model;
+  const training = model.audio.training as { step?: unknown; data?: unknown } | undefined;
+  const trained = typeof training?.step === 'number' ? `, trained ${training.step} steps on ${String(training.data)}` : '';
+  status.textContent =
+    `Audio model${model.label ? ` ${model.label}` : ''}: speech at ${c.sampleRate} Hz → one code per ${hopLength(c)} samples from a codebook of ${c.codebookSize} ` +
+    `(D ${c.codeDim}, ${c.quantizer.toUpperCase()}) → a WaveNet of ${c.dilations.length} layers (${c.residualChannels} residual channels) in the voice of one of ` +
+    `${model.audio.speakers.length} speakers (${model.audio.speakers.join(', ')})${trained}.`;
+  audio.setModel(model.audio, model.examples);
+}
+
+function use(model: OpenedModel | OpenedAudio): void {
+  if (model.kind === 'audio') {
+    useAudio(model);
+    return;
+  }
+  if (audioShown) {
+    audio.setModel(undefined);
+    for (const id of IMAGE_PANELS) $(id).hidden = false;
+    audioShown = false;
+  }
   session?.dispose();
   opened = model;
-  session = new ModelSession(model.loaded.vqvae);
-  const c = model.loaded.model;
-  const [gh, gw] = model.loaded.vqvae.codeGrid;
-  const trained = model.loaded.training ? `, trained ${model.loaded.training.step} steps on ${model.loaded.training.data}` : '';
-  status.textContent =
-    `Model${model.label ? ` ${model.label}` : ''}: ${c.imageHeight}×${c.imageWidth}×${c.inputChannels} images → ${gh}×${gw} codes from a codebook of ` +
-    `${c.codebookSize} (D ${c.codeDim}, ${c.quantizer.toUpperCase()}, hidden ${c.hidden})${trained}.`;
+  session = new ModelSession(model.image);
+  const c = model.config;
+  status.textContent = describeModel(model, session);
   $('input-size').textContent = `${c.imageHeight}×${c.imageWidth}`;
   const preview = $<HTMLCanvasElement>('input-preview');
   preview.width = c.imageWidth;
   preview.height = c.imageHeight;
   delete body.dataset.codebook;
-  samples.setModel(session, model.prior);
+  makeLevelViews(session);
+  codes = [];
+  edited = [];
+  selected = undefined;
+  // Priors here sample one grid of single codes: a one-level model's.
+  samples.setModel(session, session.levels.length === 1 ? model.prior : undefined);
   pad.clear();
   const s = session;
   void reconstruct()
@@ -221,7 +416,7 @@ async function openAndUse(bundle: Promise<Bundle | undefined>, what: string): Pr
     return true;
   } catch (error) {
     showMessage(error);
-    if (session) status.textContent += ` (still showing this model: ${what} did not load)`;
+    if (session || audioShown) status.textContent += ` (still showing this model: ${what} did not load)`;
     return true;
   }
 }
@@ -259,15 +454,18 @@ async function start(): Promise<void> {
     if (file) void pad.loadImage(file).catch(showMessage);
   });
   $<HTMLInputElement>('show-grid').addEventListener('change', (e) => {
-    view.showGrid = (e.target as HTMLInputElement).checked;
-    view.redraw();
+    showGrid = (e.target as HTMLInputElement).checked;
+    for (const l of levels) {
+      l.view.showGrid = showGrid;
+      l.view.redraw();
+    }
   });
   $('reset-edits').addEventListener('click', () => void reconstruct());
   $<HTMLInputElement>('model-files').addEventListener('change', (e) => pickedFiles(e.target as HTMLInputElement));
   $<HTMLInputElement>('model-folder').addEventListener('change', (e) => pickedFiles(e.target as HTMLInputElement));
   $('load-demo').addEventListener('click', () => void loadDefault());
   await loadDefault();
-  body.dataset.status = session ? 'ready' : 'error';
+  body.dataset.status = session || audioShown ? 'ready' : 'error';
 }
 
 start().catch((error) => {

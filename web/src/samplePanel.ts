@@ -35,12 +35,12 @@ export class SamplePanel {
   }
 
   /** The model the samples decode with, and its prior's bytes (none: the panel hides). */
-  setModel(session: ModelSession, prior: PartBytes | undefined): void {
+  setModel(session: ModelSession | undefined, prior: PartBytes | undefined): void {
     this.prior?.dispose();
     this.prior = undefined;
     this.session = session;
     this.el.panel.hidden = true;
-    if (!prior) return;
+    if (!prior || !session) return;
     try {
       this.prior = priorFromBytes(prior, session);
     } catch (error) {
@@ -73,7 +73,7 @@ export class SamplePanel {
       const classLabel = prior.config.numClasses > 0 ? Number(this.el.classSelect.value) : undefined;
       const show = async (codes: Int32Array, filled: number): Promise<void> => {
         const grid = codes.slice(0, cells);
-        const pixels = await session.decode(grid);
+        const pixels = await session.decode([grid]);
         this.view.draw({ pixels, size: session.imageSize, codes: grid, gridHeight: session.gridHeight, gridWidth: session.gridWidth, filled });
         body.dataset.sampleFilled = String(filled);
         await new Promise((resolve) => requestAnimationFrame(resolve));

@@ -22,6 +22,11 @@ export interface NativeAddon {
   setThreads(n: number): number;
   /** Primitives created so far; a repeated training step adds none. */
   primitivesCreated(): number;
+  /** Per-pass timing of the convolutions and fused layers (for the bench); on clears what was gathered. */
+  setConvProfiling(on: boolean): void;
+  /** Bench only: bits 1 (the layers' bias gradient from oneDNN's backward weights) and 2 (oneDNN's 1x1 gradients) restore earlier paths; 0 is the default. */
+  setConvPaths(mask: number): void;
+  convProfile(): { pass: string; geometry: ConvGeometry; ms: number; cpuMs: number; calls: number }[];
   conv2d(x: Float32Array, filter: Float32Array, bias: Float32Array | null, y: Float32Array, g: ConvGeometry, relu: boolean): void;
   conv2dBackpropInput(dy: Float32Array, filter: Float32Array, dx: Float32Array, g: ConvGeometry): void;
   conv2dBackpropFilter(x: Float32Array, dy: Float32Array, dw: Float32Array, g: ConvGeometry): void;
@@ -46,6 +51,8 @@ export interface NativeAddon {
   /** Throws `GatherV2: the index value V is not in [0, N-1]` for an index out of range. */
   gather(x: Float32Array | Int32Array, indices: Int32Array, out: Float32Array | Int32Array, outer: number, axisSize: number, inner: number): void;
   segmentSum(x: Float32Array, ids: Int32Array, out: Float32Array, inner: number, numSegments: number): void;
+  /** out[i] = the index of the row of codes [k, d] nearest to row i of x [m, d] (first on ties), as tfjs's argMin of ||c||^2 - 2 x·c. */
+  nearestCodes(x: Float32Array, codes: Float32Array, out: Int32Array, m: number, k: number, d: number): void;
   adam(p: Float32Array, m: Float32Array, v: Float32Array, g: Float32Array, lr: number, b1: number, b2: number, eps: number, c1: number, c2: number): void;
 }
 

@@ -14,6 +14,7 @@ import { getKernelsForBackend, registerBackend, registerKernel } from '@tensorfl
 import type { BackendValues, DataId, DataType, KernelConfig } from '@tensorflow/tfjs-core';
 
 import { registerFusedAdam } from '../../train/fusedAdam.js';
+import { registerFusedNearestCodes } from '../fusedNearest.js';
 import { nativeAdamUpdate } from './adam.js';
 import { loadAddon, type AddonLoad, type NativeAddon } from './addon.js';
 import { convKernels } from './conv.js';
@@ -21,6 +22,7 @@ import { elementwiseKernels } from './elementwise.js';
 import { layerKernels } from './layers.js';
 import { layoutKernels } from './layout.js';
 import { matMulKernels } from './matmul.js';
+import { nativeNearestCodes } from './nearest.js';
 import { reduceKernels } from './reduce.js';
 import { sliceKernels } from './slice.js';
 import { NATIVE_BACKEND, noteDisposed, notePinned, noteRegistered } from './tensors.js';
@@ -72,6 +74,7 @@ export function registerNativeBackend(): AddonLoad {
   // Priority below cpu and wasm: the backend is only used when chosen.
   registerBackend(NATIVE_BACKEND, () => new NativeBackend(), 0);
   registerFusedAdam(NATIVE_BACKEND, nativeAdamUpdate);
+  registerFusedNearestCodes(NATIVE_BACKEND, nativeNearestCodes);
   registered = true;
   return load;
 }
