@@ -119,6 +119,8 @@ export async function evalTwoLevels(flags: TwoLevelEvalFlags, ctx: CommandContex
       info(ctx, `  -log p(x|z) ${(m.reconstructionNats / Math.LN2).toFixed(4)} bits per dimension`);
       summary['reconstruction_bits_per_dim'] = m.reconstructionNats / Math.LN2;
     }
+    // The priors are checked (and may refuse) before anything is written.
+    if (extension) await extension({ loaded, data, measured: measured as TwoLevelMeasurement & { codes: Record<CodeLevel, Int32Array> }, summary });
     if (flags.usageOut !== undefined) {
       const paths = levelCodePaths(flags.usageOut);
       for (const level of CODE_LEVELS) {
@@ -126,7 +128,6 @@ export async function evalTwoLevels(flags: TwoLevelEvalFlags, ctx: CommandContex
         info(ctx, `  wrote ${paths[level]}: int32 [${K[level]}], how often each ${level} code occurs`);
       }
     }
-    if (extension) await extension({ loaded, data, measured: measured as TwoLevelMeasurement & { codes: Record<CodeLevel, Int32Array> }, summary });
     ctx.printJson(summary);
   } finally {
     loaded.vqvae.dispose();

@@ -228,6 +228,10 @@ describe('vqvae eval with two levels', () => {
     top.dispose();
     bottom.dispose();
     assertFails(await vqvae('eval', '--model', modelDir, '--data', 'mnist', '--limit', '8', '--prior', bottomDir), 1, /--prior/, /bottom-level prior/);
+    // A refused prior leaves no usage files behind.
+    const usage = file('refused-usage.npy');
+    assertFails(await vqvae('eval', '--model', modelDir, '--data', 'mnist', '--limit', '8', '--prior', bottomDir, '--usage-out', usage), 1, /bottom-level prior/);
+    for (const level of ['top', 'bottom']) assert.ok(!fs.existsSync(usage.replace(/\.npy$/, `.${level}.npy`)), `${level} usage file written`);
     assertFails(await vqvae('eval', '--model', oneLevel, '--data', 'mnist', '--limit', '8', '--bottom-prior', bottomDir), 2, /--bottom-prior is for a two-level model/);
   });
 });
