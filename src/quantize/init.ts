@@ -36,22 +36,36 @@ export function wantsKmeansInit(model: VqVae): boolean {
  */
 export function initializeCodebook(model: VqVae, batchAt: BatchAt, seed: number): number {
   if (!wantsKmeansInit(model)) return 0;
+  const { vectors, count } = firstBatchVectors(batchAt, model.config.codeDim, model.config.codebookSize * INIT_VECTORS_PER_CODE, (x) => model.encode(x));
+  try {
+    model.quantizer.initialize!(vectors, seed);
+  } finally {
+    vectors.dispose();
+  }
+  return count;
+}
+
+/**
+ * `vectorsOf(batchAt(i))` of batches 0, 1, ... (at most MAX_INIT_BATCHES)
+ * flattened to [n, codeDim] and concatenated, until at least `wanted`
+ * vectors: what k-means initialisation fits. The caller disposes `vectors`.
+ */
+export function firstBatchVectors(
+  batchAt: BatchAt,
+  codeDim: number,
+  wanted: number,
+  vectorsOf: (x: tf.Tensor4D) => tf.Tensor,
+): { vectors: tf.Tensor2D; count: number } {
   const encoded: tf.Tensor2D[] = [];
-  let vectors = 0;
-  const wanted = model.config.codebookSize * INIT_VECTORS_PER_CODE;
-  for (let i = 0; i < MAX_INIT_BATCHES && vectors < wanted; i++) {
+  let count = 0;
+  for (let i = 0; i < MAX_INIT_BATCHES && count < wanted; i++) {
     const x = batchAt(i);
-    const z = tf.tidy(() => tf.reshape(model.encode(x), [-1, model.config.codeDim]) as tf.Tensor2D);
+    const z = tf.tidy(() => tf.reshape(vectorsOf(x), [-1, codeDim]) as tf.Tensor2D);
     x.dispose();
     encoded.push(z);
-    vectors += z.shape[0];
+    count += z.shape[0];
   }
-  const all = tf.concat(encoded, 0);
+  const vectors = tf.concat(encoded, 0);
   tf.dispose(encoded);
-  try {
-    model.quantizer.initialize!(all, seed);
-  } finally {
-    all.dispose();
-  }
-  return vectors;
+  return { vectors, count };
 }

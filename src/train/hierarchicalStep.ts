@@ -10,7 +10,7 @@ import type { HierarchicalVqVae } from '../model/hierarchical.js';
 import { pixelNll } from '../model/likelihood.js';
 import type { Optimizer } from './stepLoop.js';
 import type { CodeIndices } from '../quantize/types.js';
-import { INIT_VECTORS_PER_CODE, MAX_INIT_BATCHES, type BatchAt } from '../quantize/init.js';
+import { firstBatchVectors, INIT_VECTORS_PER_CODE, type BatchAt } from '../quantize/init.js';
 
 /** What each level contributes to a step. */
 export interface LevelStep {
@@ -95,21 +95,11 @@ function initializeLevel(
   batchAt: BatchAt,
   vectorsOf: (x: tf.Tensor4D) => tf.Tensor4D,
 ): number {
-  const encoded: tf.Tensor2D[] = [];
-  let vectors = 0;
-  for (let i = 0; i < MAX_INIT_BATCHES && vectors < quantizer.codebookSize * INIT_VECTORS_PER_CODE; i++) {
-    const x = batchAt(i);
-    const z = tf.tidy(() => tf.reshape(vectorsOf(x), [-1, quantizer.codeDim]) as tf.Tensor2D);
-    x.dispose();
-    encoded.push(z);
-    vectors += z.shape[0];
-  }
-  const all = tf.concat(encoded, 0);
-  tf.dispose(encoded);
+  const { vectors, count } = firstBatchVectors(batchAt, quantizer.codeDim, quantizer.codebookSize * INIT_VECTORS_PER_CODE, vectorsOf);
   try {
-    quantizer.initialize(all);
+    quantizer.initialize(vectors);
   } finally {
-    all.dispose();
+    vectors.dispose();
   }
-  return vectors;
+  return count;
 }
