@@ -15,6 +15,7 @@ import {
   type QuantizerKind,
   type QuantizerOption,
 } from '../model/config.js';
+import { LEVEL_QUANTIZERS } from '../model/hierarchical.js';
 import { AVAILABLE_QUANTIZERS } from '../quantize/factory.js';
 import { QUANTIZER_OPTION_FLAGS, TRAIN_QUANTIZER_DEFAULTS } from '../quantize/recipe.js';
 import { UsageError, type FlagSpec } from './flags.js';
@@ -56,9 +57,29 @@ export const QUANTIZER_FLAGS = [
   },
   {
     name: 'levels', type: 'string', metavar: 'N|L1,L2,...',
-    help: "code levels: 1 (the default, the paper's model) or 2 (VQ-VAE-2: a top grid of half the size over the bottom one; --codebook-size and --code-dim are then the bottom level's; both levels take --quantizer vq|ema, --codebook-init and --restart-dead); with --quantizer fsq, a list: FSQ's levels per scalar, e.g. 8,5,5,5 (K is their product)",
+    help: "code levels: 1 (the default, the paper's model) or 2 (VQ-VAE-2: a top grid of half the size over the bottom one; --codebook-size, --code-dim and --quantizer are then the bottom level's, --top-* the top level's); " +
+      'as before --fsq-levels existed, a list (or any value with --quantizer fsq and no --fsq-levels) is FSQ\'s levels per scalar, e.g. 8,5,5,5',
+  },
+  {
+    name: 'fsq-levels', type: 'string', metavar: 'L1,L2,...',
+    help: "fsq: the levels per scalar, e.g. 8,5,5,5 (K is their product); with --levels 2, of each fsq level (the top's: --top-fsq-levels if given)",
   },
   { name: 'depth', type: 'int', min: 1, metavar: 'N', help: 'rvq only: the number of residual codebooks' },
+] as const satisfies readonly FlagSpec[];
+
+/**
+ * `vqvae train --levels 2`'s top-level quantizer flags. Every other
+ * quantizer flag (--codebook-init, --kmeans-warmup, --restart-dead,
+ * --lookup-dim, --cosine, --gradient, --fsq-levels, --decay) applies to each
+ * level whose kind implements it.
+ */
+export const TOP_QUANTIZER_FLAGS = [
+  {
+    name: 'top-quantizer', type: 'choice', choices: AVAILABLE_QUANTIZERS.filter((q) => (LEVEL_QUANTIZERS as readonly string[]).includes(q)),
+    help: "with --levels 2: the top level's quantizer (default: the bottom level's, --quantizer); rvq is not available on a level",
+  },
+  { name: 'top-fsq-levels', type: 'string', metavar: 'L1,L2,...', help: "with --levels 2 and a top level of kind fsq: its levels per scalar (default --fsq-levels); --top-codebook-size is their product" },
+  { name: 'top-lookup-dim', type: 'int', min: 1, metavar: 'd', help: "with --levels 2: the top level's lookup dimension (vq, ema; default --lookup-dim)" },
 ] as const satisfies readonly FlagSpec[];
 
 export interface QuantizerFlagValues {
@@ -71,17 +92,23 @@ export interface QuantizerFlagValues {
   cosine?: boolean;
   gradient?: ModelConfig['gradient'];
   levels?: string;
+  fsqLevels?: string;
   depth?: number;
 }
 
 /**
  * `--levels` read both ways: one integer is the number of code levels (1 or
  * 2, VQ-VAE-2), taken out of the quantizer's flags; a list (8,5,5,5), or any
- * value with --quantizer fsq, is FSQ's levels per scalar and stays in them.
+ * value with --quantizer fsq, is FSQ's levels per scalar and stays in them,
+ * as before --fsq-levels existed. With --fsq-levels, --levels is always the
+ * number of code levels.
  */
 export function codeLevels<F extends QuantizerFlagValues>(flags: F): { levels?: number; quantizerFlags: F } {
   const text = flags.levels;
-  if (text === undefined || flags.quantizer === 'fsq' || !/^\s*-?\d+\s*$/.test(text)) return { quantizerFlags: flags };
+  if (text !== undefined && flags.fsqLevels !== undefined && !/^\s*-?\d+\s*$/.test(text)) {
+    throw new UsageError(`--levels ${text.trim()} with --fsq-levels: --levels is then the number of code levels (1 or 2); give FSQ's levels per scalar once, with --fsq-levels`);
+  }
+  if (text === undefined || (flags.quantizer === 'fsq' && flags.fsqLevels === undefined) || !/^\s*-?\d+\s*$/.test(text)) return { quantizerFlags: flags };
   const n = Number(text);
   if (n < 1 || n > 2) {
     throw new UsageError(`--levels must be between 1 and 2 (the number of code levels; FSQ's levels per scalar, e.g. 8,5,5,5, go with --quantizer fsq), got ${text.trim()}`);
@@ -113,7 +140,7 @@ export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): 
     lookupDim: flags.lookupDim,
     cosine: flags.cosine ? true : undefined,
     gradient: flags.gradient,
-    levels: flags.levels !== undefined ? parseLevels(flags.levels) : undefined,
+    levels: fsqLevelsText(flags) !== undefined ? parseLevels(fsqLevelsText(flags)!) : undefined,
     depth: flags.depth,
   };
   const kind = quantizer ?? TRAIN_QUANTIZER_DEFAULTS.quantizer;
@@ -129,8 +156,96 @@ export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): 
   if (flags.lookupDim !== undefined && flags.lookupDim > codeDim) {
     throw new UsageError(`--lookup-dim ${flags.lookupDim} is larger than the code dimension D = ${codeDim} (--code-dim)`);
   }
-  if (kind === 'fsq' && given.levels === undefined) throw new UsageError('--quantizer fsq needs --levels, e.g. --levels 8,5,5,5');
+  if (kind === 'fsq' && given.levels === undefined) throw new UsageError('--quantizer fsq needs --fsq-levels (or --levels), e.g. --fsq-levels 8,5,5,5');
   return given;
+}
+
+/** FSQ's levels per scalar as given: --fsq-levels, or --levels when codeLevels left it among the quantizer's flags. */
+function fsqLevelsText(flags: QuantizerFlagValues): string | undefined {
+  if (flags.fsqLevels !== undefined && flags.levels !== undefined) {
+    throw new UsageError('give FSQ\'s levels per scalar once: --fsq-levels or --levels, not both');
+  }
+  return flags.fsqLevels ?? flags.levels;
+}
+
+export interface TwoLevelQuantizerFlagValues extends QuantizerFlagValues {
+  topQuantizer?: QuantizerKind;
+  topFsqLevels?: string;
+  topLookupDim?: number;
+}
+
+/** What `levelQuantizerSettings` gives: each level's fields as `quantizerSettings` gives them, and the flag behind each top field. */
+export interface LevelQuantizerSettings {
+  bottom: Partial<ModelConfig>;
+  top: Partial<ModelConfig>;
+  /** The flag that gave each top field, for messages (--top-quantizer, or --quantizer where it gave both). */
+  topFlags: Partial<Record<keyof ModelConfig, string>>;
+}
+
+/**
+ * The quantizer flags of `vqvae train --levels 2`, read per level: --quantizer
+ * (or --ema) is the bottom level's and, without --top-quantizer, the top
+ * level's; each option flag applies to each level whose kind implements it
+ * (model/config.ts QUANTIZER_OPTIONS), --top-fsq-levels and --top-lookup-dim
+ * in place of --fsq-levels and --lookup-dim on the top. A flag that applies
+ * to neither level, or a level that cannot take it, is one UsageError naming it.
+ */
+export function levelQuantizerSettings(flags: TwoLevelQuantizerFlagValues, codeDims: { top: number; bottom: number }): LevelQuantizerSettings {
+  if (flags.ema && flags.quantizer !== undefined && flags.quantizer !== 'ema') {
+    throw new UsageError(`--ema contradicts --quantizer ${flags.quantizer}; give one of them`);
+  }
+  const bottomNamed = flags.ema ? 'ema' : flags.quantizer;
+  const topNamed = flags.topQuantizer ?? bottomNamed;
+  const kinds = { bottom: bottomNamed ?? TRAIN_QUANTIZER_DEFAULTS.quantizer, top: topNamed ?? TRAIN_QUANTIZER_DEFAULTS.quantizer };
+  if (!(LEVEL_QUANTIZERS as readonly string[]).includes(kinds.bottom)) {
+    throw new UsageError(`--quantizer ${kinds.bottom} does not apply to --levels 2 (its codes are [h, w, depth]; each level takes ${LEVEL_QUANTIZERS.join(', ')}; --top-quantizer sets the top level's)`);
+  }
+  const fsq = fsqLevelsText(flags);
+  const has = (kind: QuantizerKind, option: QuantizerOption) => QUANTIZER_OPTIONS[kind].includes(option);
+  const options: Record<QuantizerOption, unknown> = {
+    codebookInit: flags.codebookInit, kmeansWarmup: flags.kmeansWarmup, restartDead: flags.restartDead, lookupDim: flags.lookupDim,
+    cosine: flags.cosine ? true : undefined, gradient: flags.gradient, levels: fsq, depth: flags.depth,
+  };
+  for (const option of Object.keys(options) as QuantizerOption[]) {
+    if (options[option] !== undefined && !has(kinds.bottom, option) && !has(kinds.top, option)) {
+      const flag = option === 'levels' ? (flags.fsqLevels !== undefined ? 'fsq-levels' : 'levels') : QUANTIZER_OPTION_FLAGS[option];
+      throw new UsageError(`--${flag} does not apply to either level (bottom ${kinds.bottom}, top ${kinds.top}; it applies to ${quantizersWith(option)})`);
+    }
+  }
+  for (const [flag, value, option] of [['top-fsq-levels', flags.topFsqLevels, 'levels'], ['top-lookup-dim', flags.topLookupDim, 'lookupDim']] as const) {
+    if (value !== undefined && !has(kinds.top, option)) throw new UsageError(`--${flag} does not apply to a top level of kind ${kinds.top} (it applies to ${quantizersWith(option)})`);
+  }
+  const levelFlags = (level: 'top' | 'bottom'): QuantizerFlagValues => {
+    const kind = kinds[level];
+    const pick = <T>(option: QuantizerOption, value: T): T | undefined => (has(kind, option) ? value : undefined);
+    return {
+      quantizer: level === 'top' ? topNamed : flags.quantizer,
+      ema: level === 'top' ? undefined : flags.ema,
+      codebookInit: pick('codebookInit', flags.codebookInit),
+      kmeansWarmup: pick('kmeansWarmup', flags.kmeansWarmup),
+      restartDead: pick('restartDead', flags.restartDead),
+      lookupDim: pick('lookupDim', level === 'top' ? flags.topLookupDim ?? flags.lookupDim : flags.lookupDim),
+      cosine: pick('cosine', flags.cosine),
+      gradient: pick('gradient', flags.gradient),
+      fsqLevels: pick('levels', level === 'top' ? flags.topFsqLevels ?? fsq : fsq),
+    };
+  };
+  const top = levelFlags('top');
+  if (kinds.top === 'fsq' && top.fsqLevels === undefined) {
+    throw new UsageError(`a top level of kind fsq needs --top-fsq-levels (or --fsq-levels), e.g. --top-fsq-levels 8,5,5`);
+  }
+  if (flags.topLookupDim === undefined && top.lookupDim !== undefined && top.lookupDim > codeDims.top) {
+    throw new UsageError(`--lookup-dim ${top.lookupDim} is larger than the top level's code dimension ${codeDims.top} (--top-code-dim): give --top-lookup-dim`);
+  }
+  if (flags.topLookupDim !== undefined && flags.topLookupDim > codeDims.top) {
+    throw new UsageError(`--top-lookup-dim ${flags.topLookupDim} is larger than the top level's code dimension ${codeDims.top} (--top-code-dim)`);
+  }
+  const topFlags: Partial<Record<keyof ModelConfig, string>> = {
+    quantizer: flags.topQuantizer !== undefined ? 'top-quantizer' : 'quantizer',
+    levels: flags.topFsqLevels !== undefined ? 'top-fsq-levels' : flags.fsqLevels !== undefined ? 'fsq-levels' : 'levels',
+    lookupDim: flags.topLookupDim !== undefined ? 'top-lookup-dim' : 'lookup-dim',
+  };
+  return { bottom: quantizerSettings(levelFlags('bottom'), codeDims.bottom), top: quantizerSettings(top, codeDims.top), topFlags };
 }
 
 

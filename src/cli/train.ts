@@ -15,8 +15,7 @@ import { backendFlag, precisionFlag, checkDataFlag, DATA_HELP, defaultRunDir, li
 import { distributedFlag, distributedRun, openJob } from './distributed.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
-import { codeLevels, QUANTIZER_FLAGS, quantizerSettings, TRAIN_DECAY_FLAG } from './quantizerFlags.js';
-import { QUANTIZER_OPTION_FLAGS } from '../quantize/recipe.js';
+import { codeLevels, levelQuantizerSettings, QUANTIZER_FLAGS, quantizerSettings, TOP_QUANTIZER_FLAGS, TRAIN_DECAY_FLAG } from './quantizerFlags.js';
 import { describeRecipe, TRAIN_QUANTIZER_DEFAULTS } from '../quantize/recipe.js';
 import { AUDIO_TRAIN_FLAGS, checkDataKindFlags, runAudioTrain } from './audioTrain.js';
 
@@ -47,6 +46,7 @@ export const trainCommand = defineCommand({
     ...QUANTIZER_FLAGS,
     { name: 'top-codebook-size', type: 'int', min: 1, metavar: 'K', help: 'with --levels 2: the top level\'s number of codes (default: --codebook-size)' },
     { name: 'top-code-dim', type: 'int', min: 1, metavar: 'D', help: 'with --levels 2: the top level\'s code dimension (default: --code-dim)' },
+    ...TOP_QUANTIZER_FLAGS,
     TRAIN_DECAY_FLAG,
     ...AUDIO_TRAIN_FLAGS,
     { name: 'eval-every', type: 'int', min: 0, default: 500, metavar: 'N', help: 'evaluate on the test split every N steps (0: only at the end)' },
@@ -67,6 +67,7 @@ export const trainCommand = defineCommand({
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --epochs 2',
     'vqvae train --data mnist --steps 1200 --resume',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --levels 2 --codebook-size 256 --top-codebook-size 64 --ema',
+    'vqvae train --data fashion-mnist --levels 2 --quantizer ema --top-quantizer fsq --top-fsq-levels 8,5,5',
     'vqvae train --data wav:/tmp/speech --out runs/speech --steps 2000',
   ],
   async run(flags, ctx) {
@@ -82,20 +83,12 @@ export const trainCommand = defineCommand({
     const given = codeLevels(flags);
     const quantizerFlags = given.quantizerFlags;
     const levels = given.levels ?? (flags.resume ? modelLevels(out) : 1);
-    if (levels === 2) {
-      // Each level of the two-level model is a vq or ema codebook (model/hierarchical.ts) with its init and dead-code restarts.
-      const other = (['kmeansWarmup', 'lookupDim', 'cosine', 'gradient', 'depth'] as const).find((k) => quantizerFlags[k] !== undefined && quantizerFlags[k] !== false);
-      if (other) throw new UsageError(`--${QUANTIZER_OPTION_FLAGS[other]} does not apply to --levels 2 (each level is a vq or ema codebook; --codebook-init and --restart-dead apply to both)`);
-      if (quantizerFlags.quantizer !== undefined && quantizerFlags.quantizer !== 'vq' && quantizerFlags.quantizer !== 'ema') {
-        throw new UsageError(`--quantizer ${quantizerFlags.quantizer} does not apply to --levels 2 (each level is a vq or ema codebook)`);
-      }
-    }
-    if (levels === 1 && (flags.topCodebookSize !== undefined || flags.topCodeDim !== undefined)) {
-      throw new UsageError(`--${flags.topCodebookSize !== undefined ? 'top-codebook-size' : 'top-code-dim'} needs --levels 2`);
-    }
+    const topOnly = (['topCodebookSize', 'topCodeDim', 'topQuantizer', 'topFsqLevels', 'topLookupDim'] as const).find((k) => flags[k] !== undefined);
+    if (levels === 1 && topOnly) throw new UsageError(`--${topOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --levels 2`);
     if (levels === 2 && flags.distributed) throw new UsageError('--levels 2 does not run distributed (--distributed): train it in one process');
     const comm = openJob(flags);
     if (levels === 2 && comm.size > 1) throw new UsageError(`--levels 2 does not run distributed (${comm.size} MPI ranks): train it in one process`);
+    const codeDim = flags.codeDim ?? DEFAULT_MODEL_CONFIG.codeDim;
     const loaded: ImageDataset[] = [];
     const common: VqVaeRunOptions = {
       data: flags.data,
@@ -109,10 +102,24 @@ export const trainCommand = defineCommand({
       resize,
       epochs: flags.epochs,
       model,
-      quantizer: quantizerSettings(quantizerFlags, flags.codeDim ?? DEFAULT_MODEL_CONFIG.codeDim),
+      quantizer: levels === 2 ? {} : quantizerSettings(quantizerFlags, codeDim),
     };
+    if (levels === 2) {
+      const perLevel = levelQuantizerSettings(quantizerFlags, { bottom: codeDim, top: flags.topCodeDim ?? codeDim });
+      const topLevels = perLevel.top.levels;
+      if (topLevels !== undefined && flags.topCodebookSize !== undefined && flags.topCodebookSize !== topLevels.reduce((a, b) => a * b, 1)) {
+        throw new UsageError(`--top-codebook-size ${flags.topCodebookSize} is not the product of the top level's FSQ levels ${topLevels.join(',')}: leave it out`);
+      }
+      const options = runOptions(flags, out, DEFAULTS, ctx);
+      return runTraining(hierarchicalRun({
+        ...common,
+        quantizer: perLevel.bottom,
+        top: { codebookSize: flags.topCodebookSize, codeDim: flags.topCodeDim },
+        topQuantizer: perLevel.top,
+        topQuantizerFlags: perLevel.topFlags,
+      }), options);
+    }
     const options = runOptions(flags, out, DEFAULTS, ctx);
-    if (levels === 2) return runTraining(hierarchicalRun({ ...common, top: { codebookSize: flags.topCodebookSize, codeDim: flags.topCodeDim } }), options);
     // Every rank must run the same flags on the same images.
     const job = distributedRun(comm, vqvaeRun(common), () => [JSON.stringify(flags), ...loaded.flatMap((d) => [d.images, d.labels])]);
     return runTraining(job.plugin, { ...options, communicator: job.communicator });

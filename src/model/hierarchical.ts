@@ -15,34 +15,120 @@
  * padding and the way back 4 → 7 its transpose, model/layers.ts).
  *
  * The layers are those of the one-level model (encoder.ts, decoder.ts,
- * layers.ts); the config is the one-level ModelConfig (its codebookSize and
- * codeDim are the bottom level's) plus the top level's sizes. Images enter and
- * leave in the same scale as model/vqvae.ts.
+ * layers.ts); the config is the one-level ModelConfig (its codebookSize,
+ * codeDim and quantizer settings are the bottom level's) plus the top level's
+ * sizes and quantizer settings (TopLevelConfig; each setting not given is the
+ * bottom level's, topLevelSettings). Each level's quantizer is any kind of
+ * quantize/factory.ts but rvq (whose codes are [h, w, depth] per cell), built
+ * there with the variable prefix `quantizer.top` or `quantizer.bottom`.
+ * Images enter and leave in the same scale as model/vqvae.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
-import type { QuantizerOutput } from '../quantize/types.js';
-import { VectorQuantizer } from '../quantize/vectorQuantizer.js';
-import { VectorQuantizerEMA } from '../quantize/vectorQuantizerEma.js';
+import { makeQuantizer } from '../quantize/factory.js';
+import type { Quantizer, QuantizerOutput } from '../quantize/types.js';
 import { mulberry32, nextSeed } from '../random.js';
-import { codeGridSize, type ModelConfig, validateModelConfig } from './config.js';
+import {
+  codeGridSize,
+  QUANTIZER_OPTION_DEFAULTS,
+  QUANTIZER_OPTIONS,
+  type ModelConfig,
+  type QuantizerOption,
+  validateModelConfig,
+} from './config.js';
 import { Decoder, decoderShape } from './decoder.js';
 import { Encoder } from './encoder.js';
 import { Conv2d, ConvTranspose2d, type VariableMap } from './layers.js';
 import { checkImageShape, decoderOutput, loadState } from './vqvae.js';
 
-/** The top level's own codebook. */
-export interface TopLevelConfig {
-  /** Kt. */
+/** The ModelConfig fields that make a level's quantizer (besides its sizes): its kind and every option of it. */
+export const LEVEL_QUANTIZER_KEYS = [
+  'quantizer', 'beta', 'decay', 'epsilon', 'codebookInit', 'kmeansWarmup', 'restartDead', 'lookupDim', 'cosine', 'gradient', 'levels', 'depth',
+] as const satisfies readonly (keyof ModelConfig)[];
+export type LevelQuantizerKey = (typeof LEVEL_QUANTIZER_KEYS)[number];
+
+/** A level's quantizer settings, complete: its sizes, kind and options, as ModelConfig names them. */
+export type LevelQuantizerConfig = Pick<ModelConfig, 'codebookSize' | 'codeDim' | LevelQuantizerKey>;
+
+/** The top level's codebook sizes and, optionally, quantizer settings (absent: the bottom level's, topLevelSettings). */
+export interface TopLevelConfig extends Partial<Pick<ModelConfig, LevelQuantizerKey>> {
+  /** Kt (fsq: the product of its levels). */
   codebookSize: number;
   /** Dt. */
   codeDim: number;
 }
 
-/** The one-level config (bottom level, trunks, likelihood) and the top level's sizes. */
+/** The one-level config (bottom level, trunks, likelihood) and the top level's sizes and quantizer. */
 export interface HierarchicalConfig {
   model: ModelConfig;
   top: TopLevelConfig;
+}
+
+/** A checked config: the top level's settings complete. */
+export interface CompleteHierarchicalConfig extends HierarchicalConfig {
+  top: LevelQuantizerConfig;
+}
+
+/** Quantizer kinds a level of the two-level model takes: every kind but rvq (codes [h, w, depth], one grid per cell here). */
+export const LEVEL_QUANTIZERS = ['vq', 'ema', 'simvq', 'fsq'] as const;
+
+/**
+ * The top level's complete settings: those `top` gives; for each other
+ * quantizer option the bottom level's where the top kind implements it
+ * (model/config.ts QUANTIZER_OPTIONS), else that option off; beta, decay and
+ * epsilon the bottom's. So a config without top settings (every two-level
+ * model directory written before they existed) has the bottom's quantizer on
+ * both levels.
+ */
+export function topLevelSettings(bottom: ModelConfig, top: TopLevelConfig): LevelQuantizerConfig {
+  const kind = top.quantizer ?? bottom.quantizer;
+  const out: Record<string, unknown> = { codebookSize: top.codebookSize, codeDim: top.codeDim, quantizer: kind };
+  for (const key of LEVEL_QUANTIZER_KEYS) {
+    if (key === 'quantizer') continue;
+    const given = top[key];
+    if (given !== undefined) {
+      out[key] = Array.isArray(given) ? [...given] : given;
+    } else if (key in QUANTIZER_OPTION_DEFAULTS && !QUANTIZER_OPTIONS[kind].includes(key as QuantizerOption)) {
+      const off = QUANTIZER_OPTION_DEFAULTS[key as QuantizerOption];
+      out[key] = Array.isArray(off) ? [] : off;
+    } else {
+      const value = bottom[key];
+      out[key] = Array.isArray(value) ? [...value] : value;
+    }
+  }
+  return out as unknown as LevelQuantizerConfig;
+}
+
+/** Whether the top level's settings are those a config without any would get (so the file leaves them out). */
+export function topIsDefault(bottom: ModelConfig, top: LevelQuantizerConfig): boolean {
+  const implied = topLevelSettings(bottom, { codebookSize: top.codebookSize, codeDim: top.codeDim });
+  return LEVEL_QUANTIZER_KEYS.every((key) => JSON.stringify(implied[key]) === JSON.stringify(top[key]));
+}
+
+/**
+ * Each level's quantizer as a one-level ModelConfig (the bottom: the model's
+ * own; the top: it with the top level's sizes and settings), checked as a
+ * one-level config is (model/config.ts), and each kind one a level takes.
+ */
+export function levelModelConfigs(config: HierarchicalConfig, source = 'two-level model config'): { top: ModelConfig; bottom: ModelConfig } {
+  const bottom = validateModelConfig(config.model, source);
+  const top = validateModelConfig({ ...bottom, ...topLevelSettings(bottom, config.top) }, `${source} (top level)`);
+  for (const [level, c] of [['bottom', bottom], ['top', top]] as const) {
+    if (!(LEVEL_QUANTIZERS as readonly string[]).includes(c.quantizer)) {
+      throw new UserError(
+        `${source}: the ${level} level's quantizer ${c.quantizer} is not available on a level of a two-level model (its codes are [h, w, depth], ` +
+          `a level holds one code per cell); use ${LEVEL_QUANTIZERS.join(', ')}`,
+      );
+    }
+  }
+  return { top, bottom };
+}
+
+/** The top level's fields of a one-level config of it (levelModelConfigs). */
+function levelFields(c: ModelConfig): LevelQuantizerConfig {
+  const out: Record<string, unknown> = { codebookSize: c.codebookSize, codeDim: c.codeDim };
+  for (const key of LEVEL_QUANTIZER_KEYS) out[key] = c[key];
+  return out as unknown as LevelQuantizerConfig;
 }
 
 /** One level's quantizer output and the vectors it quantized. */
@@ -76,23 +162,12 @@ export function levelGrids(config: ModelConfig): { top: [number, number]; bottom
   return { bottom, top: [Math.ceil(bottom[0] / 2), Math.ceil(bottom[1] / 2)] };
 }
 
-function checkPositiveInt(value: number, what: string): void {
-  if (!Number.isInteger(value) || value < 1) throw new UserError(`${what} must be an integer >= 1, found ${value}`);
-}
-
-/** A level's VQ or EMA codebook of its own sizes, with the config's dead-code restarts (both levels share them). */
-function makeQuantizer(config: ModelConfig, sizes: TopLevelConfig, name: string, seed: number): VectorQuantizer | VectorQuantizerEMA {
-  const { beta, decay, epsilon, restartDead } = config;
-  const { codebookSize, codeDim } = sizes;
-  return config.quantizer === 'ema'
-    ? new VectorQuantizerEMA({ codebookSize, codeDim, beta, decay, epsilon, seed, name, restartDead })
-    : new VectorQuantizer({ codebookSize, codeDim, beta, seed, name, restartDead });
-}
-
 export class HierarchicalVqVae {
-  readonly config: HierarchicalConfig;
-  readonly topQuantizer: VectorQuantizer | VectorQuantizerEMA;
-  readonly bottomQuantizer: VectorQuantizer | VectorQuantizerEMA;
+  readonly config: CompleteHierarchicalConfig;
+  /** Each level's quantizer as a one-level config (levelModelConfigs). */
+  readonly levelConfigs: { top: ModelConfig; bottom: ModelConfig };
+  readonly topQuantizer: Quantizer;
+  readonly bottomQuantizer: Quantizer;
   private readonly encoderBottom: Encoder;
   private readonly encoderTop: Encoder;
   private readonly decoderTop: Decoder;
@@ -103,10 +178,9 @@ export class HierarchicalVqVae {
 
   /** A freshly initialised model; the same seed gives the same weights on every backend. */
   constructor(config: HierarchicalConfig, seed = 0) {
-    const model = validateModelConfig(config.model);
-    checkPositiveInt(config.top.codebookSize, 'top codebook size');
-    checkPositiveInt(config.top.codeDim, 'top code dimension');
-    const top = { ...config.top };
+    this.levelConfigs = levelModelConfigs(config);
+    const model = this.levelConfigs.bottom;
+    const top = levelFields(this.levelConfigs.top);
     this.config = { model, top };
     const { hidden, inputChannels, codeDim: Db } = model;
     const Dt = top.codeDim;
@@ -117,7 +191,7 @@ export class HierarchicalVqVae {
       name: 'encoder.bottom', inChannels: inputChannels, downsamples: model.downsamples, padding: 1,
     });
     this.encoderTop = new Encoder(model, vars, rng, { name: 'encoder.top', inChannels: hidden, downsamples: 1, padding: 'same', outChannels: Dt });
-    this.topQuantizer = makeQuantizer(model, top, 'quantizer.top', nextSeed(rng));
+    this.topQuantizer = makeQuantizer(this.levelConfigs.top, nextSeed(rng), 'quantizer.top');
     this.decoderTop = new Decoder(model, vars, rng, { name: 'decoder.top', inChannels: Dt, upsamples: 1, outChannels: Dt, outSize: grids.bottom });
     this.preQuantizeBottom = new Conv2d(
       { inChannels: Dt + hidden, outChannels: Db, kernel: 1, stride: 1, padding: 0 },
@@ -125,7 +199,7 @@ export class HierarchicalVqVae {
       'encoder.bottom.pre_quantize',
       rng,
     );
-    this.bottomQuantizer = makeQuantizer(model, model, 'quantizer.bottom', nextSeed(rng));
+    this.bottomQuantizer = makeQuantizer(model, nextSeed(rng), 'quantizer.bottom');
     this.upsampleTop = new ConvTranspose2d({ inChannels: Dt, outChannels: Dt, kernel: 4, stride: 2, padding: 1 }, vars, 'decoder.upsample_top', rng);
     this.decoder = new Decoder(model, vars, rng, {
       ...decoderShape(model),
@@ -194,7 +268,7 @@ export class HierarchicalVqVae {
       const features = this.encoderBottom.apply(x);
       const top = this.topQuantizer.apply(this.encoderTop.apply(features));
       const bottom = this.bottomQuantizer.apply(this.encodeBottom(features, top.quantized));
-      // VQ or EMA quantizers (makeQuantizer): one codebook, [b, h, w].
+      // No level is rvq (levelModelConfigs): one code per cell, [b, h, w].
       return { top: top.indices as tf.Tensor3D, bottom: bottom.indices as tf.Tensor3D };
     });
   }

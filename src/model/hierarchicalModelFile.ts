@@ -8,8 +8,17 @@
  */
 import { UserError } from '../errors.js';
 import { parseSaved, savedModelFromBytes, type Float32Tensor, type ParsedSaved, type SavedFormat, type SavedModel, type SavedSources } from '../io/savedModel.js';
-import { validateModelConfig } from './config.js';
-import { HierarchicalVqVae, type HierarchicalConfig } from './hierarchical.js';
+import type { ModelConfig } from './config.js';
+import {
+  HierarchicalVqVae,
+  LEVEL_QUANTIZER_KEYS,
+  levelModelConfigs,
+  topIsDefault,
+  topLevelSettings,
+  type CompleteHierarchicalConfig,
+  type HierarchicalConfig,
+  type TopLevelConfig,
+} from './hierarchical.js';
 import { MODEL_SAVED_FORMAT, withWeights, type TrainingState } from './modelFile.js';
 
 export const HIERARCHICAL_FORMAT = 'vqvae2';
@@ -18,36 +27,53 @@ export const HIERARCHICAL_FORMAT_VERSION = 1;
 /**
  * The config as config.json holds it: flat, with `levels: 2` and the top
  * level's sizes. That `levels` is the number of code levels, in the place of
- * ModelConfig's FSQ `levels`, which a two-level model (VQ or EMA quantizers
- * only) does not use: on loading it takes its default again.
+ * ModelConfig's FSQ `levels`: a bottom level of kind fsq keeps its levels
+ * per scalar in `fsqLevels`. The top level's quantizer settings
+ * (model/hierarchical.ts LEVEL_QUANTIZER_KEYS, ModelConfig's names, FSQ's
+ * `levels` among them) are the object `topQuantizer`, written only when they
+ * differ from those a config without it implies (topLevelSettings: the
+ * bottom level's), so a model of the same quantizer on both levels is
+ * written as before they existed.
  */
 export function hierarchicalConfigForFile(config: HierarchicalConfig): Record<string, unknown> {
-  return { ...config.model, levels: 2, topCodebookSize: config.top.codebookSize, topCodeDim: config.top.codeDim };
+  const { levels: fsqLevels, ...bottom } = config.model;
+  const top = topLevelSettings(config.model, config.top);
+  const topQuantizer = Object.fromEntries(LEVEL_QUANTIZER_KEYS.map((key) => [key, top[key]]));
+  return {
+    ...bottom,
+    levels: 2,
+    topCodebookSize: top.codebookSize,
+    topCodeDim: top.codeDim,
+    ...(fsqLevels.length > 0 ? { fsqLevels: [...fsqLevels] } : {}),
+    ...(topIsDefault(config.model, top) ? {} : { topQuantizer }),
+  };
 }
 
-/** Checks config.json's `model` section of a two-level model. */
-export function validateHierarchicalConfig(value: unknown, source: string): HierarchicalConfig {
+/** Checks config.json's `model` section of a two-level model: each level as a one-level config is checked (levelModelConfigs). */
+export function validateHierarchicalConfig(value: unknown, source: string): CompleteHierarchicalConfig {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) throw new UserError(`${source}: expected an object, found ${JSON.stringify(value)}`);
-  const { levels, topCodebookSize, topCodeDim, ...model } = value as Record<string, unknown>;
+  const { levels, topCodebookSize, topCodeDim, fsqLevels, topQuantizer, ...rest } = value as Record<string, unknown>;
   if (levels !== 2) throw new UserError(`${source}: "levels" must be 2, found ${JSON.stringify(levels)}`);
   for (const [key, v] of [['topCodebookSize', topCodebookSize], ['topCodeDim', topCodeDim]] as const) {
     if (typeof v !== 'number' || !Number.isInteger(v) || v < 1) throw new UserError(`${source}: "${key}" must be an integer >= 1, found ${JSON.stringify(v)}`);
   }
-  const checked = validateModelConfig(model, source);
-  if (checked.quantizer !== 'vq' && checked.quantizer !== 'ema') {
-    throw new UserError(`${source}: "quantizer" of a two-level model must be "vq" or "ema", found ${JSON.stringify(checked.quantizer)}`);
+  if ('levels' in rest) throw new UserError(`${source}: unexpected key "levels"`);
+  const model = { ...rest, ...(fsqLevels !== undefined ? { levels: fsqLevels } : {}) };
+  if (topQuantizer !== undefined && (typeof topQuantizer !== 'object' || topQuantizer === null || Array.isArray(topQuantizer))) {
+    throw new UserError(`${source}: "topQuantizer" must be an object, found ${JSON.stringify(topQuantizer)}`);
   }
-  // Each level is a plain VQ or EMA codebook (model/hierarchical.ts): only its init and dead-code restarts vary.
-  const off = { lookupDim: 0, cosine: false, gradient: 'ste' } as const;
-  for (const [key, value] of Object.entries(off)) {
-    if (checked[key as keyof typeof off] !== value) {
-      throw new UserError(`${source}: "${key}" of a two-level model must be ${JSON.stringify(value)}, found ${JSON.stringify(checked[key as keyof typeof off])}`);
+  const topGiven = (topQuantizer ?? {}) as Record<string, unknown>;
+  for (const key of Object.keys(topGiven)) {
+    if (!(LEVEL_QUANTIZER_KEYS as readonly string[]).includes(key)) {
+      throw new UserError(`${source}: unknown key "${key}" in "topQuantizer"; valid keys are ${LEVEL_QUANTIZER_KEYS.join(', ')}`);
     }
   }
-  return { model: checked, top: { codebookSize: topCodebookSize as number, codeDim: topCodeDim as number } };
+  const config = { model: model as unknown as ModelConfig, top: { ...topGiven, codebookSize: topCodebookSize as number, codeDim: topCodeDim as number } as TopLevelConfig };
+  const checked = levelModelConfigs(config, source);
+  return { model: checked.bottom, top: topLevelSettings(checked.bottom, checked.top) };
 }
 
-export const HIERARCHICAL_SAVED_FORMAT: SavedFormat<HierarchicalConfig> = {
+export const HIERARCHICAL_SAVED_FORMAT: SavedFormat<CompleteHierarchicalConfig> = {
   ...MODEL_SAVED_FORMAT,
   format: HIERARCHICAL_FORMAT,
   version: HIERARCHICAL_FORMAT_VERSION,
@@ -56,7 +82,7 @@ export const HIERARCHICAL_SAVED_FORMAT: SavedFormat<HierarchicalConfig> = {
 };
 
 export interface LoadedHierarchicalModel {
-  model: HierarchicalConfig;
+  model: CompleteHierarchicalConfig;
   training?: TrainingState;
   vqvae: HierarchicalVqVae;
   /** Adam's moments. */
@@ -64,11 +90,11 @@ export interface LoadedHierarchicalModel {
 }
 
 /** A saved two-level model as checked plain data (config, training, weights, optimizer state). */
-export type HierarchicalData = ParsedSaved<HierarchicalConfig, TrainingState>;
+export type HierarchicalData = ParsedSaved<CompleteHierarchicalConfig, TrainingState>;
 
 /** Checks a saved two-level model's config and tensors. */
 export function parseHierarchicalData(saved: SavedModel, sources: SavedSources): HierarchicalData {
-  return parseSaved<HierarchicalConfig, TrainingState>(HIERARCHICAL_SAVED_FORMAT, saved, sources);
+  return parseSaved<CompleteHierarchicalConfig, TrainingState>(HIERARCHICAL_SAVED_FORMAT, saved, sources);
 }
 
 /** The HierarchicalVqVae of checked plain data; the weights must match its config exactly. */

@@ -70,15 +70,26 @@ export function describeQuantizer(c: ModelConfig): string {
   return parts.join(', ');
 }
 
-/** With --resume: a quantizer flag given must match the saved model. */
-export function checkResumeQuantizer(given: Partial<ModelConfig>, saved: ModelConfig, out: string): void {
+/**
+ * With --resume: a quantizer flag given must match the saved model (with
+ * `level`, that level of a two-level model, `flags` naming the flag behind
+ * each field where it is not the one-level flag).
+ */
+export function checkResumeQuantizer(
+  given: Partial<ModelConfig>,
+  saved: ModelConfig,
+  out: string,
+  options: { level?: string; flags?: Partial<Record<keyof ModelConfig, string>> } = {},
+): void {
   for (const key of ['quantizer', ...Object.keys(QUANTIZER_OPTION_FLAGS)] as (keyof ModelConfig)[]) {
     const value = given[key];
     if (value === undefined) continue;
     if (JSON.stringify(value) !== JSON.stringify(saved[key])) {
-      const flag = key === 'quantizer' ? 'quantizer' : QUANTIZER_OPTION_FLAGS[key as QuantizerOption];
+      const flag = options.flags?.[key] ?? (key === 'quantizer' ? 'quantizer' : QUANTIZER_OPTION_FLAGS[key as QuantizerOption]);
+      const setting = key === 'quantizer' ? 'quantizer' : QUANTIZER_OPTION_FLAGS[key as QuantizerOption];
       const show = (v: unknown) => (Array.isArray(v) ? v.join(',') : String(v));
-      throw new UserError(`--${flag} ${show(value)} does not match the model in ${out} (${flag} ${show(saved[key])}); leave it out to resume`);
+      const what = options.level ? `the ${options.level} level of the model in ${out}` : `the model in ${out}`;
+      throw new UserError(`--${flag} ${show(value)} does not match ${what} (${setting} ${show(saved[key])}); leave it out to resume`);
     }
   }
 }

@@ -9,8 +9,8 @@
 import { join } from 'node:path';
 import { checkResumeQuantizer, describeQuantizer, withTrainDefaults } from '../quantize/recipe.js';
 import type { TrainingState } from '../model/checkpoint.js';
-import { checkDataFitsModel, DEFAULT_MODEL_CONFIG, makeModelConfig } from '../model/config.js';
-import { HierarchicalVqVae, type TopLevelConfig } from '../model/hierarchical.js';
+import { checkDataFitsModel, DEFAULT_MODEL_CONFIG, makeModelConfig, type ModelConfig } from '../model/config.js';
+import { HierarchicalVqVae, LEVEL_QUANTIZER_KEYS, type TopLevelConfig } from '../model/hierarchical.js';
 import { loadHierarchicalModel, saveHierarchicalModel, type LoadedHierarchicalModel } from '../model/hierarchicalFile.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { BatchSampler } from './batches.js';
@@ -22,7 +22,11 @@ import { epochsToSteps, openRunData, openRunReport, trainingState, VQVAE_MODEL_F
 
 export interface HierarchicalRunOptions extends VqVaeRunOptions {
   /** The top level's sizes given (undefined: the bottom level's, or the saved model's). */
-  top: Partial<TopLevelConfig>;
+  top: Partial<Pick<TopLevelConfig, 'codebookSize' | 'codeDim'>>;
+  /** The top level's quantizer fields given (cli/quantizerFlags.ts levelQuantizerSettings; `quantizer` is then the bottom's). */
+  topQuantizer?: Partial<ModelConfig>;
+  /** The flag behind each of them, for messages on --resume. */
+  topQuantizerFlags?: Partial<Record<keyof ModelConfig, string>>;
 }
 
 interface HierarchicalComputedStep extends ComputedStep {
@@ -35,15 +39,17 @@ export function hierarchicalLine(m: HierarchicalEvalMetrics): string {
 
 /** ", restarted top N, bottom M dead codes ..." when the model restarts dead codes (quantize/restart.ts). */
 function restartNote(model: HierarchicalVqVae): string {
-  if (!(model.config.model.restartDead > 0)) return '';
-  return `, restarted top ${model.topQuantizer.takeRestarted()}, bottom ${model.bottomQuantizer.takeRestarted()} dead codes since the last evaluation`;
+  const levels = (['top', 'bottom'] as const).filter((level) => model.levelConfigs[level].restartDead > 0);
+  if (levels.length === 0) return '';
+  const quantizers = { top: model.topQuantizer, bottom: model.bottomQuantizer };
+  return `, restarted ${levels.map((level) => `${level} ${quantizers[level].takeRestarted?.() ?? 0}`).join(', ')} dead codes since the last evaluation`;
 }
 
 /** The two-level model as the step loop's plug-in: step i trains on `sampler.batchAt(i)`. */
 export function hierarchicalStepper(model: HierarchicalVqVae, sampler: BatchSampler, dataVariance: number): Stepper<HierarchicalComputedStep> {
   return {
     computeGradients(i) {
-      if (i === 0) initializeLevelCodebooks(model, (step) => sampler.batchAt(step));
+      initializeLevelCodebooks(model, (step) => sampler.batchAt(step), i);
       const x = sampler.batchAt(i);
       const s = hierarchicalStepGradients(model, x, dataVariance);
       x.dispose();
@@ -74,6 +80,7 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
         checkFlagsMatch(options.model, saved.model.model, VQVAE_MODEL_FLAGS, `model in ${out}`);
         checkFlagsMatch(options.top, saved.model.top, { codebookSize: 'top-codebook-size', codeDim: 'top-code-dim' }, `model in ${out}`);
         checkResumeQuantizer(options.quantizer, saved.model.model, out);
+        if (options.topQuantizer) checkResumeQuantizer(options.topQuantizer, saved.vqvae.levelConfigs.top, out, { level: 'top', flags: options.topQuantizerFlags });
       }
       const { data, testData, dataVariance } = await openRunData(options, output, saved?.training);
       let model = saved?.vqvae;
@@ -82,7 +89,12 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
         // paper's EMA decay unless --decay: the one-level default's 0.9 is not measured on two levels.
         const decay = options.model.decay ?? DEFAULT_MODEL_CONFIG.decay;
         const bottom = makeModelConfig({ ...options.model, ...withTrainDefaults({ ...options.quantizer, decay }), inputChannels: data.channels, imageHeight: data.height, imageWidth: data.width });
-        const top = { codebookSize: options.top.codebookSize ?? bottom.codebookSize, codeDim: options.top.codeDim ?? bottom.codeDim };
+        const topFields = withTrainDefaults({ ...options.topQuantizer, decay });
+        const top: TopLevelConfig = {
+          ...Object.fromEntries(LEVEL_QUANTIZER_KEYS.filter((key) => topFields[key] !== undefined).map((key) => [key, topFields[key]])),
+          codebookSize: topFields.codebookSize ?? options.top.codebookSize ?? bottom.codebookSize,
+          codeDim: options.top.codeDim ?? bottom.codeDim,
+        };
         model = new HierarchicalVqVae({ model: bottom, top }, settings.seed);
       }
       const m = model;
@@ -92,9 +104,10 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
       const c = m.config.model;
       const t = m.config.top;
       const grids = m.grids;
+      const [topWords, bottomWords] = [describeQuantizer(m.levelConfigs.top), describeQuantizer(c)];
       const modelLine =
         `two levels: top ${grids.top.join('x')} codes (K ${t.codebookSize}, D ${t.codeDim}), bottom ${grids.bottom.join('x')} (K ${c.codebookSize}, D ${c.codeDim}); ` +
-        `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, each level ${describeQuantizer(c)}`;
+        `hidden ${c.hidden}, residual ${c.resBlocks}x${c.resHidden}, ${topWords === bottomWords ? `each level ${bottomWords}` : `top ${topWords}; bottom ${bottomWords}`}`;
       let report: TrainingReport | undefined;
       const session: RunSession<TrainingState, HierarchicalComputedStep> = {
         ...hierarchicalStepper(m, new BatchSampler(data, settings.batch, settings.seed), dataVariance),

@@ -3,13 +3,14 @@
  * train/step.ts is for one level: the loss is the reconstruction term
  * (mean squared error / var(x), or -log p(x|z) per pixel value with the
  * categorical likelihood) plus both quantizers' losses; after Adam, each
- * level's quantizer takes its own update (EMA) from its own vectors and codes.
+ * level's quantizer takes its own update (EMA; a no-op for the other kinds)
+ * from its own vectors and codes.
  */
 import * as tf from '@tensorflow/tfjs-core';
 import type { HierarchicalVqVae } from '../model/hierarchical.js';
 import { pixelNll } from '../model/likelihood.js';
 import type { Optimizer } from './stepLoop.js';
-import type { CodeIndices } from '../quantize/types.js';
+import type { CodeIndices, Quantizer } from '../quantize/types.js';
 import { firstBatchVectors, INIT_VECTORS_PER_CODE, type BatchAt } from '../quantize/init.js';
 
 /** What each level contributes to a step. */
@@ -17,7 +18,7 @@ export interface LevelStep {
   perplexity: tf.Scalar;
   codesUsed: tf.Scalar;
   encoded: tf.Tensor4D;
-  /** [b, h, w]: the levels' quantizers are VQ or EMA (one codebook). */
+  /** [b, h, w]: one code per cell (no level is rvq, model/hierarchical.ts). */
   indices: CodeIndices;
 }
 
@@ -73,31 +74,40 @@ export function disposeHierarchicalStep(step: HierarchicalStepGradients): void {
 }
 
 /**
- * `--codebook-init kmeans` on both levels, before step 1 (as quantize/init.ts
- * for one level, on the run's first batches): the top codebook becomes the
- * k-means centres of the top vectors; then the bottom one those of the
- * bottom vectors, computed given the new top codes. Returns how many
- * vectors each level used (0: no k-means init in this config).
+ * `--codebook-init kmeans` on each level that has it and a learned codebook
+ * (vq, ema; quantize/init.ts wantsKmeansInit), before step `kmeansWarmup` of
+ * that level (0: before step 1), on the run's batches from that step on, as
+ * quantize/init.ts does for one level: the top codebook becomes the k-means
+ * centres of the top vectors; then the bottom one those of the bottom
+ * vectors, computed given the (new) top codes. Returns how many vectors each
+ * level used (0: no k-means init of that level at this step).
  */
-export function initializeLevelCodebooks(model: HierarchicalVqVae, batchAt: BatchAt): { top: number; bottom: number } {
-  if (model.config.model.codebookInit !== 'kmeans') return { top: 0, bottom: 0 };
-  const top = initializeLevel(model.topQuantizer, batchAt, (x) => model.encodeTop(model.encodeFeatures(x)));
-  const bottom = initializeLevel(model.bottomQuantizer, batchAt, (x) => {
-    const features = model.encodeFeatures(x);
-    return model.encodeBottom(features, model.topQuantizer.apply(model.encodeTop(features)).quantized);
-  });
+export function initializeLevelCodebooks(model: HierarchicalVqVae, batchAt: BatchAt, step = 0): { top: number; bottom: number } {
+  const at = (i: number) => batchAt(step + i);
+  const top = initStep(model, 'top') === step
+    ? initializeLevel(model.topQuantizer, at, (x) => model.encodeTop(model.encodeFeatures(x)))
+    : 0;
+  const bottom = initStep(model, 'bottom') === step
+    ? initializeLevel(model.bottomQuantizer, at, (x) => {
+      const features = model.encodeFeatures(x);
+      return model.encodeBottom(features, model.topQuantizer.apply(model.encodeTop(features)).quantized);
+    })
+    : 0;
   return { top, bottom };
 }
 
+/** The step before which `level`'s codebook starts from k-means (undefined: it does not). */
+export function initStep(model: HierarchicalVqVae, level: 'top' | 'bottom'): number | undefined {
+  const config = model.levelConfigs[level];
+  const quantizer = level === 'top' ? model.topQuantizer : model.bottomQuantizer;
+  return config.codebookInit === 'kmeans' && quantizer.initialize !== undefined ? config.kmeansWarmup : undefined;
+}
+
 /** One level's k-means init from `vectorsOf(batch)` [b, h, w, D] over the first batches (about INIT_VECTORS_PER_CODE per code). */
-function initializeLevel(
-  quantizer: HierarchicalVqVae['topQuantizer'],
-  batchAt: BatchAt,
-  vectorsOf: (x: tf.Tensor4D) => tf.Tensor4D,
-): number {
+function initializeLevel(quantizer: Quantizer, batchAt: BatchAt, vectorsOf: (x: tf.Tensor4D) => tf.Tensor4D): number {
   const { vectors, count } = firstBatchVectors(batchAt, quantizer.codeDim, quantizer.codebookSize * INIT_VECTORS_PER_CODE, vectorsOf);
   try {
-    quantizer.initialize(vectors);
+    quantizer.initialize!(vectors);
   } finally {
     vectors.dispose();
   }

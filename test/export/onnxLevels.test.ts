@@ -2,7 +2,8 @@
  * The two-level model's ONNX graphs (src/export/onnx/hierarchicalGraphs.ts)
  * run in onnxruntime-node against HierarchicalVqVae: the same indices of both
  * levels, exactly, and the same reconstruction within 1e-4, for 28x28 grey
- * (7x7 under 4x4: the odd 'same' stages) and 32x32 RGB (8x8 under 4x4).
+ * (7x7 under 4x4: the odd 'same' stages) and 32x32 RGB (8x8 under 4x4), and
+ * for levels of other kinds each (fsq, simvq, a lookup dimension, cosine).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -11,11 +12,12 @@ import path from 'node:path';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend/select.js';
-import { hierarchicalDecoderGraph, hierarchicalEncoderGraph, LEVEL_INDICES } from '../../src/export/onnx/hierarchicalGraphs.js';
+import { hierarchicalDecoderGraph, hierarchicalEncoderGraph, hierarchicalTables, LEVEL_INDICES } from '../../src/export/onnx/hierarchicalGraphs.js';
 import type { Weights } from '../../src/export/onnx/layers.js';
 import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { exportOnnx } from '../../src/export/onnx/export.js';
-import { HierarchicalVqVae } from '../../src/model/hierarchical.js';
+import { HierarchicalVqVae, type TopLevelConfig } from '../../src/model/hierarchical.js';
+import type { Quantizer } from '../../src/quantize/types.js';
 import { loadHierarchicalModel, saveHierarchicalModel } from '../../src/model/hierarchicalFile.js';
 import { outputToPixels, pixelsToInput } from '../../src/model/vqvae.js';
 import { mulberry32 } from '../../src/random.js';
@@ -40,27 +42,56 @@ function weightsOf(model: HierarchicalVqVae): Weights {
   return new Map(Object.entries(model.state()).map(([name, v]) => [name, { shape: v.shape, data: v.dataSync() as Float32Array }]));
 }
 
-const cases: { name: string; overrides: Partial<ModelConfig> }[] = [
+const cases: { name: string; overrides: Partial<ModelConfig>; top?: Partial<TopLevelConfig> }[] = [
   { name: '28x28 grey (bottom 7x7, top 4x4)', overrides: {} },
   { name: '32x32 RGB (bottom 8x8, top 4x4)', overrides: { inputChannels: 3, imageHeight: 32, imageWidth: 32 } },
+  { name: 'fsq top (levels 5,4) over an ema bottom', overrides: { quantizer: 'ema' }, top: { quantizer: 'fsq', levels: [5, 4] } },
+  { name: 'simvq top over a vq bottom with lookup dim 3 and cosine', overrides: { quantizer: 'vq', lookupDim: 3, cosine: true }, top: { quantizer: 'simvq' } },
+  { name: 'ema top with lookup dim 2 over an fsq bottom (levels 4,3,2)', overrides: { quantizer: 'fsq', levels: [4, 3, 2] }, top: { quantizer: 'ema', lookupDim: 2 } },
 ];
+
+/**
+ * Spreads a level's codes over its vectors [b, h, w, D]: a plain codebook by
+ * spreadCodebook, one behind a projection or cosine by its k-means init; for
+ * fsq and simvq (no codebook to move), the vectors are standardised per
+ * dimension and scaled to twice the spread of the level's codes, by changing
+ * its pre-quantize 1x1 convolution (z - mean) * s = conv(x; w s) + (b - mean) s.
+ */
+function spreadLevel(model: HierarchicalVqVae, level: 'top' | 'bottom', vectors: tf.Tensor4D, seed: number): void {
+  const quantizer: Quantizer = level === 'top' ? model.topQuantizer : model.bottomQuantizer;
+  const config = model.levelConfigs[level];
+  if ((config.quantizer === 'vq' || config.quantizer === 'ema') && config.lookupDim === 0 && !config.cosine) {
+    spreadCodebook(quantizer.codebook, vectors.dataSync() as Float32Array, seed);
+  } else if (quantizer.initialize) {
+    quantizer.initialize(tf.reshape(vectors, [-1, config.codeDim]) as tf.Tensor2D, seed);
+  } else {
+    const codes = quantizer.lookup(tf.reshape(tf.range(0, config.codebookSize, 1, 'int32'), [1, 1, -1]) as tf.Tensor3D);
+    const target = Math.max(1, 2 * Math.sqrt(tf.moments(codes).variance.dataSync()[0]!));
+    const { mean, variance } = tf.moments(vectors, [0, 1, 2]);
+    const scale = tf.div(target, tf.sqrt(variance));
+    const state = model.state();
+    const [w, b] = [state[`encoder.${level}.pre_quantize.weight`]!, state[`encoder.${level}.pre_quantize.bias`]!];
+    w.assign(tf.mul(w, scale));
+    b.assign(tf.mul(tf.sub(b, mean), scale));
+  }
+}
 
 /**
  * A small two-level model whose top codebook is spread over the top vectors
  * of 5 seeded images, then the bottom one over the bottom vectors given
  * those top codes, so the images use many codes of each level; with them.
  */
-function spreadModel(overrides: Partial<ModelConfig>): { model: HierarchicalVqVae; pixels: Uint8Array; x: tf.Tensor4D } {
-  const model = new HierarchicalVqVae({ model: makeModelConfig({ hidden: 16, resHidden: 8, codebookSize: 24, codeDim: 6, ...overrides }), top: { codebookSize: 20, codeDim: 5 } }, 3);
+function spreadModel(overrides: Partial<ModelConfig>, top: Partial<TopLevelConfig> = {}): { model: HierarchicalVqVae; pixels: Uint8Array; x: tf.Tensor4D } {
+  const model = new HierarchicalVqVae({ model: makeModelConfig({ hidden: 16, resHidden: 8, codebookSize: 24, codeDim: 6, ...overrides }), top: { codebookSize: 20, codeDim: 5, ...top } }, 3);
   const { imageHeight: H, imageWidth: W, inputChannels: C } = model.config.model;
   const batch = 5;
   const pixels = testImages(batch, H, W, C, 11);
   const x = pixelsToInput(pixels, batch, H, W, C);
   tf.tidy(() => {
     const features = model.encodeFeatures(x);
-    spreadCodebook(model.topQuantizer.codebook, model.encodeTop(features).dataSync() as Float32Array, 1);
+    spreadLevel(model, 'top', model.encodeTop(features), 1);
     const bottomVectors = model.encodeBottom(features, model.topQuantizer.apply(model.encodeTop(features)).quantized);
-    spreadCodebook(model.bottomQuantizer.codebook, bottomVectors.dataSync() as Float32Array, 2);
+    spreadLevel(model, 'bottom', bottomVectors, 2);
   });
   return { model, pixels, x };
 }
@@ -70,17 +101,18 @@ describe('ONNX export of the two-level model', () => {
     await selectBackend('auto');
   });
 
-  for (const { name, overrides } of cases) {
+  for (const { name, overrides, top: topLevel } of cases) {
     it(`${name}: encoder.onnx gives both levels' indices of HierarchicalVqVae.encodeIndices, decoder.onnx its reconstruction`, async () => {
-      const { model, pixels, x } = spreadModel(overrides);
+      const { model, pixels, x } = spreadModel(overrides, topLevel);
       const { imageHeight: H, imageWidth: W, inputChannels: C } = model.config.model;
       const batch = pixels.length / (H * W * C);
 
       const weights = weightsOf(model);
       const encoderFile = path.join(root, `encoder-${C}.onnx`);
       const decoderFile = path.join(root, `decoder-${C}.onnx`);
-      fs.writeFileSync(encoderFile, hierarchicalEncoderGraph(model.config.model, model.config.top, weights).toModel({ docString: 'test' }));
-      fs.writeFileSync(decoderFile, hierarchicalDecoderGraph(model.config.model, model.config.top, weights).toModel({ docString: 'test' }));
+      const levels = hierarchicalTables(model);
+      fs.writeFileSync(encoderFile, hierarchicalEncoderGraph(levels, weights).toModel({ docString: 'test' }));
+      fs.writeFileSync(decoderFile, hierarchicalDecoderGraph(levels, weights).toModel({ docString: 'test' }));
 
       const outputs = await runOnnx(encoderFile, { pixels: new ort.Tensor('uint8', pixels, [batch, H, W, C]) });
       const ours = model.encodeIndices(x);
@@ -95,8 +127,8 @@ describe('ONNX export of the two-level model', () => {
       }
 
       // Decoding seeded codes of both levels.
-      const top = Int32Array.from(seededInts(batch * grids.top[0] * grids.top[1], 20, 5));
-      const bottom = Int32Array.from(seededInts(batch * grids.bottom[0] * grids.bottom[1], 24, 6));
+      const top = Int32Array.from(seededInts(batch * grids.top[0] * grids.top[1], model.config.top.codebookSize, 5));
+      const bottom = Int32Array.from(seededInts(batch * grids.bottom[0] * grids.bottom[1], model.config.model.codebookSize, 6));
       const decoded = await runOnnx(decoderFile, {
         [LEVEL_INDICES.top]: new ort.Tensor('int32', top, [batch, ...grids.top]),
         [LEVEL_INDICES.bottom]: new ort.Tensor('int32', bottom, [batch, ...grids.bottom]),

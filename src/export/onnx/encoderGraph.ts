@@ -19,8 +19,8 @@
 import type { ModelConfig } from '../../model/config.js';
 import { codeGridSize } from '../../model/config.js';
 import { DataType, GraphBuilder } from './graph.js';
-import { conv, residualStack, toChannelsFirst, toChannelsLast, weight, type Weights } from './layers.js';
-import { nearestCode, quantizeGraph, type QuantizerTables } from './quantizerGraph.js';
+import { conv, residualStack, toChannelsFirst, toChannelsLast, type Weights } from './layers.js';
+import { quantizeGraph, type QuantizerTables } from './quantizerGraph.js';
 
 export const ENCODER_INPUT = 'pixels';
 export const ENCODER_OUTPUT = 'indices';
@@ -52,18 +52,4 @@ export function scaledPixels(g: GraphBuilder, pixels: string): string {
   const wide = g.node('Cast', [pixels], { to: DataType.DOUBLE });
   const scaled = g.node('Sub', [g.node('Div', [wide, g.scalarDouble('255', 255)]), g.scalarDouble('half', 0.5)]);
   return g.node('Cast', [scaled], { to: DataType.FLOAT });
-}
-
-/**
- * The index of the nearest code of the VQ table `<quantizer>.codebook` [K, D]
- * to each vector of z [N, h, w, D] (NHWC) → int32 [N, h, w], by
- * quantizerGraph.ts nearestCode (as quantize/ops.ts nearestCodes): the levels
- * of the two-level model (hierarchicalGraphs.ts).
- */
-export function nearestCodes(g: GraphBuilder, z: string, weights: Weights, quantizer: string, [h, w]: readonly [number, number]): string {
-  const codebook = weight(weights, `${quantizer}.codebook`);
-  const [K, D] = codebook.shape as [number, number];
-  const flat = g.node('Reshape', [z, g.constantInt64(`${quantizer}.vectors_shape`, [-1, D])]);
-  const nearest = nearestCode(g, flat, codebook.data, K, D, `${quantizer}.`);
-  return g.node('Reshape', [g.node('Cast', [nearest], { to: DataType.INT32 }), g.constantInt64(`${quantizer}.grid_shape`, [-1, h, w])]);
 }

@@ -39,7 +39,7 @@ import type { PriorConfig } from '../../prior/config.js';
 import { parsePriorData, priorFromData } from '../../prior/priorFile.js';
 import { decoderGraph } from './decoderGraph.js';
 import { encoderGraph } from './encoderGraph.js';
-import { hierarchicalDecoderGraph, hierarchicalEncoderGraph } from './hierarchicalGraphs.js';
+import { hierarchicalDecoderGraph, hierarchicalEncoderGraph, hierarchicalTables } from './hierarchicalGraphs.js';
 import type { GraphBuilder } from './graph.js';
 import type { Weights } from './layers.js';
 import { priorGraph } from './priorGraph.js';
@@ -108,7 +108,7 @@ function isTwoLevelConfig(config: unknown): boolean {
 }
 
 /** The settings a two-level model's config.json may hold: the one-level ones and the top level's. */
-const EXPORTABLE_TWO_LEVEL_SETTINGS: readonly string[] = [...EXPORTABLE_SETTINGS, 'levels', 'topCodebookSize', 'topCodeDim'];
+const EXPORTABLE_TWO_LEVEL_SETTINGS: readonly string[] = [...EXPORTABLE_SETTINGS, 'levels', 'topCodebookSize', 'topCodeDim', 'fsqLevels', 'topQuantizer'];
 
 /**
  * encoder.onnx (pixels → indices_top [N, ht, wt] and indices_bottom [N, hb, wb])
@@ -124,7 +124,9 @@ async function exportTwoLevelOnnx(options: ExportOnnxOptions, saved: SavedModel)
   const sources = modelSources(options.modelDir);
   const data = parseHierarchicalData(saved, sources);
   await tf.ready();
-  hierarchicalFromData(data, sources).vqvae.dispose(); // the weights match the config
+  const built = hierarchicalFromData(data, sources).vqvae; // the weights match the config
+  const levels = hierarchicalTables(built);
+  built.dispose();
   const weights: Weights = new Map(Object.entries(data.weights));
   const { model, top } = data.config;
   const grids = levelGrids(model);
@@ -135,12 +137,13 @@ async function exportTwoLevelOnnx(options: ExportOnnxOptions, saved: SavedModel)
     levels: '2',
     top_codebook_size: String(top.codebookSize),
     top_code_dim: String(top.codeDim),
+    top_quantizer: top.quantizer,
     top_grid: grids.top.join('x'),
     bottom_grid: grids.bottom.join('x'),
   });
-  write('encoder.onnx', hierarchicalEncoderGraph(model, top, weights),
+  write('encoder.onnx', hierarchicalEncoderGraph(levels, weights),
     'VQ-VAE-2 encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 indices_top [N, ht, wt] and indices_bottom [N, hb, wb]');
-  write('decoder.onnx', hierarchicalDecoderGraph(model, top, weights),
+  write('decoder.onnx', hierarchicalDecoderGraph(levels, weights),
     'VQ-VAE-2 decoder: code indices int32 indices_top [N, ht, wt] and indices_bottom [N, hb, wb] → pixels uint8 [N, H, W, C]');
   return { files };
 }

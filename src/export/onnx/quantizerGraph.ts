@@ -64,7 +64,11 @@ function codeTable(quantizer: Quantizer): Float32Array {
 }
 
 export function quantizerTables(model: VqVae): QuantizerTables {
-  const q = model.quantizer;
+  return tablesOf(model.quantizer, model.config);
+}
+
+/** The tables of quantizer `q` built from `config` (a one-level model's, or a level's of the two-level model, model/hierarchical.ts levelConfigs). */
+export function tablesOf(q: Quantizer, config: ModelConfig): QuantizerTables {
   if (q instanceof ResidualVQ) return { tables: q.layers.map(codeTable) };
   if (q instanceof FiniteScalarQuantizer) {
     const { levels, halfL, shift, offset, halfWidth, basis, projectIn } = q;
@@ -86,7 +90,7 @@ export function quantizerTables(model: VqVae): QuantizerTables {
   if (q.tables) {
     // vq, ema: searched as nearestCode.ts searches (projected, unit rows), decoded with the codes the decoder receives.
     const { search, lookup } = q.tables();
-    const { lookupDim, codeDim, cosine } = model.config;
+    const { lookupDim, codeDim, cosine } = config;
     const projectIn = q instanceof ProjectedQuantizer
       ? { weight: q.projectInWeight.dataSync() as Float32Array, bias: q.projectInBias.dataSync() as Float32Array }
       : undefined;
@@ -96,16 +100,16 @@ export function quantizerTables(model: VqVae): QuantizerTables {
 }
 
 /** The vectors [M, D] as the search sees them [M, d]: z W_in + b_in with a lookup dimension, rows over their norm with cosine. */
-function searchVectors(g: GraphBuilder, flat: string, search: NonNullable<QuantizerTables['search']>, D: number): string {
+function searchVectors(g: GraphBuilder, flat: string, search: NonNullable<QuantizerTables['search']>, D: number, prefix: string): string {
   let z = flat;
   if (search.projectIn) {
     const d = search.dim;
-    z = g.node('Add', [g.node('MatMul', [z, g.constant('project_in_weight', search.projectIn.weight, [D, d])]), g.constant('project_in_bias', search.projectIn.bias, [d])]);
+    z = g.node('Add', [g.node('MatMul', [z, g.constant(`${prefix}project_in_weight`, search.projectIn.weight, [D, d])]), g.constant(`${prefix}project_in_bias`, search.projectIn.bias, [d])]);
   }
   if (search.cosine) {
     // quantize/ops.ts l2Normalize: x / max(||x||, 1e-12).
-    const norm = g.node('Sqrt', [g.node('ReduceSum', [g.node('Mul', [z, z]), g.constantInt64('last_axis', [1])], { keepdims: 1 })]);
-    z = g.node('Div', [z, g.node('Max', [norm, g.constant('norm_floor', Float32Array.of(1e-12), [])])]);
+    const norm = g.node('Sqrt', [g.node('ReduceSum', [g.node('Mul', [z, z]), g.constantInt64(`${prefix}last_axis`, [1])], { keepdims: 1 })]);
+    z = g.node('Div', [z, g.node('Max', [norm, g.constant(`${prefix}norm_floor`, Float32Array.of(1e-12), [])])]);
   }
   return z;
 }
@@ -130,59 +134,60 @@ export function nearestCode(g: GraphBuilder, flat: string, table: Float32Array, 
 }
 
 /** The FSQ index of each row of `flat` [M, D]: float [M] (exact integers). */
-function fsqIndex(g: GraphBuilder, flat: string, fsq: NonNullable<QuantizerTables['fsq']>): string {
+function fsqIndex(g: GraphBuilder, flat: string, fsq: NonNullable<QuantizerTables['fsq']>, prefix: string): string {
   const d = fsq.levels.length;
   let z = flat;
   if (fsq.projectIn) {
     const D = fsq.projectIn.weight.length / d;
-    z = g.node('Add', [g.node('MatMul', [flat, g.constant('fsq_project_in_weight', fsq.projectIn.weight, [D, d])]), g.constant('fsq_project_in_bias', fsq.projectIn.bias, [d])]);
+    z = g.node('Add', [g.node('MatMul', [flat, g.constant(`${prefix}fsq_project_in_weight`, fsq.projectIn.weight, [D, d])]), g.constant(`${prefix}fsq_project_in_bias`, fsq.projectIn.bias, [d])]);
   }
-  const t = g.node('Tanh', [g.node('Add', [z, g.constant('fsq_shift', fsq.shift, [d])])]);
-  const bounded = g.node('Sub', [g.node('Mul', [t, g.constant('fsq_half_l', fsq.halfL, [d])]), g.constant('fsq_offset', fsq.offset, [d])]);
-  const level = g.node('Add', [g.node('Round', [bounded]), g.constant('fsq_half_width', fsq.halfWidth, [d])]);
+  const t = g.node('Tanh', [g.node('Add', [z, g.constant(`${prefix}fsq_shift`, fsq.shift, [d])])]);
+  const bounded = g.node('Sub', [g.node('Mul', [t, g.constant(`${prefix}fsq_half_l`, fsq.halfL, [d])]), g.constant(`${prefix}fsq_offset`, fsq.offset, [d])]);
+  const level = g.node('Add', [g.node('Round', [bounded]), g.constant(`${prefix}fsq_half_width`, fsq.halfWidth, [d])]);
   const top = Float32Array.from(fsq.levels, (l) => l - 1);
-  const clamped = g.node('Min', [g.node('Max', [level, g.constant('fsq_zero', new Float32Array(d), [d])]), g.constant('fsq_top', top, [d])]);
-  const placed = g.node('Mul', [clamped, g.constant('fsq_basis', Float32Array.from(fsq.basis), [d])]);
-  return g.node('ReduceSum', [placed, g.constantInt64('fsq_axis', [1])], { keepdims: 0 });
+  const clamped = g.node('Min', [g.node('Max', [level, g.constant(`${prefix}fsq_zero`, new Float32Array(d), [d])]), g.constant(`${prefix}fsq_top`, top, [d])]);
+  const placed = g.node('Mul', [clamped, g.constant(`${prefix}fsq_basis`, Float32Array.from(fsq.basis), [d])]);
+  return g.node('ReduceSum', [placed, g.constantInt64(`${prefix}fsq_axis`, [1])], { keepdims: 0 });
 }
 
 /**
  * Code indices int32 [N, h, w] (rvq: [N, h, w, depth]) of the encoder's
- * vectors `flat` [M, D].
+ * vectors `flat` [M, D]; `prefix` begins the name of every constant, so two
+ * quantizers (the levels of hierarchicalGraphs.ts) share one graph.
  */
-export function quantizeGraph(g: GraphBuilder, flat: string, config: ModelConfig, q: QuantizerTables, grid: [number, number]): string {
+export function quantizeGraph(g: GraphBuilder, flat: string, config: ModelConfig, q: QuantizerTables, grid: readonly [number, number], prefix = ''): string {
   const { codeDim: D, codebookSize: K } = config;
   const [h, w] = grid;
   let indices: string;
   if (q.fsq) {
-    indices = fsqIndex(g, flat, q.fsq);
+    indices = fsqIndex(g, flat, q.fsq, prefix);
   } else if (q.search) {
-    indices = nearestCode(g, searchVectors(g, flat, q.search, D), q.search.table, K, q.search.dim, '');
+    indices = nearestCode(g, searchVectors(g, flat, q.search, D, prefix), q.search.table, K, q.search.dim, prefix);
   } else if (q.tables.length === 1) {
-    indices = nearestCode(g, flat, q.tables[0]!, K, D, '');
+    indices = nearestCode(g, flat, q.tables[0]!, K, D, prefix);
   } else {
     let residual = flat;
     const columns: string[] = [];
     q.tables.forEach((table, i) => {
-      const nearest = nearestCode(g, residual, table, K, D, `rvq_${i}_`);
-      columns.push(g.node('Unsqueeze', [nearest, g.constantInt64(`rvq_${i}_axis`, [1])]));
+      const nearest = nearestCode(g, residual, table, K, D, `${prefix}rvq_${i}_`);
+      columns.push(g.node('Unsqueeze', [nearest, g.constantInt64(`${prefix}rvq_${i}_axis`, [1])]));
       if (i + 1 < q.tables.length) {
-        residual = g.node('Sub', [residual, g.node('Gather', [g.constant(`rvq_${i}_codes`, table, [K, D]), nearest], { axis: 0 })]);
+        residual = g.node('Sub', [residual, g.node('Gather', [g.constant(`${prefix}rvq_${i}_codes`, table, [K, D]), nearest], { axis: 0 })]);
       }
     });
     indices = g.node('Concat', columns, { axis: 1 });
   }
   const shape = q.tables.length === 1 ? [-1, h, w] : [-1, h, w, q.tables.length];
-  return g.node('Reshape', [g.node('Cast', [indices], { to: DataType.INT32 }), g.constantInt64('grid_shape', shape)]);
+  return g.node('Reshape', [g.node('Cast', [indices], { to: DataType.INT32 }), g.constantInt64(`${prefix}grid_shape`, shape)]);
 }
 
-/** Codes [N, h, w, D] of indices int32 [N, h, w] (rvq: [N, h, w, depth]). */
-export function lookupGraph(g: GraphBuilder, indices: string, config: ModelConfig, q: QuantizerTables): string {
+/** Codes [N, h, w, D] of indices int32 [N, h, w] (rvq: [N, h, w, depth]); `name` begins the tables' names (`quantizer.codebook`). */
+export function lookupGraph(g: GraphBuilder, indices: string, config: ModelConfig, q: QuantizerTables, name = 'quantizer'): string {
   const { codeDim: D, codebookSize: K } = config;
-  if (q.tables.length === 1) return g.node('Gather', [g.constant('quantizer.codebook', q.tables[0]!, [K, D]), indices], { axis: 0 });
+  if (q.tables.length === 1) return g.node('Gather', [g.constant(`${name}.codebook`, q.tables[0]!, [K, D]), indices], { axis: 0 });
   const codes = q.tables.map((table, i) => {
     const column = g.node('Gather', [indices, g.constantInt64(`rvq_${i}_index`, [i], [])], { axis: 3 });
-    return g.node('Gather', [g.constant(`quantizer.layers.${i}.codebook`, table, [K, D]), column], { axis: 0 });
+    return g.node('Gather', [g.constant(`${name}.layers.${i}.codebook`, table, [K, D]), column], { axis: 0 });
   });
   return g.node('Sum', codes);
 }
