@@ -7,7 +7,9 @@
  *
  * A level prior's config (config.ts) records `level` ("top" or "bottom") and
  * `model`: `modelIdentity` of the model, a SHA-256 digest (first 16 hex
- * digits) of the model's config and both levels' codebooks. The codebooks
+ * digits) of the model's config and both levels' codebooks (and the
+ * variables that map a code to its vector where a level has them: SimVQ's
+ * transform, FSQ's and a lookup dimension's projections). The codebooks
  * fix what each code means (a model trained further, or another model with
  * the same sizes, has other codebooks), the config fixes the grids and K;
  * the digest does not depend on where the directory lies or on its
@@ -28,8 +30,10 @@ export function modelIdentity(model: HierarchicalVqVae): string {
   const hash = createHash('sha256');
   hash.update(JSON.stringify(hierarchicalConfigForFile(model.config)));
   for (const quantizer of [model.topQuantizer, model.bottomQuantizer]) {
-    const state = quantizer.state();
-    for (const name of Object.keys(state).filter((n) => n.endsWith('.codebook')).sort()) {
+    // A plain vq or ema level: its codebook alone, as before other kinds existed.
+    const state = { ...quantizer.state(), ...quantizer.trainable() };
+    const trainable = quantizer.trainable();
+    for (const name of Object.keys(state).filter((n) => /[._]codebook$/.test(n) || n in trainable).sort()) {
       hash.update(name);
       hash.update(new Uint8Array(state[name]!.dataSync<'float32'>().slice().buffer));
     }
