@@ -66,8 +66,8 @@ describe('vqvae train --levels 2', () => {
     assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--top-code-dim', '4'), 2, /--top-code-dim needs --levels 2/);
     assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '2', '--distributed'), 2, /--levels 2 does not run distributed/);
     assertFails(await vqvae('train', '--data', 'wav:' + out, '--out', out, '--levels', '2'), 2, /--levels applies to image data/);
-    // Each level is a vq or ema codebook: the other quantizer settings are refused, not ignored.
-    assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '2', '--gradient', 'rotation'), 2, /--gradient does not apply to --levels 2/);
+    // A setting neither level's kind has is refused, not ignored (test/e2e/levelQuantizers.test.ts: the others).
+    assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '2', '--quantizer', 'simvq', '--gradient', 'rotation'), 2, /--gradient does not apply to either level/);
     assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '2', '--quantizer', 'rvq'), 2, /--quantizer rvq does not apply to --levels 2/);
     assert.ok(!fs.existsSync(out));
   });

@@ -238,11 +238,11 @@ describe('the pipeline on a two-level model', () => {
     const configFile = path.join(modelDir, 'config.json');
     const text = fs.readFileSync(configFile, 'utf8');
     const config = JSON.parse(text);
-    config.model.cosine = true;
+    config.model.topQuantizer = { quantizer: 'simvq', cosine: true };
     const bad = path.join(root, 'cosine');
     fs.mkdirSync(bad);
     fs.copyFileSync(path.join(modelDir, 'weights.safetensors'), path.join(bad, 'weights.safetensors'));
     fs.writeFileSync(path.join(bad, 'config.json'), JSON.stringify(config));
-    assert.throws(() => loadHierarchicalModel(bad), /"cosine" of a two-level model must be false/);
+    assert.throws(() => loadHierarchicalModel(bad), /\(top level\): "cosine" does not apply to the simvq quantizer/);
   });
 });

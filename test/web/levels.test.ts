@@ -7,7 +7,10 @@
  * reconstruct as the library does here in Node; a residual VQ model shows one
  * grid per depth and a two-level VQ-VAE-2 model its top and bottom grids,
  * each editable (the decoded image is then the library's decoding of the
- * edited codes), with usage bars per level. Screenshots in test-output/web/.
+ * edited codes), with usage bars per level; a two-level model with other
+ * kinds per level (FSQ on top, a cosine VQ in fewer dimensions below) says
+ * each level's quantizer, reconstructs and edits as the library does.
+ * Screenshots in test-output/web/.
  */
 import assert from 'node:assert/strict';
 import path from 'node:path';
@@ -17,11 +20,12 @@ import type { Browser, Page } from 'playwright-core';
 import { selectBackend } from '../../src/backend/select.js';
 import { loadDataset } from '../../src/data/load.js';
 import { loadModel } from '../../src/model/checkpoint.js';
-import { loadHierarchicalModel } from '../../src/model/hierarchicalFile.js';
+import { HierarchicalVqVae, type TopLevelConfig } from '../../src/model/hierarchical.js';
+import { loadHierarchicalModel, saveHierarchicalModel } from '../../src/model/hierarchicalFile.js';
 import { outputToPixels, pixelsToInput } from '../../src/model/vqvae.js';
 import { startPageServer, type PageServer } from '../../src/serve/pageServer.js';
 import { assertOk, trainTiny, vqvae } from '../e2e/helpers.js';
-import type { ModelConfig } from '../../src/model/config.js';
+import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { canvasPixels, launchChromium, screenshotDir, SMALL, tempDir, writeRandomModel } from './helpers.js';
 
 const root = tempDir();
@@ -46,7 +50,12 @@ const MODELS = {
   rvq: ['--quantizer', 'rvq', '--depth', '3'],
   vqvae2: ['--levels', '2', '--top-codebook-size', '16', '--quantizer', 'vq'], // vq: the codebooks learn at --lr too
 } as const;
-type Name = keyof typeof MODELS | keyof typeof RANDOM;
+/** A two-level model with seeded random weights and a quantizer kind per level. */
+const RANDOM_TWO_LEVEL = {
+  model: { ...SMALL, quantizer: 'vq', lookupDim: 4, cosine: true, codebookSize: 32 },
+  top: { codebookSize: 16, codeDim: 6, quantizer: 'fsq', levels: [4, 4] },
+} as const satisfies { model: Partial<ModelConfig>; top: TopLevelConfig };
+type Name = keyof typeof MODELS | keyof typeof RANDOM | 'levelKinds';
 
 /** The exported model of each name, with Node's encode and decode of it. */
 interface Model {
@@ -161,15 +170,19 @@ async function editCell(model: Model, level: number, cell: number, grid: { heigh
 
 before(async () => {
   await selectBackend('cpu');
-  for (const name of [...Object.keys(RANDOM), ...Object.keys(MODELS)] as Name[]) {
+  for (const name of [...Object.keys(RANDOM), ...Object.keys(MODELS), 'levelKinds'] as Name[]) {
     const trained = path.join(root, name);
-    if (name === 'cosine' || name === 'simvq' || name === 'fsq') writeRandomModel(trained, RANDOM[name]);
+    if (name === 'levelKinds') {
+      const model = new HierarchicalVqVae({ model: makeModelConfig(RANDOM_TWO_LEVEL.model), top: { ...RANDOM_TWO_LEVEL.top, levels: [...RANDOM_TWO_LEVEL.top.levels] } }, 2);
+      saveHierarchicalModel(trained, model);
+      model.dispose();
+    } else if (name === 'cosine' || name === 'simvq' || name === 'fsq') writeRandomModel(trained, RANDOM[name]);
     else await trainTiny(trained, ...MODELS[name], '--lr', '1e-2'); // a high rate: after 4 steps the codes already shape the image
     const out = path.join(root, `${name}-web`);
     assertOk(await vqvae('export', '--model', trained, '--out', out, '--examples', name === 'vqvae2' ? String(EXAMPLES) : '0'));
     const server = await startPageServer({ model: out, port: 0 });
     servers.push(server);
-    models.set(name, { url: server.url, ...(name === 'vqvae2' ? twoLevel(out) : oneLevel(out)) });
+    models.set(name, { url: server.url, ...(name === 'vqvae2' || name === 'levelKinds' ? twoLevel(out) : oneLevel(out)) });
   }
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
@@ -208,6 +221,17 @@ describe('the page with each kind of image model', () => {
     await page.click('#show-grid');
     await page.locator('#recon-panel').screenshot({ path: path.join(shots, 'rvq-grids.png') });
     await page.click('#show-grid');
+  });
+
+  it('a two-level model with an fsq top and a cosine vq bottom says each level\'s quantizer, reconstructs and edits each level as the library does', async () => {
+    const model = await open('levelKinds');
+    const status = await page.locator('#status').innerText();
+    assert.match(status, /two levels.*a top grid of 4×4 codes from a codebook of 16 \(D 6, FSQ levels 4,4\) .*a bottom grid of 7×7 codes from a codebook of 32 \(D 8, VQ, lookup dim 4, cosine,/);
+    assert.deepEqual(await levelCodes(), model.encode(blank));
+    assert.ok(maxDiff(await canvasPixels(page, 'recon'), model.decode(model.encode(blank))) <= 3, 'the reconstruction is the library\'s');
+    assert.equal(await page.locator('#grids canvas').count(), 2);
+    await editCell(model, 0, 5, { height: 4, width: 4, k: 16 });
+    await editCell(model, 1, 24, { height: 7, width: 7, k: 32 });
   });
 
   it('a two-level model shows its top 4x4 and bottom 7x7 grids, each editable, and usage bars per level', async () => {

@@ -345,10 +345,11 @@ function describeModel(model: OpenedModel, s: ModelSession): string {
   const images = `${c.imageHeight}×${c.imageWidth}×${c.inputChannels} images`;
   const rest = `${quantizerWords(c)}, hidden ${c.hidden})${trained}.`;
   const name = `Model${model.label ? ` ${model.label}` : ''}`;
-  if (model.top) {
+  if (model.top && model.image.kind === 'vqvae2') {
     const [top, bottom] = s.levels;
     return (
-      `${name} (two levels): ${images} → a top grid of ${top!.height}×${top!.width} codes from a codebook of ${top!.codebookSize} (D ${model.top.codeDim}) ` +
+      `${name} (two levels): ${images} → a top grid of ${top!.height}×${top!.width} codes from a codebook of ${top!.codebookSize} ` +
+      `(D ${model.top.codeDim}, ${quantizerWords(model.image.vqvae.levelConfigs.top)}) ` +
       `and a bottom grid of ${bottom!.height}×${bottom!.width} codes from a codebook of ${bottom!.codebookSize} (D ${c.codeDim}, ${rest}`
     );
   }
