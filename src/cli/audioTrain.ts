@@ -48,7 +48,9 @@ export interface AudioTrainFlags extends RunFlagValues {
 }
 
 /** Image-model flags that make no sense for speech, by their camelCase keys. */
-const IMAGE_ONLY = { hidden: 'hidden', resHidden: 'res-hidden', resBlocks: 'res-blocks', likelihood: 'likelihood', resize: 'resize', epochs: 'epochs', levels: 'levels', topCodebookSize: 'top-codebook-size', topCodeDim: 'top-code-dim' } as const;
+const IMAGE_ONLY = { hidden: 'hidden', resHidden: 'res-hidden', resBlocks: 'res-blocks', likelihood: 'likelihood', resize: 'resize', epochs: 'epochs', levels: 'levels', fsqLevels: 'fsq-levels',
+  topCodebookSize: 'top-codebook-size', topCodeDim: 'top-code-dim', topQuantizer: 'top-quantizer', topFsqLevels: 'top-fsq-levels', topLookupDim: 'top-lookup-dim',
+} as const;
 
 /** Refuses the flags of the other kind of data. */
 export function checkDataKindFlags(flags: Record<string, unknown>): boolean {

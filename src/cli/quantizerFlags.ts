@@ -76,7 +76,8 @@ export const QUANTIZER_FLAGS = [
 export const TOP_QUANTIZER_FLAGS = [
   {
     name: 'top-quantizer', type: 'choice', choices: AVAILABLE_QUANTIZERS.filter((q) => (LEVEL_QUANTIZERS as readonly string[]).includes(q)),
-    help: "with --levels 2: the top level's quantizer (default: the bottom level's, --quantizer); rvq is not available on a level",
+    help: "with --levels 2: the top level's quantizer (default: the bottom level's, --quantizer); rvq is not available on a level. " +
+      'Every other quantizer flag applies to each level whose kind has it',
   },
   { name: 'top-fsq-levels', type: 'string', metavar: 'L1,L2,...', help: "with --levels 2 and a top level of kind fsq: its levels per scalar (default --fsq-levels); --top-codebook-size is their product" },
   { name: 'top-lookup-dim', type: 'int', min: 1, metavar: 'd', help: "with --levels 2: the top level's lookup dimension (vq, ema; default --lookup-dim)" },
@@ -126,8 +127,12 @@ export function parseLevels(text: string): number[] {
   return levels;
 }
 
-/** The ModelConfig fields the quantizer flags give (undefined where not given), or one UsageError naming a flag. */
-export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): Partial<ModelConfig> {
+/**
+ * The ModelConfig fields the quantizer flags give (undefined where not
+ * given), or one UsageError naming a flag; `unnamed` is the kind the options
+ * are checked against when no quantizer is named (a resumed level's).
+ */
+export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number, unnamed: QuantizerKind = TRAIN_QUANTIZER_DEFAULTS.quantizer): Partial<ModelConfig> {
   if (flags.ema && flags.quantizer !== undefined && flags.quantizer !== 'ema') {
     throw new UsageError(`--ema contradicts --quantizer ${flags.quantizer}; give one of them`);
   }
@@ -143,7 +148,7 @@ export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): 
     levels: fsqLevelsText(flags) !== undefined ? parseLevels(fsqLevelsText(flags)!) : undefined,
     depth: flags.depth,
   };
-  const kind = quantizer ?? TRAIN_QUANTIZER_DEFAULTS.quantizer;
+  const kind = quantizer ?? unnamed;
   for (const option of Object.keys(QUANTIZER_OPTION_FLAGS) as QuantizerOption[]) {
     if (given[option] !== undefined && !QUANTIZER_OPTIONS[kind].includes(option)) {
       throw new UsageError(`--${QUANTIZER_OPTION_FLAGS[option]} does not apply to --quantizer ${kind} (it applies to ${quantizersWith(option)})`);
@@ -156,7 +161,7 @@ export function quantizerSettings(flags: QuantizerFlagValues, codeDim: number): 
   if (flags.lookupDim !== undefined && flags.lookupDim > codeDim) {
     throw new UsageError(`--lookup-dim ${flags.lookupDim} is larger than the code dimension D = ${codeDim} (--code-dim)`);
   }
-  if (kind === 'fsq' && given.levels === undefined) throw new UsageError('--quantizer fsq needs --fsq-levels (or --levels), e.g. --fsq-levels 8,5,5,5');
+  if (quantizer === 'fsq' && given.levels === undefined) throw new UsageError('--quantizer fsq needs --fsq-levels (or --levels), e.g. --fsq-levels 8,5,5,5');
   return given;
 }
 
@@ -188,15 +193,21 @@ export interface LevelQuantizerSettings {
  * level's; each option flag applies to each level whose kind implements it
  * (model/config.ts QUANTIZER_OPTIONS), --top-fsq-levels and --top-lookup-dim
  * in place of --fsq-levels and --lookup-dim on the top. A flag that applies
- * to neither level, or a level that cannot take it, is one UsageError naming it.
+ * to neither level, or a level that cannot take it, is one UsageError naming
+ * it. With --resume, `saved` is each level's kind in the directory.
  */
-export function levelQuantizerSettings(flags: TwoLevelQuantizerFlagValues, codeDims: { top: number; bottom: number }): LevelQuantizerSettings {
+export function levelQuantizerSettings(
+  flags: TwoLevelQuantizerFlagValues,
+  codeDims: { top: number; bottom: number },
+  saved?: { top: QuantizerKind; bottom: QuantizerKind },
+): LevelQuantizerSettings {
   if (flags.ema && flags.quantizer !== undefined && flags.quantizer !== 'ema') {
     throw new UsageError(`--ema contradicts --quantizer ${flags.quantizer}; give one of them`);
   }
   const bottomNamed = flags.ema ? 'ema' : flags.quantizer;
   const topNamed = flags.topQuantizer ?? bottomNamed;
-  const kinds = { bottom: bottomNamed ?? TRAIN_QUANTIZER_DEFAULTS.quantizer, top: topNamed ?? TRAIN_QUANTIZER_DEFAULTS.quantizer };
+  // A level's kind: named, else the resumed model's (`saved`), else the default recipe's.
+  const kinds = { bottom: bottomNamed ?? saved?.bottom ?? TRAIN_QUANTIZER_DEFAULTS.quantizer, top: topNamed ?? saved?.top ?? TRAIN_QUANTIZER_DEFAULTS.quantizer };
   if (!(LEVEL_QUANTIZERS as readonly string[]).includes(kinds.bottom)) {
     throw new UsageError(`--quantizer ${kinds.bottom} does not apply to --levels 2 (its codes are [h, w, depth]; each level takes ${LEVEL_QUANTIZERS.join(', ')}; --top-quantizer sets the top level's)`);
   }
@@ -231,7 +242,7 @@ export function levelQuantizerSettings(flags: TwoLevelQuantizerFlagValues, codeD
     };
   };
   const top = levelFlags('top');
-  if (kinds.top === 'fsq' && top.fsqLevels === undefined) {
+  if (kinds.top === 'fsq' && top.fsqLevels === undefined && topNamed !== undefined) {
     throw new UsageError(`a top level of kind fsq needs --top-fsq-levels (or --fsq-levels), e.g. --top-fsq-levels 8,5,5`);
   }
   if (flags.topLookupDim === undefined && top.lookupDim !== undefined && top.lookupDim > codeDims.top) {
@@ -245,7 +256,7 @@ export function levelQuantizerSettings(flags: TwoLevelQuantizerFlagValues, codeD
     levels: flags.topFsqLevels !== undefined ? 'top-fsq-levels' : flags.fsqLevels !== undefined ? 'fsq-levels' : 'levels',
     lookupDim: flags.topLookupDim !== undefined ? 'top-lookup-dim' : 'lookup-dim',
   };
-  return { bottom: quantizerSettings(levelFlags('bottom'), codeDims.bottom), top: quantizerSettings(top, codeDims.top), topFlags };
+  return { bottom: quantizerSettings(levelFlags('bottom'), codeDims.bottom, kinds.bottom), top: quantizerSettings(top, codeDims.top, kinds.top), topFlags };
 }
 
 

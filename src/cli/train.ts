@@ -7,7 +7,7 @@
 import { DEFAULT_MODEL_CONFIG, type ModelConfig } from '../model/config.js';
 import type { ImageDataset } from '../data/dataset.js';
 import { runTraining } from '../train/run.js';
-import { modelLevels } from '../model/hierarchicalFile.js';
+import { modelLevels, savedLevelKinds } from '../model/hierarchicalFile.js';
 import { hierarchicalRun } from '../train/hierarchicalRun.js';
 import { vqvaeRun, type VqVaeRunOptions } from '../train/vqvaeRun.js';
 import { defineCommand } from './command.js';
@@ -105,7 +105,7 @@ export const trainCommand = defineCommand({
       quantizer: levels === 2 ? {} : quantizerSettings(quantizerFlags, codeDim),
     };
     if (levels === 2) {
-      const perLevel = levelQuantizerSettings(quantizerFlags, { bottom: codeDim, top: flags.topCodeDim ?? codeDim });
+      const perLevel = levelQuantizerSettings(quantizerFlags, { bottom: codeDim, top: flags.topCodeDim ?? codeDim }, flags.resume ? savedLevelKinds(out) : undefined);
       const topLevels = perLevel.top.levels;
       if (topLevels !== undefined && flags.topCodebookSize !== undefined && flags.topCodebookSize !== topLevels.reduce((a, b) => a * b, 1)) {
         throw new UsageError(`--top-codebook-size ${flags.topCodebookSize} is not the product of the top level's FSQ levels ${topLevels.join(',')}: leave it out`);

@@ -18,6 +18,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { CONFIG_FILE, loadCheckpoint, saveCheckpoint } from '../io/checkpoint.js';
 import { modelSources, toNamed } from './checkpoint.js';
+import { QUANTIZER_KINDS, type QuantizerKind } from './config.js';
 import type { HierarchicalVqVae } from './hierarchical.js';
 import {
   HIERARCHICAL_FORMAT,
@@ -60,5 +61,24 @@ export function modelLevels(dir: string): 1 | 2 {
     return config && typeof config === 'object' && config.format === HIERARCHICAL_FORMAT ? 2 : 1;
   } catch {
     return 1; // loading it says what is wrong
+  }
+}
+
+/**
+ * The quantizer kind of each level of the two-level model directory `dir`, as
+ * its config.json says (undefined if it is not one or cannot be read: loading
+ * it says what is wrong); for reading --resume's flags per level before the
+ * model is loaded.
+ */
+export function savedLevelKinds(dir: string): { top: QuantizerKind; bottom: QuantizerKind } | undefined {
+  try {
+    const config = JSON.parse(readFileSync(join(dir, CONFIG_FILE), 'utf8')) as { format?: unknown; model?: { quantizer?: unknown; topQuantizer?: { quantizer?: unknown } } };
+    if (config.format !== HIERARCHICAL_FORMAT) return undefined;
+    const kind = (v: unknown) => ((QUANTIZER_KINDS as readonly unknown[]).includes(v) ? (v as QuantizerKind) : undefined);
+    const bottom = kind(config.model?.quantizer);
+    if (!bottom) return undefined;
+    return { bottom, top: kind(config.model?.topQuantizer?.quantizer) ?? bottom };
+  } catch {
+    return undefined;
   }
 }

@@ -144,7 +144,9 @@ describe('the pipeline on a two-level model', () => {
       tf.dispose([x, codes.top, codes.bottom]);
       return used;
     };
-    const model = new HierarchicalVqVae({ ...config.model, model: { ...config.model.model, codebookInit: 'kmeans', restartDead: 0 } }, 5);
+    // Each level has its own settings (model/hierarchical.ts TopLevelConfig): k-means on both.
+    const kmeans = { codebookInit: 'kmeans', restartDead: 0 } as const;
+    const model = new HierarchicalVqVae({ model: { ...config.model.model, ...kmeans }, top: { ...config.model.top, ...kmeans } }, 5);
     const fresh = codesUsed(model);
     const vectors = initializeLevelCodebooks(model, batchAt);
     const spread = codesUsed(model);
