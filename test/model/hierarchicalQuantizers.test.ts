@@ -8,6 +8,7 @@
  * taking the bottom level's, and the configs a level cannot have.
  */
 import assert from 'node:assert/strict';
+import { createHash } from 'node:crypto';
 import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend } from '../../src/backend/select.js';
@@ -15,6 +16,7 @@ import { UserError } from '../../src/errors.js';
 import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { HierarchicalVqVae, topLevelSettings, type TopLevelConfig } from '../../src/model/hierarchical.js';
 import { hierarchicalConfigForFile, validateHierarchicalConfig } from '../../src/model/hierarchicalFile.js';
+import { modelIdentity } from '../../src/prior/levels.js';
 import { mulberry32 } from '../../src/random.js';
 import { Adam } from '../../src/train/adam.js';
 import { applyHierarchicalStep, disposeHierarchicalStep, hierarchicalStepGradients, initializeLevelCodebooks } from '../../src/train/hierarchicalStep.js';
@@ -218,5 +220,27 @@ describe('a two-level model with a quantizer kind per level', () => {
     refuses(file({ codebookSize: 3 }), /^m\/config\.json: unknown key "codebookSize" in "topQuantizer"/);
     refuses(file({}, { fsqLevels: [4, 4] }), /^m\/config\.json: "levels" does not apply to the ema quantizer/);
     refuses({ ...file({}), quantizer: 'rvq', depth: 2, topQuantizer: { quantizer: 'vq' } }, /the bottom level's quantizer rvq is not available/);
+  });
+
+  it('the identity priors check (prior/levels.ts) stays that of the config and codebooks for vq and ema levels, and follows what maps a code to its vector on the others', () => {
+    const ema = new HierarchicalVqVae({ model: makeModelConfig({ ...small, quantizer: 'ema', restartDead: 0.1 }), top: { codebookSize: 12, codeDim: 3 } }, 1);
+    // The digest as it was before other kinds: the file's config, then each level's `.codebook` variables by name.
+    const hash = createHash('sha256');
+    hash.update(JSON.stringify(hierarchicalConfigForFile(ema.config)));
+    for (const q of [ema.topQuantizer, ema.bottomQuantizer]) {
+      const state = q.state();
+      for (const name of Object.keys(state).filter((n) => n.endsWith('.codebook')).sort()) {
+        hash.update(name);
+        hash.update(new Uint8Array(state[name]!.dataSync<'float32'>().slice().buffer));
+      }
+    }
+    assert.equal(modelIdentity(ema), hash.digest('hex').slice(0, 16));
+    ema.dispose();
+    const fsq = build(cases[0]!, 1);
+    const before = modelIdentity(fsq);
+    const w = fsq.state()['quantizer.top.project_out.weight']!;
+    w.assign(tf.add(w, 0.01));
+    assert.notEqual(modelIdentity(fsq), before, 'another FSQ projection out: other vectors for the same top codes');
+    fsq.dispose();
   });
 });
