@@ -9,7 +9,7 @@
  * each editable (the decoded image is then the library's decoding of the
  * edited codes), with usage bars per level; a two-level model with other
  * kinds per level (FSQ on top, a cosine VQ in fewer dimensions below) says
- * each level's quantizer, reconstructs and edits as the library does.
+ * each level's quantizer and reconstructs as the library does.
  * Screenshots in test-output/web/.
  */
 import assert from 'node:assert/strict';
@@ -223,15 +223,16 @@ describe('the page with each kind of image model', () => {
     await page.click('#show-grid');
   });
 
-  it('a two-level model with an fsq top and a cosine vq bottom says each level\'s quantizer, reconstructs and edits each level as the library does', async () => {
+  it('a two-level model with an fsq top and a cosine vq bottom says each level\'s quantizer and reconstructs as the library does, with tiles per level', async () => {
     const model = await open('levelKinds');
     const status = await page.locator('#status').innerText();
     assert.match(status, /two levels.*a top grid of 4×4 codes from a codebook of 16 \(D 6, FSQ levels 4,4\) .*a bottom grid of 7×7 codes from a codebook of 32 \(D 8, VQ, lookup dim 4, cosine,/);
     assert.deepEqual(await levelCodes(), model.encode(blank));
     assert.ok(maxDiff(await canvasPixels(page, 'recon'), model.decode(model.encode(blank))) <= 3, 'the reconstruction is the library\'s');
     assert.equal(await page.locator('#grids canvas').count(), 2);
-    await editCell(model, 0, 5, { height: 4, width: 4, k: 16 });
-    await editCell(model, 1, 24, { height: 7, width: 7, k: 32 });
+    // A tile per code of each level: the top's 16 FSQ codes, the bottom's 32 (editing is the same per level: the trained two-level model's test below).
+    assert.equal(await page.locator('#tiles figure').count(), 16);
+    assert.equal(await page.locator('#tiles-1 figure').count(), 32);
   });
 
   it('a two-level model shows its top 4x4 and bottom 7x7 grids, each editable, and usage bars per level', async () => {
