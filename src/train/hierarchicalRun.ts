@@ -16,7 +16,7 @@ import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { BatchSampler } from './batches.js';
 import { evaluateHierarchical, type HierarchicalEvalMetrics } from './hierarchicalEvaluate.js';
 import { applyHierarchicalStep, disposeHierarchicalStep, hierarchicalStepGradients, initializeLevelCodebooks, type HierarchicalStepGradients } from './hierarchicalStep.js';
-import { checkFlagsMatch, type RunPlugin, type RunSession } from './run.js';
+import { checkFlagsMatch, IMAGE_MODEL_RUN, type RunPlugin, type RunSession } from './run.js';
 import type { ComputedStep, Stepper } from './stepLoop.js';
 import { epochsToSteps, openRunData, openRunReport, trainingState, VQVAE_MODEL_FLAGS, type VqVaeRunOptions } from './vqvaeRun.js';
 
@@ -62,13 +62,9 @@ export function hierarchicalStepper(model: HierarchicalVqVae, sampler: BatchSamp
 
 export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<TrainingState, LoadedHierarchicalModel, HierarchicalComputedStep> {
   return {
-    noun: 'model',
-    unit: 'images',
-    rateLabel: 'img/s',
+    ...IMAGE_MODEL_RUN,
     source: options.data,
-    sourceOf: (state) => state.data,
     load: loadHierarchicalModel,
-    formatLoss: (loss) => loss.toFixed(5),
     async open({ out, saved, settings, backend, output }) {
       if (saved) {
         checkFlagsMatch(options.model, saved.model.model, VQVAE_MODEL_FLAGS, `model in ${out}`);
