@@ -6,22 +6,27 @@
  * positions, each a pass of the horizontal stack over one row, plus one pass
  * of the vertical stack per row over the rows filled so far.
  *
- *   node dist/bench/sample.js [--n 64] [--channels 64] [--backend auto]
+ *   node dist/bench/sample.js [--n 64] [--channels 64] [--backend auto] [--profile]
+
+With --profile it also prints the kernels of one more sampling run by time
+(on native: which are the addon's own and which run inherited cpu code).
  *
  * Untrained weights: the cost does not depend on them.
  */
 import { parseArgs } from 'node:util';
-import * as tf from '@tensorflow/tfjs-core';
+import { tf } from '../src/engine.js';
 import { selectBackend, type BackendChoice } from '../src/backend/select.js';
 import { makePriorConfig } from '../src/prior/config.js';
 import { PixelCnn } from '../src/prior/pixelcnn.js';
 import { samplePrior } from '../src/prior/sample.js';
+import { profileKernels, profileTable } from './profile.js';
 
 const { values } = parseArgs({
   options: {
     n: { type: 'string', default: '64' },
     channels: { type: 'string', default: '64' },
     backend: { type: 'string', default: 'auto' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const n = Number(values.n);
@@ -38,5 +43,9 @@ await samplePrior(prior, { n, classLabel: 3, seed: 0 });
 const sampling = (performance.now() - started) / 1000;
 console.log(`backend ${selected.name}; ${n} grids of 7x7, channels ${values.channels}`);
 console.log(`one forward pass: ${forward.toFixed(3)} s; sampling: ${sampling.toFixed(2)} s = ${(sampling / forward).toFixed(1)} forward passes`);
+if (values.profile) {
+  console.log(`kernels of one more sampling run (${n} grids):`);
+  for (const line of profileTable(await profileKernels(() => samplePrior(prior, { n, classLabel: 3, seed: 0 })))) console.log(line);
+}
 tf.dispose([codes, labels]);
 prior.dispose();

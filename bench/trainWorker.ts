@@ -19,6 +19,7 @@ import { selectBackend, type BackendChoice } from '../src/backend/select.js';
 import { makeModelConfig } from '../src/model/config.js';
 import { VqVae } from '../src/model/vqvae.js';
 import { Adam } from '../src/train/adam.js';
+import { profileKernels, type KernelTime } from './profile.js';
 
 const { values } = parseArgs({
   options: {
@@ -55,23 +56,8 @@ let loss = NaN;
 for (let i = 0; i < steps; i++) loss = step();
 const seconds = (performance.now() - start) / 1000;
 
-let profile: { kernel: string; ms: number; calls: number }[] | undefined;
-if (values.profile) {
-  const info = await tf.profile(() => {
-    step();
-  });
-  const byKernel = new Map<string, { ms: number; calls: number }>();
-  for (const k of info.kernels) {
-    // The profiler also lists custom-gradient scopes (e.g. fusedConv2d__op)
-    // around the kernels they run; only registered kernels are counted.
-    if (tf.getKernel(k.name, tf.getBackend()) === undefined) continue;
-    const entry = byKernel.get(k.name) ?? { ms: 0, calls: 0 };
-    entry.ms += typeof k.kernelTimeMs === 'number' ? k.kernelTimeMs : 0;
-    entry.calls += 1;
-    byKernel.set(k.name, entry);
-  }
-  profile = [...byKernel].map(([kernel, e]) => ({ kernel, ...e })).sort((a, b) => b.ms - a.ms);
-}
+let profile: KernelTime[] | undefined;
+if (values.profile) profile = await profileKernels(() => step());
 
 console.log(
   JSON.stringify({
