@@ -194,19 +194,21 @@ type Values = Record<string, { shape: number[]; data: Float32Array }>;
  * misshaped tensor. `source` (the file) starts the message.
  */
 export function fromPytorchState(tensors: Record<string, NamedTensor>, config: ModelConfig, expected: Expected, source: string): Values {
-  return mapPytorchState(tensors, pytorchNames(config), expected, `${source} does not match the ${describeModel(config)}`);
+  const what = describeModel(config, `K ${config.codebookSize}, D ${config.codeDim}`);
+  return mapPytorchState(tensors, pytorchNames(config), expected, `${source} does not match the ${what}`);
 }
 
 /** `fromPytorchState` for the two-level model (its rows of the table above). */
 export function fromPytorchHierarchicalState(tensors: Record<string, NamedTensor>, config: HierarchicalConfig, expected: Expected, source: string): Values {
   const { model, top } = config;
-  const what = `two-level ${describeModel(model)}; top K ${top.codebookSize}, D ${top.codeDim}`;
+  const what = `two-level ${describeModel(model, `top K ${top.codebookSize}, D ${top.codeDim}, bottom K ${model.codebookSize}, D ${model.codeDim}`)}`;
   return mapPytorchState(tensors, hierarchicalPytorchNames(config), expected, `${source} does not match the ${what}`);
 }
 
-function describeModel(config: ModelConfig): string {
+/** "vq model, hidden 16, ..., {codes}, 2 downsamples". */
+function describeModel(config: ModelConfig, codes: string): string {
   return `${config.quantizer} model, hidden ${config.hidden}, res-hidden ${config.resHidden}, ` +
-    `res-blocks ${config.resBlocks}, K ${config.codebookSize}, D ${config.codeDim}, ${config.downsamples} downsamples`;
+    `res-blocks ${config.resBlocks}, ${codes}, ${config.downsamples} downsamples`;
 }
 
 function mapPytorchState(tensors: Record<string, NamedTensor>, names: PytorchName[], expected: Expected, mismatch: string): Values {
