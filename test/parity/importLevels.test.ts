@@ -3,7 +3,8 @@
  * --config of one): PyTorch's state dict of tools/pytorch/vqvae2_torch.py
  * (the levels2 fixtures) becomes a two-level model directory that `vqvae
  * encode` and `vqvae reconstruct` read, giving PyTorch's codes of both levels
- * and PyTorch's reconstruction of the same images; a state dict that does not
+ * and PyTorch's reconstruction of the same images, and whose ONNX export gives
+ * PyTorch's codes in onnxruntime; a state dict that does not
  * fit, or flags that do not go together, are refused in one line, writing
  * nothing.
  */
@@ -11,11 +12,13 @@ import assert from 'node:assert/strict';
 import fs from 'node:fs';
 import path from 'node:path';
 import { describe, it } from 'node:test';
+import { LEVEL_INDICES } from '../../src/export/onnx/hierarchicalGraphs.js';
 import type { NamedTensor } from '../../src/io/safetensors.js';
 import { writeSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { levelCodePaths } from '../../src/model/hierarchicalCodes.js';
 import { loadHierarchicalModel } from '../../src/model/hierarchicalFile.js';
 import { assertFails, assertOk, int32Values, lastJson, literal, parseNpy, readCell, readPng, tempDir, vqvae } from '../e2e/helpers.js';
+import { ort, runOnnx } from '../export/onnxHelpers.js';
 import { loadFixture, loadLevelsFixture } from './fixtures.js';
 
 const root = tempDir('vqvae-import-levels-');
@@ -106,6 +109,21 @@ describe('vqvae import --from-pytorch of a two-level model', () => {
     const again = loadHierarchicalModel(fromSettings);
     assert.deepEqual(again.model, ema.config);
     again.vqvae.dispose();
+  });
+
+  it('vqvae export --onnx of an imported colour model: encoder.onnx gives PyTorch\'s codes of both levels', async () => {
+    const dir = path.join(root, 'ema');
+    assertOk(await vqvae(...importArgs(ema, dir)));
+    const onnx = path.join(root, 'ema-onnx');
+    assertOk(await vqvae('export', '--onnx', '--model', dir, '--out', onnx));
+    const pixels = ema.expected.pixels!;
+    const outputs = await runOnnx(path.join(onnx, 'encoder.onnx'), { pixels: new ort.Tensor('uint8', pixels.data as Uint8Array, pixels.shape) });
+    for (const level of ['top', 'bottom'] as const) {
+      const got = outputs[LEVEL_INDICES[level]]!;
+      const expected = ema.expected[`${level}.indices`]!;
+      assert.deepEqual(got.dims, expected.shape, `${level} grid`);
+      assert.deepEqual(Array.from(got.data as Int32Array), Array.from(expected.data as Int32Array), `${level} codes`);
+    }
   });
 
   it('refuses a state dict that does not fit, naming each tensor on one line, and writes nothing', async () => {
