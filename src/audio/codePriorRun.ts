@@ -22,7 +22,7 @@ import { CONFIG_FILE, loadCheckpoint, saveCheckpoint, WEIGHTS_FILE } from '../io
 import { readNpyFile } from '../io/npyFile.js';
 import { parseSaved, type RunState } from '../io/savedModel.js';
 import { toNamed } from '../model/checkpoint.js';
-import { checkFlagsMatch, type RunPlugin, type RunSession, type SavedRun } from '../train/run.js';
+import { checkFlagsMatch, codePriorRunFields, type RunPlugin, type RunSession, type SavedRun } from '../train/run.js';
 import type { ComputedStep, Stepper } from '../train/stepLoop.js';
 import { AUDIO_PRIOR_FORMAT, AUDIO_PRIOR_SAVED_FORMAT, CodePrior, DEFAULT_CODE_PRIOR, priorDilations, type CodePriorConfig } from './codePrior.js';
 import { batchRng } from './train.js';
@@ -205,14 +205,9 @@ function stepper(prior: CodePrior, data: CodeSequences, batch: number, seed: num
 
 export function codePriorRun(options: CodePriorRunOptions): RunPlugin<CodePriorTrainingState, LoadedCodePrior, ComputedStep> {
   return {
-    noun: 'prior',
-    unit: 'sequences',
-    rateLabel: 'seq/s',
+    ...codePriorRunFields('sequences', 'seq/s'),
     source: options.codes,
-    sourceOf: (state) => state.codes,
     load: loadCodePrior,
-    formatLoss: (loss) => `${(loss / Math.LN2).toFixed(4)} bits per code`,
-    lossFields: (loss) => ({ final_bits_per_code: loss === null ? null : loss / Math.LN2 }),
     async open({ out, saved, settings, output }) {
       if (options.codebookSize !== undefined && options.modelCodebookSize !== undefined && options.codebookSize !== options.modelCodebookSize) {
         throw new UserError(`--codebook-size ${options.codebookSize} does not match the audio model (K ${options.modelCodebookSize})`);

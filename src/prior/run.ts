@@ -17,7 +17,7 @@ import { UserError } from '../errors.js';
 import { loadModel } from '../model/checkpoint.js';
 import { loadHierarchicalModel, modelLevels } from '../model/hierarchicalFile.js';
 import { codeGridSize } from '../model/config.js';
-import { checkBatchDivides, checkFlagsMatch, type RunPlugin, type RunSession } from '../train/run.js';
+import { checkBatchDivides, checkFlagsMatch, codePriorRunFields, type RunPlugin, type RunSession } from '../train/run.js';
 import { maxOf, readCodeSet, residualModelError } from './codeFile.js';
 import type { CodeSet } from './codeSet.js';
 import { loadPriorDirectory, savePrior, type LoadedPrior, type PriorTrainingState } from './checkpoint.js';
@@ -103,14 +103,9 @@ function checkLabels(labels: Int32Array | undefined, file: string | undefined, n
 export function priorRun(options: PriorRunOptions): RunPlugin<PriorTrainingState, LoadedPrior, ComputedStep> {
   const { codes: codesFile } = options;
   return {
-    noun: 'prior',
-    unit: 'grids',
-    rateLabel: 'grids/s',
+    ...codePriorRunFields('grids', 'grids/s'),
     source: codesFile,
-    sourceOf: (state) => state.codes,
     load: loadPriorDirectory,
-    formatLoss: (loss) => `${(loss / Math.LN2).toFixed(4)} bits per code`,
-    lossFields: (loss) => ({ final_bits_per_code: loss === null ? null : loss / Math.LN2 }),
     async open({ out, saved, settings, output, communicator }) {
       const spec = runLevel(options, saved?.prior, out);
       if (saved) checkResumedLevel(spec, saved.prior, out, options.model);

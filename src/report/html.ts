@@ -91,12 +91,37 @@ function curveSeries(curve: CurvePoint[]): { loss: Series[]; perplexity: Series[
 function usageSeries(data: ReportData): Series[] {
   return [
     { label: 'codes used (batch)', color: '#34a853', points: data.curve.filter((p) => p.codesUsed !== undefined).map((p) => [p.step, p.codesUsed!]) },
-    { label: 'codes used (test)', color: '#8e44ad', points: data.snapshots.map((s) => [s.step, s.codesUsed]) },
+    { label: topLevel(data) ? 'bottom codes used (test)' : 'codes used (test)', color: '#8e44ad', points: data.snapshots.map((s) => [s.step, s.codesUsed]) },
+    ...(topLevel(data) ? [{ label: 'top codes used (test)', color: '#e67e22', points: data.snapshots.filter((s) => s.top).map((s) => [s.step, s.top!.codesUsed] as [number, number]) }] : []),
   ];
 }
 
+/** Whether the report's evaluations are a two-level model's. */
+function topLevel(data: ReportData): boolean {
+  return data.snapshots.some((s) => s.top);
+}
+
 function snapshotRow(s: Snapshot): string {
-  return `<tr><td>${s.step}</td><td>${s.mse.toFixed(5)}</td><td>${s.psnrDb.toFixed(2)}</td><td>${s.perplexity.toFixed(1)}</td><td>${s.codesUsed}</td><td>${s.images}</td></tr>`;
+  const top = s.top ? `<td>${s.top.perplexity.toFixed(1)}</td><td>${s.top.codesUsed}</td>` : '';
+  return `<tr><td>${s.step}</td><td>${s.mse.toFixed(5)}</td><td>${s.psnrDb.toFixed(2)}</td>${top}<td>${s.perplexity.toFixed(1)}</td><td>${s.codesUsed}</td><td>${s.images}</td></tr>`;
+}
+
+/** The evaluations' table; a two-level run's has each level's perplexity and codes used. */
+function evaluationsTable(snapshots: Snapshot[]): string {
+  if (snapshots.length === 0) return '<p>No evaluation yet.</p>';
+  const levels = snapshots.some((s) => s.top);
+  const usage = levels
+    ? '<th>top perplexity</th><th>top codes used</th><th>bottom perplexity</th><th>bottom codes used</th>'
+    : '<th>perplexity</th><th>codes used</th>';
+  return `<table><tr><th>step</th><th>test MSE</th><th>PSNR dB</th>${usage}<th>images</th></tr>${snapshots.map(snapshotRow).join('')}</table>`;
+}
+
+/** The latest evaluation's usage histograms: one codebook, or a two-level model's top and bottom. */
+function usageSection(s: Snapshot): string {
+  if (!s.top) return `<h2>Codebook usage at step ${s.step}</h2>${usageHistogram(s.usage, usageCaption(s))}`;
+  const top = { ...s, usage: s.top.usage };
+  return `<h2>Codebook usage at step ${s.step}</h2>` +
+    `${usageHistogram(s.top.usage, `Top level. ${usageCaption(top)}`)}${usageHistogram(s.usage, `Bottom level. ${usageCaption(s)}`)}`;
 }
 
 /** What the histogram shows, with the perplexity and codes used of those counts. */
@@ -112,7 +137,8 @@ export function usageCaption(s: Snapshot): string {
 export function renderReport(data: ReportData): string {
   const { loss, perplexity } = curveSeries(data.curve);
   const latest = data.snapshots.at(-1);
-  const evalSeries: Series[] = [{ label: 'test perplexity', color: '#8e44ad', points: data.snapshots.map((s) => [s.step, s.perplexity]) }];
+  const evalSeries: Series[] = [{ label: topLevel(data) ? 'bottom test perplexity' : 'test perplexity', color: '#8e44ad', points: data.snapshots.map((s) => [s.step, s.perplexity]) }];
+  if (topLevel(data)) evalSeries.push({ label: 'top test perplexity', color: '#e67e22', points: data.snapshots.filter((s) => s.top).map((s) => [s.step, s.top!.perplexity]) });
   const json = JSON.stringify(data).replace(/</g, '\\u003c');
   return `<!doctype html>
 <html lang="en"><head><meta charset="utf-8"><title>${escape(data.title)}</title>
@@ -132,10 +158,10 @@ th { text-align: left; } .facts td { text-align: left; }
 ${lineChart('Training loss', loss, { log: true })}
 ${lineChart('Codebook perplexity of each batch', perplexity)}
 ${data.snapshots.length > 1 ? lineChart('Test perplexity at each evaluation', evalSeries) : ''}
-${lineChart(`Codebook usage: codes used of ${data.snapshots.at(-1)?.usage.length ?? 'K'}`, usageSeries(data))}
+${lineChart(`Codebook usage: codes used of ${latest?.usage.length ?? 'K'}${latest?.top ? ` (bottom) and ${latest.top.usage.length} (top)` : ''}`, usageSeries(data))}
 <h2>Evaluations</h2>
-${data.snapshots.length === 0 ? '<p>No evaluation yet.</p>' : `<table><tr><th>step</th><th>test MSE</th><th>PSNR dB</th><th>perplexity</th><th>codes used</th><th>images</th></tr>${data.snapshots.map(snapshotRow).join('')}</table>`}
-${latest ? `<h2>Codebook usage at step ${latest.step}</h2>${usageHistogram(latest.usage, usageCaption(latest))}` : ''}
+${evaluationsTable(data.snapshots)}
+${latest ? usageSection(latest) : ''}
 ${data.snapshots.length > 0 ? '<h2>Reconstructions over time</h2><p>Odd rows: test images; even rows: their reconstructions.</p>' : ''}
 ${[...data.snapshots].reverse().map((s) => `<figure class="grid"><img src="${s.grid}" alt="reconstructions at step ${s.step}"><figcaption>step ${s.step}</figcaption></figure>`).join('\n')}
 <script type="application/json" id="report-data">${json}</script>

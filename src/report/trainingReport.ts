@@ -36,6 +36,8 @@ export interface Snapshot {
   /** Times each code was picked on the first `usageImages` test images [K]. */
   usage: number[];
   usageImages: number;
+  /** A two-level model's top level (then perplexity, codesUsed and usage are the bottom level's). */
+  top?: { perplexity: number; codesUsed: number; usage: number[] };
 }
 
 export interface ReportData {

@@ -3,7 +3,8 @@
  * --levels 2`. As vqvaeRun.ts for one level: the model flags must match a
  * resumed model, the splits come through the caller, saving writes the model
  * directory (model/hierarchicalFile.ts) and report.html; the report has the
- * loss curves (its reconstruction snapshots are one-level only), and each
+ * loss curves and, at each evaluation, test images over their reconstructions
+ * and both levels' code usage (report/snapshot.ts takeLevelsSnapshot); each
  * evaluation prints the test MSE, PSNR and both levels' code usage.
  */
 import { join } from 'node:path';
@@ -12,11 +13,12 @@ import type { TrainingState } from '../model/checkpoint.js';
 import { checkDataFitsModel, DEFAULT_MODEL_CONFIG, makeModelConfig } from '../model/config.js';
 import { HierarchicalVqVae, type TopLevelConfig } from '../model/hierarchical.js';
 import { loadHierarchicalModel, saveHierarchicalModel, type LoadedHierarchicalModel } from '../model/hierarchicalFile.js';
+import { takeLevelsSnapshot } from '../report/snapshot.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { BatchSampler } from './batches.js';
 import { evaluateHierarchical, type HierarchicalEvalMetrics } from './hierarchicalEvaluate.js';
 import { applyHierarchicalStep, disposeHierarchicalStep, hierarchicalStepGradients, initializeLevelCodebooks, type HierarchicalStepGradients } from './hierarchicalStep.js';
-import { checkFlagsMatch, type RunPlugin, type RunSession } from './run.js';
+import { checkFlagsMatch, IMAGE_MODEL_RUN, type RunPlugin, type RunSession } from './run.js';
 import type { ComputedStep, Stepper } from './stepLoop.js';
 import { epochsToSteps, openRunData, openRunReport, trainingState, VQVAE_MODEL_FLAGS, type VqVaeRunOptions } from './vqvaeRun.js';
 
@@ -62,13 +64,9 @@ export function hierarchicalStepper(model: HierarchicalVqVae, sampler: BatchSamp
 
 export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<TrainingState, LoadedHierarchicalModel, HierarchicalComputedStep> {
   return {
-    noun: 'model',
-    unit: 'images',
-    rateLabel: 'img/s',
+    ...IMAGE_MODEL_RUN,
     source: options.data,
-    sourceOf: (state) => state.data,
     load: loadHierarchicalModel,
-    formatLoss: (loss) => loss.toFixed(5),
     async open({ out, saved, settings, backend, output }) {
       if (saved) {
         checkFlagsMatch(options.model, saved.model.model, VQVAE_MODEL_FLAGS, `model in ${out}`);
@@ -114,12 +112,16 @@ export function hierarchicalRun(options: HierarchicalRunOptions): RunPlugin<Trai
         },
         evaluate(step) {
           if (!testData) return undefined;
-          return `step ${step}: test ${hierarchicalLine(evaluateHierarchical(m, testData, { limit: options.evalLimit }))}${restartNote(m)}`;
+          const metrics = evaluateHierarchical(m, testData, { limit: options.evalLimit });
+          report?.addSnapshot(takeLevelsSnapshot(m, testData, step, metrics));
+          report?.write(out);
+          return `step ${step}: test ${hierarchicalLine(metrics)}${restartNote(m)}`;
         },
         finish(result) {
           if (testData && result.stopReason !== 'interrupted') {
             const metrics = evaluateHierarchical(m, testData);
             output.info(`test (${metrics.images} images): ${hierarchicalLine(metrics)}`);
+            report?.addSnapshot(takeLevelsSnapshot(m, testData, result.steps, metrics));
           }
           if (result.stepsRun > 0) {
             report?.write(out);

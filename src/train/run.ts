@@ -138,6 +138,27 @@ export interface RunPlugin<S extends RunState, Saved extends SavedRun<S>, C exte
   lossFields?(loss: number | null): Record<string, number | null>;
 }
 
+/** What the runs of an image model (one level or two) say of themselves: images, img/s, the loss to 5 places. */
+export const IMAGE_MODEL_RUN = {
+  noun: 'model',
+  unit: 'images',
+  rateLabel: 'img/s',
+  sourceOf: (state: RunState & { data: string }): string => state.data,
+  formatLoss: (loss: number): string => loss.toFixed(5),
+};
+
+/** What a prior's run over a codes file says of itself: its unit (grids, sequences), the loss in bits per code. */
+export function codePriorRunFields(unit: string, rateLabel: string) {
+  return {
+    noun: 'prior',
+    unit,
+    rateLabel,
+    sourceOf: (state: RunState & { codes: string }): string => state.codes,
+    formatLoss: (loss: number): string => `${(loss / Math.LN2).toFixed(4)} bits per code`,
+    lossFields: (loss: number | null) => ({ final_bits_per_code: loss === null ? null : loss / Math.LN2 }),
+  };
+}
+
 export interface RunOptions {
   out: string;
   resume: boolean;

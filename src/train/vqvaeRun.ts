@@ -17,7 +17,7 @@ import { takeSnapshot } from '../report/snapshot.js';
 import { REPORT_FILE, TrainingReport } from '../report/trainingReport.js';
 import { BatchSampler, pixelVariance } from './batches.js';
 import { evaluate, type EvalMetrics } from './evaluate.js';
-import { checkBatchDivides, checkFlagsMatch, type RunOutput, type RunPlugin, type RunSession, type RunSettings, type RunState } from './run.js';
+import { checkBatchDivides, checkFlagsMatch, IMAGE_MODEL_RUN, type RunOutput, type RunPlugin, type RunSession, type RunSettings, type RunState } from './run.js';
 import { vqvaeStepper, type VqVaeComputedStep } from './step.js';
 
 /** Config fields set by flags of `vqvae train`, with those flags' names; given with --resume they must match. */
@@ -123,13 +123,9 @@ export function trainingState(options: VqVaeRunOptions, s: RunState, dataVarianc
 
 export function vqvaeRun(options: VqVaeRunOptions): RunPlugin<TrainingState, LoadedModel, VqVaeComputedStep> {
   return {
-    noun: 'model',
-    unit: 'images',
-    rateLabel: 'img/s',
+    ...IMAGE_MODEL_RUN,
     source: options.data,
-    sourceOf: (state) => state.data,
     load: loadModel,
-    formatLoss: (loss) => loss.toFixed(5),
     async open({ out, saved, settings, backend, output, communicator }) {
       if (saved) {
         checkFlagsMatch(options.model, saved.model, VQVAE_MODEL_FLAGS, `model in ${out}`);

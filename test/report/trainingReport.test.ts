@@ -13,6 +13,7 @@ import { selectBackend } from '../../src/backend/select.js';
 import { loadDataset } from '../../src/data/load.js';
 import { decodePng } from '../../src/io/pngGrid.js';
 import { loadModel } from '../../src/model/checkpoint.js';
+import { loadHierarchicalModel } from '../../src/model/hierarchicalFile.js';
 import { makeModelConfig } from '../../src/model/config.js';
 import { VqVae } from '../../src/model/vqvae.js';
 import { codeCounts } from '../../src/quantize/ops.js';
@@ -80,5 +81,31 @@ describe('report.html of vqvae train', () => {
     const data = readReportData(report)!;
     assert.deepEqual(data.curve.map((p) => p.step), [1, 2, 3, 4, 5, 6, 7, 8, 9]);
     assert.deepEqual(data.snapshots.map((s) => s.step), [3, 6, 9]);
+  });
+
+  it('a two-level run\'s snapshots hold both levels\' usage, each what the saved model picks on the test images', async () => {
+    const dir = path.join(root, 'levels');
+    assertOk(await vqvae('train', '--data', 'mnist', '--out', dir, ...TINY, '--levels', '2', '--top-codebook-size', '16', '--steps', '4', '--eval-every', '2'));
+    const data = readReportData(path.join(dir, 'report.html'))!;
+    assert.deepEqual(data.snapshots.map((s) => s.step), [2, 4]);
+    const last = data.snapshots.at(-1)!;
+    const loaded = loadHierarchicalModel(dir);
+    const test = await loadDataset('mnist', { split: 'test', limit: 64 });
+    const [top, bottom] = tf.tidy(() => {
+      const indices = loaded.vqvae.encodeIndices(sliceImages(test, 0, 64));
+      return [codeCounts(indices.top, 16), codeCounts(indices.bottom, 32)];
+    });
+    assert.deepEqual(last.top?.usage, Array.from(top.dataSync()));
+    assert.deepEqual(last.usage, Array.from(bottom.dataSync()));
+    assert.equal(last.top!.usage.reduce((a, b) => a + b, 0), 64 * 4 * 4, 'top grid 4x4');
+    assert.equal(last.usage.reduce((a, b) => a + b, 0), 64 * 7 * 7, 'bottom grid 7x7');
+    assert.equal(last.top!.codesUsed, last.top!.usage.filter((c) => c > 0).length);
+    tf.dispose([top, bottom]);
+    loaded.vqvae.dispose();
+    const html = fs.readFileSync(path.join(dir, 'report.html'), 'utf8');
+    assert.equal([...html.matchAll(/src="data:image\/png;base64,/g)].length, 2, 'a reconstruction grid per evaluation');
+    assert.match(html, /Top level\. How often each code \(0 to 15\)/);
+    assert.match(html, /Bottom level\. How often each code \(0 to 31\)/);
+    assert.match(html, /<th>top perplexity<\/th>/);
   });
 });
