@@ -22,7 +22,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChoice } from '../backend/select.js';
 import { UserError } from '../errors.js';
-import { checkpointExists } from '../io/checkpoint.js';
+import { checkpointExists, CHECKPOINT_ID_KEY } from '../io/checkpoint.js';
 import { saveModel, parseModelFile, MODEL_FORMAT } from '../model/checkpoint.js';
 import { DEFAULT_MODEL_CONFIG, makeModelConfig, type ModelConfig } from '../model/config.js';
 import type * as tf from '@tensorflow/tfjs-core';
@@ -189,7 +189,9 @@ function readConfigFile(path: string): ConfigFile {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new UserError(`--config: ${path}: expected a JSON object of model settings`);
   }
-  const record = value as Record<string, unknown>;
+  // A model directory's config.json carries the id of its save (io/checkpoint.ts), no model setting.
+  const { [CHECKPOINT_ID_KEY]: _id, ...record } = value as Record<string, unknown>;
+  value = record;
   if (record.format === HIERARCHICAL_FORMAT) {
     const { model, top } = parseSavedConfig<HierarchicalConfig, unknown>(HIERARCHICAL_SAVED_FORMAT, value, path).config;
     return { settings: model, levels: 2, top };

@@ -16,6 +16,7 @@ import { LEVEL_INDICES } from '../../src/export/onnx/hierarchicalGraphs.js';
 import type { NamedTensor } from '../../src/io/safetensors.js';
 import { writeSafetensorsFile } from '../../src/io/safetensorsFile.js';
 import { levelCodePaths } from '../../src/model/hierarchicalCodes.js';
+import { loadModel } from '../../src/model/checkpoint.js';
 import { loadHierarchicalModel } from '../../src/model/hierarchicalFile.js';
 import { assertFails, assertOk, int32Values, lastJson, literal, parseNpy, readCell, readPng, tempDir, vqvae } from '../e2e/helpers.js';
 import { ort, runOnnx } from '../export/onnxHelpers.js';
@@ -124,6 +125,26 @@ describe('vqvae import --from-pytorch of a two-level model', () => {
       assert.deepEqual(got.dims, expected.shape, `${level} grid`);
       assert.deepEqual(Array.from(got.data as Int32Array), Array.from(expected.data as Int32Array), `${level} codes`);
     }
+  });
+
+  it('takes a model directory\'s config.json, its checkpoint_id and all, of two levels and of one', async () => {
+    // modelDir: the first test's import, saved as every model directory is (io/checkpoint.ts).
+    const config = path.join(modelDir, 'config.json');
+    assert.ok('checkpoint_id' in (JSON.parse(fs.readFileSync(config, 'utf8')) as object));
+    const again = path.join(root, 'vq-again');
+    assertOk(await vqvae('import', '--from-pytorch', vq.stateDictFile, '--config', config, '--out', again, '--backend', 'cpu'));
+    const loaded = loadHierarchicalModel(again);
+    assert.deepEqual(loaded.model, vq.config);
+    loaded.vqvae.dispose();
+
+    const one = loadFixture('vq');
+    const oneDir = path.join(root, 'one');
+    assertOk(await vqvae('import', '--from-pytorch', one.stateDictFile, '--config', one.configFile, '--out', oneDir, '--backend', 'cpu'));
+    const oneAgain = path.join(root, 'one-again');
+    assertOk(await vqvae('import', '--from-pytorch', one.stateDictFile, '--config', path.join(oneDir, 'config.json'), '--out', oneAgain, '--backend', 'cpu'));
+    const oneLoaded = loadModel(oneAgain);
+    assert.deepEqual(oneLoaded.model, one.config);
+    oneLoaded.vqvae.dispose();
   });
 
   it('refuses a state dict that does not fit, naming each tensor on one line, and writes nothing', async () => {
