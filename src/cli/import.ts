@@ -63,7 +63,7 @@ export const importCommand = defineCommand({
     { name: 'channels', type: 'int', min: 1, max: 3, metavar: 'C', help: `image channels, 1 or 3 (default ${d.inputChannels})` },
     { name: 'image-size', type: 'string', metavar: 'HxW', help: `image height and width (default ${d.imageHeight}x${d.imageWidth})` },
     ...MODEL_SIZE_FLAGS,
-    { name: 'ema', type: 'boolean', help: 'EMA quantizer: the file must hold vq.ema_cluster_size and vq.ema_w' },
+    { name: 'ema', type: 'boolean', help: 'EMA quantizer: the file must hold vq.ema_cluster_size and vq.ema_w (two levels: quantize_t.*, quantize_b.*)' },
     ...IMPORT_QUANTIZER_FLAGS,
     { name: 'top-codebook-size', type: 'int', min: 1, metavar: 'K', help: 'with --levels 2: the top level\'s number of codes (default: --config\'s, or --codebook-size)' },
     { name: 'top-code-dim', type: 'int', min: 1, metavar: 'D', help: 'with --levels 2: the top level\'s code dimension (default: --config\'s, or --code-dim)' },
