@@ -149,6 +149,16 @@ static Napi::Value Info(const Napi::CallbackInfo& info) {
 
 void InitWavenet(Napi::Env env, Napi::Object exports);  // wavenet.cc
 
+const sigset_t& AsyncSignals() {
+  static const sigset_t set = [] {
+    sigset_t s;
+    sigfillset(&s);
+    for (int fault : {SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS}) sigdelset(&s, fault);
+    return s;
+  }();
+  return set;
+}
+
 Napi::Object Init(Napi::Env env, Napi::Object exports) {
   // Tensors are ArrayBuffers of up to a few MB, freed by V8's GC and made
   // anew every step. Above glibc's default mmap threshold each would be a
@@ -164,6 +174,16 @@ Napi::Object Init(Napi::Env env, Napi::Object exports) {
   int n = fromEnv != nullptr ? std::atoi(fromEnv) : 0;
   threads = n > 0 ? n : omp_get_max_threads();
   omp_set_num_threads(threads);
+  // OpenMP's worker threads block the asynchronous signals for good (SignalShield,
+  // common.h): oneDNN's kernels run on them too. Threads started later start inside
+  // a Guard and inherit its blocked mask.
+  {
+    SignalShield shield;
+#pragma omp parallel num_threads(threads)
+    {
+      if (omp_get_thread_num() != 0) pthread_sigmask(SIG_BLOCK, &AsyncSignals(), nullptr);
+    }
+  }
   exports.Set("setThreads", Napi::Function::New(env, SetThreads));
   exports.Set("info", Napi::Function::New(env, Info));
   exports.Set("setPrecision", Napi::Function::New(env, SetPrecision));

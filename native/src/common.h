@@ -5,6 +5,9 @@
 
 #include <napi.h>
 #include <omp.h>
+#include <pthread.h>
+
+#include <csignal>
 
 #include <cstdint>
 #include <stdexcept>
@@ -42,9 +45,35 @@ int64_t Int(const Napi::CallbackInfo& info, size_t index);
 double Num(const Napi::CallbackInfo& info, size_t index);
 std::vector<int64_t> Ints(const Napi::CallbackInfo& info, size_t index);
 
-// Runs body, rethrowing any C++ exception (oneDNN's included) as a JS Error.
+// The asynchronous signals (every signal but the ones a fault raises in the
+// thread itself: SIGSEGV, SIGBUS, SIGFPE, SIGILL, SIGTRAP, SIGABRT, SIGSYS).
+const sigset_t& AsyncSignals();
+
+// Blocks the asynchronous signals on this thread for its lifetime; they are
+// delivered, in order, when it ends. oneDNN 2.6's JIT sgemm kernels (AVX2 and
+// AVX-512) run with the stack pointer moved into a heap buffer, so a signal
+// delivered to a thread inside one (Ctrl-C, SIGCHLD, SIGWINCH, the profiler's
+// SIGPROF) has its frame written over the heap: glibc later aborts with
+// "corrupted size vs. prev_size", or data is silently damaged
+// (test/native/signals.test.ts sends signals during sgemm). Every addon call
+// runs under one (Guard), and so do the OpenMP threads, which inherit the
+// blocked mask of the call that starts them and are blocked at load (Init).
+class SignalShield {
+ public:
+  SignalShield() { pthread_sigmask(SIG_BLOCK, &AsyncSignals(), &saved_); }
+  ~SignalShield() { pthread_sigmask(SIG_SETMASK, &saved_, nullptr); }
+  SignalShield(const SignalShield&) = delete;
+  SignalShield& operator=(const SignalShield&) = delete;
+
+ private:
+  sigset_t saved_;
+};
+
+// Runs body with the asynchronous signals blocked (SignalShield), rethrowing
+// any C++ exception (oneDNN's included) as a JS Error.
 template <typename F>
 Napi::Value Guard(const Napi::CallbackInfo& info, F body) {
+  SignalShield shield;
   try {
     return body();
   } catch (const Napi::Error&) {
