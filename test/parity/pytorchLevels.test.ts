@@ -14,6 +14,7 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, usableBackends } from '../../src/backend/select.js';
+import { makeModelConfig } from '../../src/model/config.js';
 import { HierarchicalVqVae } from '../../src/model/hierarchical.js';
 import { fromPytorchHierarchicalState, hierarchicalPytorchNames } from '../../src/model/pytorch.js';
 import { pixelsToInput } from '../../src/model/vqvae.js';
@@ -46,6 +47,29 @@ function input(fixture: Fixture<HierarchicalConfig>): tf.Tensor4D {
   const [b, h, w, c] = pixels.shape as [number, number, number, number];
   return pixelsToInput(pixels.data as Uint8Array, b, h, w, c);
 }
+
+describe('the two-level rows of the PyTorch table', () => {
+  it('name every variable of the model once, and each PyTorch tensor once, for other depths and residual stacks', async () => {
+    await selectBackend('cpu');
+    for (const quantizer of ['vq', 'ema'] as const) {
+      for (const [downsamples, resBlocks, size] of [[1, 1, 16], [2, 2, 28], [3, 1, 32]] as const) {
+        const config = {
+          model: makeModelConfig({ quantizer, downsamples, resBlocks, hidden: 8, resHidden: 4, codebookSize: 8, codeDim: 4, imageHeight: size, imageWidth: size }),
+          top: { codebookSize: 6, codeDim: 3 },
+        };
+        const model = new HierarchicalVqVae(config);
+        const names = hierarchicalPytorchNames(model.config);
+        const what = `${quantizer}, ${downsamples} downsamples, ${resBlocks} residual blocks`;
+        assert.deepEqual(names.map((n) => n.ours).sort(), Object.keys(model.state()).sort(), what);
+        assert.equal(new Set(names.map((n) => n.pytorch)).size, names.length, `${what}: PyTorch names are unique`);
+        // The stride-2 stages of both trunks: n in the bottom encoder and decoder, one in the top ones.
+        const convs = (prefix: string) => names.filter((n) => new RegExp(`^${prefix}conv(_trans)?\\d+\\.weight$`).test(n.pytorch)).length;
+        assert.deepEqual([convs('enc_b\\.'), convs('enc_t\\.'), convs('dec_t\\.'), convs('dec\\.')], [downsamples + 1, 2, 2, downsamples + 1], what);
+        model.dispose();
+      }
+    }
+  });
+});
 
 for (const backend of backends) {
   for (const kind of ['vq', 'ema'] as const) {
