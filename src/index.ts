@@ -17,7 +17,15 @@
 export * from './browser.js';
 
 export { loadModel, modelSources, readModelData, saveModel, toNamed } from './model/checkpoint.js';
-export { fromPytorchState, loadPytorchModel, pytorchNames, type PytorchName } from './model/pytorch.js';
+export {
+  fromPytorchHierarchicalState,
+  fromPytorchState,
+  hierarchicalPytorchNames,
+  loadPytorchHierarchicalModel,
+  loadPytorchModel,
+  pytorchNames,
+  type PytorchName,
+} from './model/pytorch.js';
 
 export { Adam, type AdamOptions } from './train/adam.js';
 export { BatchSampler, EpochOrder, gatherImages, pixelVariance, sliceImages } from './train/batches.js';

@@ -3,13 +3,18 @@
  * of this architecture (tools/pytorch/vqvae_torch.py's names and layouts; the
  * mapping is the table in src/model/pytorch.ts) into a model directory that
  * eval, encode, decode and reconstruct read like one that `vqvae train`
- * wrote (it holds no training state, so eval needs --data).
+ * wrote (it holds no training state, so eval needs --data). With --levels 2,
+ * or a --config of a two-level model, the state dict is the two-level
+ * model's (tools/pytorch/vqvae2_torch.py: enc_b, enc_t, quantize_t, ...) and
+ * the directory a two-level one (model/hierarchicalFile.ts), as
+ * `vqvae train --levels 2` writes it.
  *
  * The architecture comes from --config FILE.json (a model directory's
  * config.json, or an object of model settings such as {"hidden": 64,
  * "quantizer": "ema"}, the rest at their defaults) and/or the model flags,
  * which win over the file; --quantizer, --levels and --depth say which
- * quantizer tensors it holds (train's other quantizer flags are refused:
+ * quantizer tensors it holds (--levels 2: two code levels; a list: FSQ's),
+ * --top-codebook-size and --top-code-dim the top level's sizes (train's other quantizer flags are refused:
  * training settings, or ones the PyTorch reference cannot hold). A state dict with missing, unexpected or wrongly
  * shaped tensors is refused with one error naming each of them.
  */
@@ -17,16 +22,19 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { BackendChoice } from '../backend/select.js';
 import { UserError } from '../errors.js';
-import { checkpointExists } from '../io/checkpoint.js';
+import { checkpointExists, CHECKPOINT_ID_KEY } from '../io/checkpoint.js';
 import { saveModel, parseModelFile, MODEL_FORMAT } from '../model/checkpoint.js';
 import { DEFAULT_MODEL_CONFIG, makeModelConfig, type ModelConfig } from '../model/config.js';
-import { HIERARCHICAL_FORMAT } from '../model/hierarchicalFile.js';
-import { loadPytorchModel } from '../model/pytorch.js';
-import { defineCommand } from './command.js';
+import type * as tf from '@tensorflow/tfjs-core';
+import type { HierarchicalConfig, TopLevelConfig } from '../model/hierarchical.js';
+import { HIERARCHICAL_FORMAT, HIERARCHICAL_SAVED_FORMAT, saveHierarchicalModel, validateHierarchicalConfig } from '../model/hierarchicalFile.js';
+import { loadPytorchHierarchicalModel, loadPytorchModel } from '../model/pytorch.js';
+import { parseSavedConfig } from '../io/savedModel.js';
+import { defineCommand, type CommandContext } from './command.js';
 import { backendFlag, info, useBackend } from './common.js';
 import { jsonFlag, UsageError } from './flags.js';
 import { decayFlag, MODEL_SIZE_FLAGS, modelSizeOverrides } from './modelFlags.js';
-import { IMPORT_QUANTIZER_FLAGS, importQuantizerSettings } from './quantizerFlags.js';
+import { codeLevels, IMPORT_QUANTIZER_FLAGS, importQuantizerSettings } from './quantizerFlags.js';
 
 const d = DEFAULT_MODEL_CONFIG;
 
@@ -39,8 +47,10 @@ export const importCommand = defineCommand({
     'vq.embedding.weight, ...), moves every weight to this project\'s layout (NHWC, HWIO) and writes ' +
     'DIR/config.json and DIR/weights.safetensors. The architecture comes from --config and the model flags; ' +
     'every tensor the file lacks, has too many or has in the wrong shape is named in one error. ' +
-    'One-level models only: a --config of a two-level model (vqvae train --levels 2) is refused, as tools/pytorch has no VQ-VAE-2 layout.',
-  usage: '--from-pytorch FILE.safetensors --out DIR [--config FILE.json] [model flags]',
+    'With --levels 2 (or a --config of a two-level model: "format": "vqvae2", or "levels": 2) it reads the two-level model (VQ-VAE-2) ' +
+    'as tools/pytorch/vqvae2_torch.py names it after rosinality/vq-vae-2-pytorch (enc_b, enc_t, quantize_conv_t, quantize_t, dec_t, ' +
+    'quantize_conv_b, quantize_b, upsample_t, dec; both levels vq or ema) and writes a two-level model directory, as vqvae train --levels 2 does.',
+  usage: '--from-pytorch FILE.safetensors --out DIR [--config FILE.json] [--levels 2] [model flags]',
   flags: [
     { name: 'from-pytorch', type: 'string', required: true, metavar: 'FILE', help: 'PyTorch state dict saved as safetensors' },
     { name: 'out', type: 'string', required: true, metavar: 'DIR', help: 'model directory to write' },
@@ -53,8 +63,10 @@ export const importCommand = defineCommand({
     { name: 'channels', type: 'int', min: 1, max: 3, metavar: 'C', help: `image channels, 1 or 3 (default ${d.inputChannels})` },
     { name: 'image-size', type: 'string', metavar: 'HxW', help: `image height and width (default ${d.imageHeight}x${d.imageWidth})` },
     ...MODEL_SIZE_FLAGS,
-    { name: 'ema', type: 'boolean', help: 'EMA quantizer: the file must hold vq.ema_cluster_size and vq.ema_w' },
+    { name: 'ema', type: 'boolean', help: 'EMA quantizer: the file must hold vq.ema_cluster_size and vq.ema_w (two levels: quantize_t.*, quantize_b.*)' },
     ...IMPORT_QUANTIZER_FLAGS,
+    { name: 'top-codebook-size', type: 'int', min: 1, metavar: 'K', help: 'with --levels 2: the top level\'s number of codes (default: --config\'s, or --codebook-size)' },
+    { name: 'top-code-dim', type: 'int', min: 1, metavar: 'D', help: 'with --levels 2: the top level\'s code dimension (default: --config\'s, or --code-dim)' },
     decayFlag,
     backendFlag,
     jsonFlag,
@@ -63,6 +75,7 @@ export const importCommand = defineCommand({
     'vqvae import --from-pytorch model.safetensors --out runs/torch',
     'vqvae import --from-pytorch ema.safetensors --config config.json --out runs/torch-ema',
     'vqvae import --from-pytorch small.safetensors --hidden 64 --codebook-size 128 --out runs/small',
+    'vqvae import --from-pytorch vqvae2.safetensors --levels 2 --ema --top-codebook-size 64 --channels 3 --image-size 32x32 --out runs/torch2',
   ],
   async run(flags, ctx) {
     const file = flags.fromPytorch;
@@ -72,7 +85,13 @@ export const importCommand = defineCommand({
     }
     if (flags.channels === 2) throw new UsageError('--channels must be 1 or 3, got 2');
     const size = parseImageSize(flags.imageSize);
-    const fromFile = flags.config !== undefined ? readConfigFile(flags.config) : {};
+    const { levels: givenLevels, quantizerFlags } = codeLevels(flags);
+    const given = flags.config !== undefined ? readConfigFile(flags.config) : { settings: {} };
+    const fromFile = given.settings;
+    const levels = givenLevels ?? given.levels ?? 1;
+    if (levels === 1 && (flags.topCodebookSize !== undefined || flags.topCodeDim !== undefined)) {
+      throw new UsageError(`--${flags.topCodebookSize !== undefined ? 'top-codebook-size' : 'top-code-dim'} needs --levels 2`);
+    }
     const overrides: Partial<ModelConfig> = {
       ...fromFile,
       ...defined({
@@ -81,7 +100,7 @@ export const importCommand = defineCommand({
         imageWidth: size?.[1],
         ...modelSizeOverrides(flags),
       }),
-      ...importQuantizerSettings(flags, fromFile),
+      ...importQuantizerSettings(quantizerFlags, fromFile),
     };
     let config: ModelConfig;
     try {
@@ -90,6 +109,23 @@ export const importCommand = defineCommand({
       if (error instanceof UserError && flags.config !== undefined) throw new UserError(`${flags.config}: ${error.message}`);
       throw error;
     }
+    if (levels === 2) {
+      const kind = quantizerFlags.ema ? 'ema' : quantizerFlags.quantizer;
+      if (kind !== undefined && kind !== 'vq' && kind !== 'ema') throw new UsageError(`--quantizer ${kind} does not apply to --levels 2 (each level is a vq or ema codebook)`);
+      const top = {
+        topCodebookSize: flags.topCodebookSize ?? given.top?.codebookSize ?? config.codebookSize,
+        topCodeDim: flags.topCodeDim ?? given.top?.codeDim ?? config.codeDim,
+      };
+      // The checks of a two-level model directory's config (each level a plain vq or ema codebook).
+      const checked = validateHierarchicalConfig({ ...config, levels: 2, ...top }, flags.config ?? 'the model flags');
+      await useBackend(flags.backend as BackendChoice, ctx);
+      const model = loadPytorchHierarchicalModel(file, checked);
+      saveHierarchicalModel(out, model);
+      report(ctx, file, out, model.state(), `two-level ${config.quantizer} model, hidden ${config.hidden}, top K ${checked.top.codebookSize}, D ${checked.top.codeDim}, ` +
+        `bottom K ${config.codebookSize}, D ${config.codeDim}, ${config.imageHeight}x${config.imageWidth}x${config.inputChannels} images`, { levels: 2, quantizer: config.quantizer });
+      model.dispose();
+      return;
+    }
     const unheld = config.lookupDim > 0 ? 'lookupDim' : config.cosine ? 'cosine' : undefined;
     if (unheld) {
       throw new UserError(`${flags.config}: "${unheld}" ${config[unheld]} cannot be imported: the PyTorch reference model (tools/pytorch/vqvae_torch.py) has no lookup projections and searches its codes unnormalised`);
@@ -97,17 +133,18 @@ export const importCommand = defineCommand({
     await useBackend(flags.backend as BackendChoice, ctx);
     const model = loadPytorchModel(file, config);
     saveModel(out, model);
-    const state = model.state();
-    const parameters = Object.values(state).reduce((n, v) => n + v.size, 0);
-    info(
-      ctx,
-      `imported ${file}: ${Object.keys(state).length} tensors, ${parameters} values; ${config.quantizer} model, hidden ${config.hidden}, ` +
-        `K ${config.codebookSize}, D ${config.codeDim}, ${config.imageHeight}x${config.imageWidth}x${config.inputChannels} images; saved ${out}`,
-    );
-    ctx.printJson({ out, quantizer: config.quantizer, tensors: Object.keys(state).length, parameters });
+    report(ctx, file, out, model.state(), `${config.quantizer} model, hidden ${config.hidden}, ` +
+      `K ${config.codebookSize}, D ${config.codeDim}, ${config.imageHeight}x${config.imageWidth}x${config.inputChannels} images`, { quantizer: config.quantizer });
     model.dispose();
   },
 });
+
+/** The line and the JSON of an import: the tensors and values written. */
+function report(ctx: CommandContext, file: string, out: string, state: Record<string, tf.Variable>, model: string, json: Record<string, unknown>): void {
+  const parameters = Object.values(state).reduce((n, v) => n + v.size, 0);
+  info(ctx, `imported ${file}: ${Object.keys(state).length} tensors, ${parameters} values; ${model}; saved ${out}`);
+  ctx.printJson({ out, ...json, tensors: Object.keys(state).length, parameters });
+}
 
 function defined<T extends object>(record: T): Partial<T> {
   return Object.fromEntries(Object.entries(record).filter(([, v]) => v !== undefined)) as Partial<T>;
@@ -123,8 +160,19 @@ function parseImageSize(value: string | undefined): [number, number] | undefined
   return [Number(match[1]), Number(match[2])];
 }
 
-/** The model settings of a config.json (a model directory's, or a bare object of settings). */
-function readConfigFile(path: string): Partial<ModelConfig> {
+/** What a --config file says: the model settings and, for a two-level model, its levels and top sizes. */
+interface ConfigFile {
+  settings: Partial<ModelConfig>;
+  levels?: 1 | 2;
+  top?: Partial<TopLevelConfig>;
+}
+
+/**
+ * The model settings of a config.json: a model directory's (one or two
+ * levels), or a bare object of settings, where "levels" 2 (a number; a list is
+ * FSQ's) and "topCodebookSize", "topCodeDim" say a two-level model.
+ */
+function readConfigFile(path: string): ConfigFile {
   let text: string;
   try {
     text = readFileSync(path, 'utf8');
@@ -138,15 +186,25 @@ function readConfigFile(path: string): Partial<ModelConfig> {
   } catch (error) {
     throw new UserError(`--config: ${path}: not valid JSON (${(error as Error).message})`);
   }
-  const record = typeof value === 'object' && value !== null ? (value as Record<string, unknown>) : {};
-  if (record.format === HIERARCHICAL_FORMAT || record.levels === 2 || 'topCodebookSize' in record || 'topCodeDim' in record) {
-    throw new UserError(`--config: ${path}: a two-level model (vqvae train --levels 2) cannot be imported: tools/pytorch has no VQ-VAE-2 layout to map`);
-  }
-  if (record.format === MODEL_FORMAT) {
-    return parseModelFile(value, path).model;
-  }
   if (typeof value !== 'object' || value === null || Array.isArray(value)) {
     throw new UserError(`--config: ${path}: expected a JSON object of model settings`);
   }
-  return value as Partial<ModelConfig>;
+  // A model directory's config.json carries the id of its save (io/checkpoint.ts), no model setting.
+  const { [CHECKPOINT_ID_KEY]: _id, ...record } = value as Record<string, unknown>;
+  value = record;
+  if (record.format === HIERARCHICAL_FORMAT) {
+    const { model, top } = parseSavedConfig<HierarchicalConfig, unknown>(HIERARCHICAL_SAVED_FORMAT, value, path).config;
+    return { settings: model, levels: 2, top };
+  }
+  if (record.format === MODEL_FORMAT) return { settings: parseModelFile(value, path).model, levels: 1 };
+  const { levels, topCodebookSize, topCodeDim, ...settings } = record;
+  if (typeof levels === 'number') {
+    if (levels !== 1 && levels !== 2) throw new UserError(`--config: ${path}: "levels" must be 1 or 2 (the number of code levels), or FSQ's list, found ${levels}`);
+    const top = defined({ codebookSize: topCodebookSize, codeDim: topCodeDim }) as Partial<TopLevelConfig>;
+    return { settings: settings as Partial<ModelConfig>, levels, top };
+  }
+  if (topCodebookSize !== undefined || topCodeDim !== undefined) {
+    throw new UserError(`--config: ${path}: "${topCodebookSize !== undefined ? 'topCodebookSize' : 'topCodeDim'}" needs "levels": 2`);
+  }
+  return { settings: value as Partial<ModelConfig> };
 }

@@ -104,7 +104,7 @@ export interface QuantizerFlagValues {
  * as before --fsq-levels existed. With --fsq-levels, --levels is always the
  * number of code levels.
  */
-export function codeLevels<F extends QuantizerFlagValues>(flags: F): { levels?: number; quantizerFlags: F } {
+export function codeLevels<F extends Pick<QuantizerFlagValues, 'levels'> & { quantizer?: string }>(flags: F): { levels?: number; quantizerFlags: F } {
   const text = flags.levels;
   if (text !== undefined && flags.fsqLevels !== undefined && !/^\s*-?\d+\s*$/.test(text)) {
     throw new UsageError(`--levels ${text.trim()} with --fsq-levels: --levels is then the number of code levels (1 or 2); give FSQ's levels per scalar once, with --fsq-levels`);
@@ -281,7 +281,10 @@ export const IMPORT_QUANTIZER_FLAGS = [
     name: 'quantizer', type: 'choice', choices: AVAILABLE_QUANTIZERS,
     help: 'the quantizer whose tensors the file holds (default vq, or --config\'s)',
   },
-  { name: 'levels', type: 'string', metavar: 'L1,L2,...', help: 'fsq: the levels per scalar, e.g. 8,5,5,5 (K is their product)' },
+  {
+    name: 'levels', type: 'string', metavar: 'N|L1,L2,...',
+    help: "code levels: 1 (the default) or 2 (VQ-VAE-2, tools/pytorch/vqvae2_torch.py's layout; --codebook-size and --code-dim are the bottom level's, both levels --quantizer vq|ema); with --quantizer fsq, a list: the levels per scalar, e.g. 8,5,5,5 (K is their product)",
+  },
   { name: 'depth', type: 'int', min: 1, metavar: 'N', help: 'rvq: the number of residual codebooks' },
   { name: 'codebook-init', type: 'string', metavar: 'X', help: `refused: ${NOT_FOR_IMPORT['codebook-init']}` },
   { name: 'kmeans-warmup', type: 'string', metavar: 'W', help: `refused: ${NOT_FOR_IMPORT['kmeans-warmup']}` },

@@ -23,6 +23,20 @@
  *   decoder.res.{i}.conv1/.conv2  as the encoder's    decoder.res.{i}.conv3/.conv1
  *   decoder.conv_trans{j}.weight  [in, out, kh, kw]   decoder.up.{j-1}.weight   [kh, kw, out, in]   j = 1..n
  *
+ * The two-level model (model/hierarchical.ts; tools/pytorch/vqvae2_torch.py,
+ * named as rosinality/vq-vae-2-pytorch's VQVAE) is made of the same parts,
+ * each row above under another prefix; both levels are vq or ema:
+ *
+ *   enc_b.conv{j}, .conv{n+1}, .res.{i}.*   encoder.bottom.down.{j-1}, .conv, .res.{i}.*   (no pre_vq_conv)
+ *   enc_t.conv1, .conv2, .res.{i}.*         encoder.top.down.0, .conv, .res.{i}.*          (one stage)
+ *   quantize_conv_t   [Dt, h, 1, 1]         encoder.top.pre_quantize      [1, 1, h, Dt]
+ *   quantize_t.*      as vq.*, Kt x Dt      quantizer.top.*
+ *   dec_t.conv1, .res.{i}.*, .conv_trans1   decoder.top.conv, .res.{i}.*, .up.0            (one stage)
+ *   quantize_conv_b   [Db, Dt + h, 1, 1]    encoder.bottom.pre_quantize   [1, 1, Dt + h, Db]
+ *   quantize_b.*      as vq.*, Kb x Db      quantizer.bottom.*
+ *   upsample_t        [Dt, Dt, 4, 4]        decoder.upsample_top          [4, 4, Dt, Dt]
+ *   dec.conv1, .res.{i}.*, .conv_trans{j}   decoder.conv, .res.{i}.*, .up.{j-1}
+ *
  * Biases keep their shape [out]; nn.Linear weights [out, in] are transposed to [in, out]. Both 4-d layouts move by the same
  * permutation (2, 3, 1, 0): OIHW → HWIO for convolutions and, for transposed
  * convolutions (PyTorch [in, out, kh, kw], tfjs [kh, kw, out, in]), IOHW → HWOI.
@@ -30,6 +44,7 @@
 import type { NamedTensor } from '../io/safetensors.js';
 import { readSafetensorsFile } from '../io/safetensorsFile.js';
 import type { ModelConfig } from './config.js';
+import { HierarchicalVqVae, type HierarchicalConfig } from './hierarchical.js';
 import { ModelMismatchError, VqVae } from './vqvae.js';
 
 /** One PyTorch tensor and the variable of this project it becomes. */
@@ -44,52 +59,89 @@ export interface PytorchName {
 
 /** The table above, spelled out for one config, in the order of the model's variables. */
 export function pytorchNames(config: ModelConfig): PytorchName[] {
-  const names: PytorchName[] = [];
-  const conv = (pytorch: string, ours: string) => {
-    names.push({ pytorch: `${pytorch}.weight`, ours: `${ours}.weight`, permute: true });
-    names.push({ pytorch: `${pytorch}.bias`, ours: `${ours}.bias`, permute: false });
-  };
-  const residual = (part: 'encoder' | 'decoder') => {
-    for (let i = 0; i < config.resBlocks; i++) {
-      conv(`${part}.res.${i}.conv1`, `${part}.res.${i}.conv3`);
-      conv(`${part}.res.${i}.conv2`, `${part}.res.${i}.conv1`);
-    }
-  };
-  const n = config.downsamples;
-  for (let j = 1; j <= n; j++) conv(`encoder.conv${j}`, `encoder.down.${j - 1}`);
-  conv(`encoder.conv${n + 1}`, 'encoder.conv');
-  residual('encoder');
-  conv('pre_vq_conv', 'encoder.pre_quantize');
-  names.push(...quantizerNames(config));
-  conv('decoder.conv1', 'decoder.conv');
-  residual('decoder');
-  for (let j = 1; j <= n; j++) conv(`decoder.conv_trans${j}`, `decoder.up.${j - 1}`);
-  return names;
+  return [
+    ...encoderNames(config, 'encoder', 'encoder', config.downsamples),
+    conv('pre_vq_conv', 'encoder.pre_quantize'),
+    quantizerNames(config, 'vq', 'quantizer'),
+    decoderNames(config, 'decoder', 'decoder', config.downsamples),
+  ].flat();
 }
 
-/** The quantizer's rows of the table above. */
-function quantizerNames(config: ModelConfig): PytorchName[] {
-  const copy = (pytorch: string, ours: string): PytorchName => ({ pytorch, ours, permute: false });
-  const linear = (pytorch: string, ours: string): PytorchName => ({ pytorch, ours, permute: false, transpose: true });
+/** The two-level rows of the table above, spelled out for one config. */
+export function hierarchicalPytorchNames(config: HierarchicalConfig): PytorchName[] {
+  const { model } = config;
+  // The top level's quantizer: the config's settings with the top level's own (its K and D).
+  const top = { ...model, ...config.top };
+  return [
+    ...encoderNames(model, 'enc_b', 'encoder.bottom', model.downsamples),
+    ...encoderNames(model, 'enc_t', 'encoder.top', 1),
+    conv('quantize_conv_t', 'encoder.top.pre_quantize'),
+    quantizerNames(top, 'quantize_t', 'quantizer.top'),
+    decoderNames(model, 'dec_t', 'decoder.top', 1),
+    conv('quantize_conv_b', 'encoder.bottom.pre_quantize'),
+    quantizerNames(model, 'quantize_b', 'quantizer.bottom'),
+    conv('upsample_t', 'decoder.upsample_top'),
+    decoderNames(model, 'dec', 'decoder', model.downsamples),
+  ].flat();
+}
+
+/** A convolution's weight (permuted) and bias. */
+function conv(pytorch: string, ours: string): PytorchName[] {
+  return [
+    { pytorch: `${pytorch}.weight`, ours: `${ours}.weight`, permute: true },
+    { pytorch: `${pytorch}.bias`, ours: `${ours}.bias`, permute: false },
+  ];
+}
+
+/** The residual stack's rows: PyTorch's conv1 (3x3) and conv2 (1x1) of block i are our conv3 and conv1. */
+function residualNames(config: ModelConfig, pytorch: string, ours: string): PytorchName[] {
+  return Array.from({ length: config.resBlocks }, (_, i) => [
+    conv(`${pytorch}.res.${i}.conv1`, `${ours}.res.${i}.conv3`),
+    conv(`${pytorch}.res.${i}.conv2`, `${ours}.res.${i}.conv1`),
+  ]).flat(2);
+}
+
+/** An encoder trunk of n stride-2 stages (model/encoder.ts without its 1x1): conv1..n, conv{n+1}, the residual stack. */
+function encoderNames(config: ModelConfig, pytorch: string, ours: string, n: number): PytorchName[] {
+  return [
+    ...Array.from({ length: n }, (_, j) => conv(`${pytorch}.conv${j + 1}`, `${ours}.down.${j}`)).flat(),
+    ...conv(`${pytorch}.conv${n + 1}`, `${ours}.conv`),
+    ...residualNames(config, pytorch, ours),
+  ];
+}
+
+/** A decoder of n stride-2 transposed stages (model/decoder.ts): conv1, the residual stack, conv_trans1..n. */
+function decoderNames(config: ModelConfig, pytorch: string, ours: string, n: number): PytorchName[] {
+  return [
+    ...conv(`${pytorch}.conv1`, `${ours}.conv`),
+    ...residualNames(config, pytorch, ours),
+    ...Array.from({ length: n }, (_, j) => conv(`${pytorch}.conv_trans${j + 1}`, `${ours}.up.${j}`)).flat(),
+  ];
+}
+
+/** The quantizer's rows of the table above, `vq.*` and `quantizer.*` there, here under the prefixes `pytorch` and `ours`. */
+function quantizerNames(config: ModelConfig, pytorch: string, ours: string): PytorchName[] {
+  const copy = (p: string, o: string): PytorchName => ({ pytorch: `${pytorch}.${p}`, ours: `${ours}.${o}`, permute: false });
+  const linear = (p: string, o: string): PytorchName => ({ ...copy(p, o), transpose: true });
   switch (config.quantizer) {
     case 'simvq':
-      return [copy('vq.frozen_codebook', 'quantizer.frozen_codebook'), linear('vq.code_transform.weight', 'quantizer.code_transform.weight')];
+      return [copy('frozen_codebook', 'frozen_codebook'), linear('code_transform.weight', 'code_transform.weight')];
     case 'fsq':
       if (config.codeDim === config.levels.length) return [];
       return ['project_in', 'project_out'].flatMap((p) => [
-        linear(`vq.${p}.weight`, `quantizer.${p}.weight`),
-        copy(`vq.${p}.bias`, `quantizer.${p}.bias`),
+        linear(`${p}.weight`, `${p}.weight`),
+        copy(`${p}.bias`, `${p}.bias`),
       ]);
     case 'rvq':
-      return Array.from({ length: config.depth }, (_, i) => copy(`vq.layers.${i}.embedding.weight`, `quantizer.layers.${i}.codebook`));
+      return Array.from({ length: config.depth }, (_, i) => copy(`layers.${i}.embedding.weight`, `layers.${i}.codebook`));
     case 'ema':
       return [
-        copy('vq.embedding.weight', 'quantizer.codebook'),
-        copy('vq.ema_cluster_size', 'quantizer.ema_count'),
-        copy('vq.ema_w', 'quantizer.ema_sum'),
+        copy('embedding.weight', 'codebook'),
+        copy('ema_cluster_size', 'ema_count'),
+        copy('ema_w', 'ema_sum'),
       ];
     default:
-      return [copy('vq.embedding.weight', 'quantizer.codebook')];
+      return [copy('embedding.weight', 'codebook')];
   }
 }
 
@@ -130,6 +182,10 @@ export function permuteFromPytorch(data: ArrayLike<number>, torch: readonly numb
 
 const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
 
+/** A model's variables and shapes, as `fromPytorchState` wants them. */
+type Expected = Record<string, { shape: readonly number[] }>;
+type Values = Record<string, { shape: number[]; data: Float32Array }>;
+
 /**
  * Our variables from a PyTorch state dict. `expected` gives each variable's
  * shape in our layout (a model's `state()`); every PyTorch tensor of the
@@ -137,13 +193,25 @@ const shapeText = (shape: readonly number[]) => `[${shape.join(', ')}]`;
  * otherwise one ModelMismatchError names every missing, unexpected and
  * misshaped tensor. `source` (the file) starts the message.
  */
-export function fromPytorchState(
-  tensors: Record<string, NamedTensor>,
-  config: ModelConfig,
-  expected: Record<string, { shape: readonly number[] }>,
-  source: string,
-): Record<string, { shape: number[]; data: Float32Array }> {
-  const names = pytorchNames(config);
+export function fromPytorchState(tensors: Record<string, NamedTensor>, config: ModelConfig, expected: Expected, source: string): Values {
+  const what = describeModel(config, `K ${config.codebookSize}, D ${config.codeDim}`);
+  return mapPytorchState(tensors, pytorchNames(config), expected, `${source} does not match the ${what}`);
+}
+
+/** `fromPytorchState` for the two-level model (its rows of the table above). */
+export function fromPytorchHierarchicalState(tensors: Record<string, NamedTensor>, config: HierarchicalConfig, expected: Expected, source: string): Values {
+  const { model, top } = config;
+  const what = `two-level ${describeModel(model, `top K ${top.codebookSize}, D ${top.codeDim}, bottom K ${model.codebookSize}, D ${model.codeDim}`)}`;
+  return mapPytorchState(tensors, hierarchicalPytorchNames(config), expected, `${source} does not match the ${what}`);
+}
+
+/** "vq model, hidden 16, ..., {codes}, 2 downsamples". */
+function describeModel(config: ModelConfig, codes: string): string {
+  return `${config.quantizer} model, hidden ${config.hidden}, res-hidden ${config.resHidden}, ` +
+    `res-blocks ${config.resBlocks}, ${codes}, ${config.downsamples} downsamples`;
+}
+
+function mapPytorchState(tensors: Record<string, NamedTensor>, names: PytorchName[], expected: Expected, mismatch: string): Values {
   const problems: string[] = [];
   const known = new Set(names.map((n) => n.pytorch));
   for (const { pytorch, ours, permute, transpose } of names) {
@@ -157,12 +225,8 @@ export function fromPytorchState(
     } else if (t.dtype !== 'F32' && t.dtype !== 'F64') problems.push(`${pytorch} is ${t.dtype}, expected F32`);
   }
   for (const name of Object.keys(tensors)) if (!known.has(name)) problems.push(`unexpected ${name}`);
-  if (problems.length > 0) {
-    const model = `${config.quantizer} model, hidden ${config.hidden}, res-hidden ${config.resHidden}, ` +
-      `res-blocks ${config.resBlocks}, K ${config.codebookSize}, D ${config.codeDim}, ${config.downsamples} downsamples`;
-    throw new ModelMismatchError(`${source} does not match the ${model}: ${problems.join('; ')}`);
-  }
-  const out: Record<string, { shape: number[]; data: Float32Array }> = {};
+  if (problems.length > 0) throw new ModelMismatchError(`${mismatch}: ${problems.join('; ')}`);
+  const out: Values = {};
   for (const { pytorch, ours, permute, transpose } of names) {
     const t = tensors[pytorch]!;
     const values = t.data as Float32Array | Float64Array;
@@ -183,15 +247,28 @@ export function fromPytorchState(
 
 /** A VqVae of `config` holding the weights of a PyTorch state dict file (safetensors). */
 export function loadPytorchModel(file: string, config: ModelConfig): VqVae {
-  const { tensors } = readSafetensorsFile(file);
-  const model = new VqVae(config);
+  return loadInto(file, new VqVae(config), (tensors, model, expected) => fromPytorchState(tensors, model.config, expected, file));
+}
+
+/** A two-level model of `config` holding the weights of a PyTorch state dict file of tools/pytorch/vqvae2_torch.py's layout. */
+export function loadPytorchHierarchicalModel(file: string, config: HierarchicalConfig): HierarchicalVqVae {
+  return loadInto(file, new HierarchicalVqVae(config), (tensors, model, expected) => fromPytorchHierarchicalState(tensors, model.config, expected, file));
+}
+
+/** `model` with the weights `map` finds in `file`; disposed when they do not fit. */
+function loadInto<M extends VqVae | HierarchicalVqVae>(
+  file: string,
+  model: M,
+  map: (tensors: Record<string, NamedTensor>, model: M, expected: Expected) => Values,
+): M {
   try {
+    const { tensors } = readSafetensorsFile(file);
     // The running usage of dead-code restarts (restartDead) is training state the reference does not
     // have: it starts fresh, as in a new model.
     const fresh = (name: string) => name.endsWith('.usage');
     const state = Object.entries(model.state());
     const shapes = Object.fromEntries(state.filter(([name]) => !fresh(name)).map(([name, v]) => [name, { shape: v.shape }]));
-    const values = fromPytorchState(tensors, model.config, shapes, file);
+    const values = map(tensors, model, shapes);
     for (const [name, v] of state) if (fresh(name)) values[name] = { shape: v.shape.slice(), data: Float32Array.from(v.dataSync()) };
     model.load(values, file);
   } catch (error) {

@@ -17,25 +17,22 @@ import assert from 'node:assert/strict';
 import { describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import { selectBackend, usableBackends } from '../../src/backend/select.js';
-import { permuteFromPytorch, pytorchNames, fromPytorchState } from '../../src/model/pytorch.js';
+import { pytorchNames, fromPytorchState } from '../../src/model/pytorch.js';
 import { pixelsToInput, VqVae } from '../../src/model/vqvae.js';
 import { Adam } from '../../src/train/adam.js';
 import { applyStep, disposeStep, stepGradients } from '../../src/train/step.js';
-import { assertClose, loadFixture, type Fixture } from './fixtures.js';
-
-const OUTPUT_TOLERANCE = 1e-5;
-const GRADIENT_TOLERANCE = 1e-4;
-const STEP_TOLERANCE = 1e-5;
+import {
+  assertClose,
+  assertGradients,
+  assertStateAfterStep,
+  loadFixture,
+  OUTPUT_TOLERANCE,
+  scalar,
+  valuesOf,
+  type Fixture,
+} from './fixtures.js';
 
 const backends = await usableBackends();
-
-function scalar(fixture: Fixture, name: string): number {
-  return Number(fixture.expected[name]!.data[0]);
-}
-
-function valuesOf(t: tf.Tensor): { shape: number[]; values: Float32Array | Int32Array } {
-  return { shape: t.shape, values: t.dataSync() as Float32Array | Int32Array };
-}
 
 /** The model with PyTorch's starting weights, through the importer. */
 function importedModel(fixture: Fixture): VqVae {
@@ -43,23 +40,6 @@ function importedModel(fixture: Fixture): VqVae {
   const state = Object.fromEntries(Object.entries(model.state()).map(([k, v]) => [k, { shape: v.shape }]));
   model.load(fromPytorchState(fixture.stateDict, fixture.config, state, fixture.stateDictFile));
   return model;
-}
-
-/** A PyTorch-named fixture tensor (`grad.NAME`, `step.NAME`) in our layout, by our name. */
-function mapped(fixture: Fixture, prefix: 'grad.' | 'step.'): Map<string, { shape: number[]; data: Float32Array }> {
-  const out = new Map<string, { shape: number[]; data: Float32Array }>();
-  for (const { pytorch, ours, permute } of pytorchNames(fixture.config)) {
-    const t = fixture.expected[prefix + pytorch];
-    if (!t) continue;
-    const data = t.data as Float32Array;
-    const shape = permute ? [t.shape[2]!, t.shape[3]!, t.shape[1]!, t.shape[0]!] : t.shape;
-    out.set(ours, { shape, data: permute ? permuteFromPytorch(data, t.shape) : data });
-  }
-  return out;
-}
-
-function asNamed(t: { shape: number[]; data: Float32Array }) {
-  return { dtype: 'F32' as const, shape: t.shape, data: t.data };
 }
 
 for (const backend of backends) {
@@ -96,20 +76,11 @@ for (const backend of backends) {
         assertClose('reconstruction loss', valuesOf(step.reconstructionLoss), e.recon_loss!, OUTPUT_TOLERANCE);
         assertClose('vq loss', valuesOf(step.vqLoss), e.vq_loss!, OUTPUT_TOLERANCE);
 
-        const grads = mapped(fixture, 'grad.');
-        assert.deepEqual(Object.keys(step.grads).sort(), [...grads.keys()].sort(), 'the same parameters have gradients');
-        for (const [name, expected] of grads) {
-          assertClose(`gradient of ${name}`, valuesOf(step.grads[name]!), asNamed(expected), GRADIENT_TOLERANCE);
-        }
+        assertGradients(fixture, pytorchNames(fixture.config), step.grads);
 
         const optimizer = new Adam({ learningRate: scalar(fixture, 'learning_rate') });
         applyStep(model, optimizer, step);
-        const after = mapped(fixture, 'step.');
-        const state = model.state();
-        assert.deepEqual(Object.keys(state).sort(), [...after.keys()].sort(), 'the same state after the step');
-        for (const [name, expected] of after) {
-          assertClose(`${name} after one step`, valuesOf(state[name]!), asNamed(expected), STEP_TOLERANCE);
-        }
+        assertStateAfterStep(fixture, pytorchNames(fixture.config), model.state());
         disposeStep(step);
         x.dispose();
         optimizer.dispose();

@@ -1,9 +1,10 @@
 #!/usr/bin/python3
-"""Writes the PyTorch parity fixtures of test/parity: for each quantizer (vq,
-ema), one training step of a small VQ-VAE computed by the PyTorch reference
-(vqvae_torch.py), so the TypeScript tests can check this project against it.
+"""Writes the PyTorch parity fixtures of test/parity: one training step of a
+small VQ-VAE computed by the PyTorch reference, for each quantizer (vq, ema)
+of the one-level model (vqvae_torch.py) and of the two-level one
+(vqvae2_torch.py), so the TypeScript tests can check this project against it.
 
-  /usr/bin/python3 tools/pytorch/make_fixtures.py [--out test/fixtures/parity]
+  /usr/bin/python3 tools/pytorch/make_fixtures.py [--out test/fixtures/parity] [--only NAME ...]
 
 For each QUANTIZER in vq, ema, OUT/QUANTIZER/ holds
   config.json               the model config in this project's format ({"format": "vqvae", ...})
@@ -17,17 +18,27 @@ For each QUANTIZER in vq, ema, OUT/QUANTIZER/ holds
                             (every state-dict tensor after one Adam step and, for ema,
                             the EMA update)
 
+and OUT/levels2/QUANTIZER/ the same for the two-level model (both levels of
+that quantizer): config.json in the two-level format ({"format": "vqvae2",
+"model": {..., "levels": 2, "topCodebookSize", "topCodeDim"}}), the state dict
+in vqvae2_torch.py's names, and each level's z_e, z_q, indices, vq_loss,
+commitment_loss and perplexity as top.NAME and bottom.NAME next to
+reconstruction, loss, recon_loss and vq_loss (both levels'). levels2/vq is 28x28
+Fashion-MNIST (the odd 7 -> 4 top grid), levels2/ema 32x32 CIFAR-10 colour
+images (8 -> 4), the first training image of its first four classes.
+
 The reference runs in float64 from the float32 weights, so the expected values
 carry no float32 rounding of their own. A fixture is kept only when PyTorch in
 float32, with and without oneDNN (two summation orders), picks the same codes
 and lands within 1e-6 (outputs), 1e-5 (gradients) and 2e-6 (weights after
 the step) of the tensor's largest value, ten times inside the tests'
 tolerances, and every vector's nearest code beats the runner-up by 1e-4 of
-the mean distance. Adam's first step, lr * g / (|g| + eps), is steep for
-gradients near eps, which is why the step needs its own check. The codebook
-starts as k-means centres of the batch's encoder outputs plus noise, so at
-least half of the codes are in use. Images: the first four of
-Fashion-MNIST's training set.
+the mean distance (on each level). Adam's first step, lr * g / (|g| + eps), is
+steep for gradients near eps, which is why the step needs its own check. Each
+codebook starts as k-means centres of the batch's vectors plus noise (the
+bottom one given the top level's new codes), so at least half of its codes are
+in use. Images of the one-level fixtures: the first four of Fashion-MNIST's
+training set.
 """
 import argparse
 import copy
@@ -40,6 +51,7 @@ import torch
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import safetensors_io  # noqa: E402
+import vqvae2_torch as v2  # noqa: E402
 import vqvae_torch as vt  # noqa: E402
 
 CONFIG = {
@@ -48,6 +60,12 @@ CONFIG = {
     'codebookSize': 32, 'codeDim': 8, 'downsamples': 2,
     'quantizer': 'vq', 'beta': 0.25, 'decay': 0.99, 'epsilon': 1e-5,
 }
+# The two-level model (vqvae2_torch.py): the bottom level's K and D are
+# codebookSize and codeDim, the top level's its own (a different D, so a
+# mapping that mixed the levels up would not fit).
+LEVELS2_CONFIG = dict(CONFIG, hidden=8, resHidden=4, topCodebookSize=16, topCodeDim=4)
+LEVELS = ('top', 'bottom')
+CIFAR_DIR = '/work/shared/datasets/cifar10-jpg'
 BATCH = 4
 LEARNING_RATE = 2e-4
 # Nearest code must beat the runner-up by this much of the distance scale.
@@ -58,25 +76,37 @@ def nhwc(t):
     return t.detach().permute(0, 2, 3, 1).contiguous()
 
 
+def level_outputs(out, prefix=''):
+    """One quantizer's outputs in the fixture's layout, names prefixed by `prefix`."""
+    return {
+        f'{prefix}z_e': nhwc(out['z_e']), f'{prefix}z_q': nhwc(out['z_q']),
+        f'{prefix}indices': out['indices'].to(torch.int32), f'{prefix}vq_loss': out['vq_loss'].detach(),
+        f'{prefix}commitment_loss': out['commitment_loss'].detach(), f'{prefix}perplexity': out['perplexity'].detach(),
+    }
+
+
 def run_step(model, pixels, variance, lr):
-    """Forward, gradients and one step; returns {name: tensor} in the fixture's layout."""
+    """Forward, gradients and one step; returns ({name: tensor} in the fixture's layout, the forward's dict)."""
+    two = isinstance(model, v2.VqVae2Torch)
     x = vt.to_input(pixels, dtype=next(model.parameters()).dtype)
     optimizer = vt.make_optimizer(model, lr)
     optimizer.zero_grad(set_to_none=True)
-    out = vt.losses(model, x, variance)
+    out = (v2 if two else vt).losses(model, x, variance)
     out['loss'].backward()
-    result = {
-        'z_e': nhwc(out['z_e']), 'z_q': nhwc(out['z_q']), 'reconstruction': nhwc(out['x_hat']),
-        'indices': out['indices'].to(torch.int32),
-        'loss': out['loss'].detach(), 'recon_loss': out['recon_loss'].detach(),
-        'vq_loss': out['vq_loss'].detach(), 'commitment_loss': out['commitment_loss'].detach(),
-        'perplexity': out['perplexity'].detach(),
-    }
+    result = {'reconstruction': nhwc(out['x_hat']), 'loss': out['loss'].detach(),
+              'recon_loss': out['recon_loss'].detach(), 'vq_loss': out['vq_loss'].detach()}
+    if two:
+        for level in LEVELS:
+            result.update(level_outputs(out[level], f'{level}.'))
+    else:
+        result.update(level_outputs(out))
     for name, p in model.named_parameters():
         if p.requires_grad:
             result[f'grad.{name}'] = p.grad.detach().clone()
     optimizer.step()
-    if model.vq.ema:
+    if two:
+        v2.ema_updates(model, out)
+    elif model.vq.ema:
         model.vq.ema_update(out['flat'].detach(), out['indices'])
     for name, t in model.state_dict().items():
         result[f'step.{name}'] = t.detach().clone()
@@ -107,59 +137,87 @@ def relative(a, b):
     return (a.double() - b.double()).abs().max().item() / (scale if scale > 0 else 1)
 
 
-def build(kind, pixels, seed):
-    config = dict(CONFIG, quantizer=kind)
+@torch.no_grad()
+def init_codebook(vq, z):
+    """vq's codebook (and EMA sums) := k-means centres of z [b, D, h, w] plus noise."""
+    flat = z.permute(0, 2, 3, 1).reshape(-1, vq.d)
+    codebook = kmeans(flat, vq.k)
+    codebook += 0.05 * flat.std() * torch.randn(vq.k, vq.d)
+    vq.embedding.weight.copy_(codebook)
+    if vq.ema:
+        vq.ema_w.copy_(codebook)
+
+
+def build(config, pixels, seed):
     torch.manual_seed(seed)
     model = vt.VqVaeTorch(config)
     with torch.no_grad():
-        z = model.pre_vq_conv(model.encoder(vt.to_input(pixels)))
-        flat = z.permute(0, 2, 3, 1).reshape(-1, config['codeDim'])
-        codebook = kmeans(flat, config['codebookSize'])
-        codebook += 0.05 * flat.std() * torch.randn(config['codebookSize'], config['codeDim'])
-        model.vq.embedding.weight.copy_(codebook)
-        if kind == 'ema':
-            model.vq.ema_w.copy_(codebook)
-    return config, model
+        init_codebook(model.vq, model.pre_vq_conv(model.encoder(vt.to_input(pixels))))
+    return model
 
 
-def make(kind, pixels, out_dir):
+def build_levels2(config, pixels, seed):
+    """Both codebooks from k-means: the top one of the top vectors, then the
+    bottom one of the bottom vectors given the new top codes."""
+    torch.manual_seed(seed)
+    model = v2.VqVae2Torch(config)
+    with torch.no_grad():
+        features, z_top = model.encode_top(vt.to_input(pixels))
+        init_codebook(model.quantize_t, z_top)
+        init_codebook(model.quantize_b, model.encode_bottom(features, model.quantize_t(z_top)['z_q']))
+    return model
+
+
+def quantizers(model):
+    """(name in the state dict, VectorQuantizer, its forward's dict key) of each level."""
+    if isinstance(model, v2.VqVae2Torch):
+        return [('quantize_t', model.quantize_t, 'top'), ('quantize_b', model.quantize_b, 'bottom')]
+    return [('vq', model.vq, None)]
+
+
+def make(name, config, config_file, pixels, out_dir, builder):
+    """Searches seeds for a fixture that passes the checks of the docstring and writes it to out_dir."""
     variance = vt.pixel_variance(pixels)
     for seed in range(500):
-        config, model32 = build(kind, pixels, seed)
+        model32 = builder(config, pixels, seed)
         state = {k: v.detach().clone() for k, v in model32.state_dict().items()}
         model64 = copy.deepcopy(model32).double()
         expected, out64 = run_step(model64, pixels, variance, LEARNING_RATE)
         got32, _ = run_step(copy.deepcopy(model32), pixels, variance, LEARNING_RATE)
         with torch.backends.mkldnn.flags(enabled=False):
             other32, _ = run_step(copy.deepcopy(model32), pixels, variance, LEARNING_RATE)
-        margin = margins(out64['flat'].detach(), state['vq.embedding.weight'].double()).min().item()
-        used = int((out64['counts'] > 0).sum())
+        levels_ok, described = True, []
+        for prefix, vq, key in quantizers(model32):
+            out = out64[key] if key else out64
+            margin = margins(out['flat'].detach(), state[f'{prefix}.embedding.weight'].double()).min().item()
+            used = int((out['counts'] > 0).sum())
+            levels_ok = levels_ok and used >= vq.k // 2 and margin > MIN_MARGIN
+            described.append(f'{key + " " if key else ""}codes used {used}/{vq.k}, min margin {margin:.2e}')
         runs = (got32, other32)
-        same = all(torch.equal(expected['indices'], r['indices']) for r in runs)
+        same = all(torch.equal(expected[k], r[k]) for r in runs for k in expected if k.endswith('indices'))
 
         def worst(keep):
             return max(relative(r[k], expected[k]) for r in runs for k in expected if keep(k))
-        worst_out = worst(lambda k: not k.startswith(('grad.', 'step.')) and k != 'indices')
+        worst_out = worst(lambda k: not k.startswith(('grad.', 'step.')) and not k.endswith('indices'))
         worst_grad = worst(lambda k: k.startswith('grad.'))
         worst_step = worst(lambda k: k.startswith('step.'))
-        ok = (same and used >= config['codebookSize'] // 2 and margin > MIN_MARGIN
-              and worst_out < 1e-6 and worst_grad < 1e-5 and worst_step < 2e-6)
-        print(f'{kind} seed {seed}: codes used {used}/{config["codebookSize"]}, min margin {margin:.2e}, '
+        ok = levels_ok and same and worst_out < 1e-6 and worst_grad < 1e-5 and worst_step < 2e-6
+        print(f'{name} seed {seed}: {", ".join(described)}, '
               f'float32 vs float64: indices {"same" if same else "DIFFER"}, outputs {worst_out:.1e}, '
               f'gradients {worst_grad:.1e}, step {worst_step:.1e}{"" if ok else "  (rejected)"}')
         if ok:
             break
     else:
-        raise SystemExit(f'{kind}: no seed gave an unambiguous fixture')
+        raise SystemExit(f'{name}: no seed gave an unambiguous fixture')
 
     os.makedirs(out_dir, exist_ok=True)
     with open(os.path.join(out_dir, 'config.json'), 'w') as f:
-        json.dump({'format': 'vqvae', 'version': 1, 'model': config}, f, indent=2)
+        json.dump(config_file, f, indent=2)
         f.write('\n')
     meta = {'source': 'tools/pytorch/make_fixtures.py', 'torch': torch.__version__, 'seed': str(seed)}
     safetensors_io.save(os.path.join(out_dir, 'state_dict.safetensors'),
                         {k: v.float() for k, v in state.items()}, meta)
-    tensors = {'pixels': pixels[..., None].copy(),
+    tensors = {'pixels': pixels if pixels.ndim == 4 else pixels[..., None].copy(),
                'data_variance': np.array(variance, dtype=np.float64),
                'learning_rate': np.array(LEARNING_RATE, dtype=np.float64)}
     for k, v in expected.items():
@@ -167,16 +225,46 @@ def make(kind, pixels, out_dir):
     safetensors_io.save(os.path.join(out_dir, 'expected.safetensors'), tensors, meta)
 
 
+def cifar_pixels(count, directory=CIFAR_DIR):
+    """uint8 [count, 32, 32, 3]: the first training image of each of the first `count` classes."""
+    from PIL import Image
+    classes = sorted(os.listdir(os.path.join(directory, 'train')))[:count]
+    return np.stack([np.asarray(Image.open(os.path.join(directory, 'train', c, '0000.jpg')).convert('RGB')) for c in classes])
+
+
+def fixtures():
+    """name -> (directory under --out, a function writing it there)."""
+    def one(kind):
+        config = dict(CONFIG, quantizer=kind)
+        file = {'format': 'vqvae', 'version': 1, 'model': config}
+        return kind, (kind, lambda out: make(kind, config, file, vt.fashion_mnist('train')[:BATCH], out, build))
+
+    def two(kind, pixels, size):
+        config = dict(LEVELS2_CONFIG, quantizer=kind, imageHeight=size, imageWidth=size, inputChannels=3 if pixels == 'cifar' else 1)
+        file = {'format': 'vqvae2', 'version': 1, 'model': dict(config, levels=2)}
+        images = (lambda: cifar_pixels(BATCH)) if pixels == 'cifar' else (lambda: vt.fashion_mnist('train')[:BATCH])
+        return os.path.join('levels2', kind), lambda out: make(f'levels2 {kind}', config, file, images(), out, build_levels2)
+
+    return dict([one('vq'), one('ema')], **{
+        'levels2-vq': two('vq', 'fashion-mnist', 28),
+        'levels2-ema': two('ema', 'cifar', 32),
+    })
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
     parser.add_argument('--out', default=os.path.join('test', 'fixtures', 'parity'))
+    parser.add_argument('--only', nargs='+', choices=sorted(FIXTURES), help='write only these fixtures')
     args = parser.parse_args()
     torch.set_num_threads(1)
-    pixels = vt.fashion_mnist('train')[:BATCH]
-    for kind in ('vq', 'ema'):
-        make(kind, pixels, os.path.join(args.out, kind))
+    for name in args.only or FIXTURES:
+        directory, write = FIXTURES[name]
+        write(os.path.join(args.out, directory))
     total = sum(os.path.getsize(os.path.join(d, f)) for d, _, fs in os.walk(args.out) for f in fs)
     print(f'wrote {args.out} ({total / 1024:.0f} KiB)')
+
+
+FIXTURES = fixtures()
 
 
 if __name__ == '__main__':

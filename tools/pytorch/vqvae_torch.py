@@ -57,12 +57,39 @@ def residual_stack(blocks, x):
     return F.relu(x)
 
 
+def same_padding(size, kernel, stride):
+    """TensorFlow's 'same' padding of one axis: (before, after), the odd one after."""
+    total = max((math.ceil(size / stride) - 1) * stride + kernel - size, 0)
+    return total // 2, total - total // 2
+
+
+def conv_same(conv, x):
+    """`conv` (its own padding ignored) with 'same' padding: ceil(size / stride) out, also for odd sizes (7 -> 4)."""
+    (top, bottom), (left, right) = (same_padding(s, conv.kernel_size[0], conv.stride[0]) for s in x.shape[2:])
+    return F.conv2d(F.pad(x, (left, right, top, bottom)), conv.weight, conv.bias, conv.stride)
+
+
+def conv_transpose_to(conv, x, size):
+    """The transpose of the 'same' convolution from `size` [H, W] to x's grid:
+    PyTorch's full transposed convolution, cropped by that convolution's
+    padding (the odd one at the bottom and right, so 4 -> 7 as well as 4 -> 8)."""
+    full = F.conv_transpose2d(x, conv.weight, conv.bias, conv.stride)
+    (top, _), (left, _) = (same_padding(s, conv.kernel_size[0], conv.stride[0]) for s in size)
+    return full[:, :, top:top + size[0], left:left + size[1]]
+
+
 class Encoder(nn.Module):
-    def __init__(self, c):
+    """The trunk of encoder.ts: n stride-2 4x4 convs, a 3x3, the residual
+    stack. `in_channels`, `downsamples` and `same` (TensorFlow's 'same'
+    padding in place of PyTorch's 1, for odd sizes) place it elsewhere in a
+    model (vqvae2_torch.py); the defaults are the one-level encoder's."""
+
+    def __init__(self, c, in_channels=None, downsamples=None, same=False):
         super().__init__()
-        n, h = c['downsamples'], c['hidden']
-        self.n = n
-        channels = c['inputChannels']
+        n = c['downsamples'] if downsamples is None else downsamples
+        h = c['hidden']
+        self.n, self.same = n, same
+        channels = c['inputChannels'] if in_channels is None else in_channels
         for i in range(n):
             out = h if i == n - 1 else h // 2
             setattr(self, f'conv{i + 1}', nn.Conv2d(channels, out, 4, 2, 1))
@@ -72,27 +99,38 @@ class Encoder(nn.Module):
 
     def forward(self, x):
         for i in range(self.n):
-            x = F.relu(getattr(self, f'conv{i + 1}')(x))
+            conv = getattr(self, f'conv{i + 1}')
+            x = F.relu(conv_same(conv, x) if self.same else conv(x))
         return residual_stack(self.res, getattr(self, f'conv{self.n + 1}')(x))
 
 
 class Decoder(nn.Module):
-    def __init__(self, c):
+    """decoder.ts: a 3x3 conv, the residual stack, n stride-2 transposed 4x4
+    convs. `in_channels`, `out_channels`, `upsamples` and `out_size` ([H, W];
+    stage i gives ceil(H / 2^(n-1-i)), conv_transpose_to) place it elsewhere
+    in a model (vqvae2_torch.py); the defaults are the one-level decoder's."""
+
+    def __init__(self, c, in_channels=None, out_channels=None, upsamples=None, out_size=None):
         super().__init__()
-        n, h = c['downsamples'], c['hidden']
-        self.n = n
-        self.conv1 = nn.Conv2d(c['codeDim'], h, 3, 1, 1)
+        n = c['downsamples'] if upsamples is None else upsamples
+        h = c['hidden']
+        self.n, self.out_size = n, out_size
+        self.conv1 = nn.Conv2d(c['codeDim'] if in_channels is None else in_channels, h, 3, 1, 1)
         self.res = nn.ModuleList(ResidualBlock(h, c['resHidden']) for _ in range(c['resBlocks']))
         channels = h
         for i in range(n):
-            out = c['inputChannels'] if i == n - 1 else h // 2
+            out = (c['inputChannels'] if out_channels is None else out_channels) if i == n - 1 else h // 2
             setattr(self, f'conv_trans{i + 1}', nn.ConvTranspose2d(channels, out, 4, 2, 1))
             channels = out
 
     def forward(self, z):
         x = residual_stack(self.res, self.conv1(z))
         for i in range(self.n):
-            x = getattr(self, f'conv_trans{i + 1}')(x)
+            conv = getattr(self, f'conv_trans{i + 1}')
+            if self.out_size is None:
+                x = conv(x)
+            else:
+                x = conv_transpose_to(conv, x, [math.ceil(s / 2 ** (self.n - 1 - i)) for s in self.out_size])
             if i < self.n - 1:
                 x = F.relu(x)
         return x
