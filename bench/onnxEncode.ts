@@ -4,7 +4,10 @@
  * exported encoder.onnx, in one run, the engines taking turns round by round.
  *
  *   npm run bench:onnx                       # reference-size random model, batch 256
- *   node dist/bench/onnxEncode.js [--model DIR] [--batch 256] [--rounds 5] [--compare-search]
+ *   node dist/bench/onnxEncode.js [--model DIR] [--batch 256] [--rounds 5] [--compare-search] [--profile]
+
+--profile ends with the kernels of one more encode of ours by time (on
+native: which are the addon's own and which run inherited cpu code).
  *
  * --compare-search adds this project's backend once more with the
  * nearest-code search on tfjs's ops (matMul, sub, argMin over the [m, k]
@@ -30,6 +33,7 @@ import { pixelsToInput, VqVae } from '../src/model/vqvae.js';
 import { exportOnnx } from '../src/export/onnx/export.js';
 import { mulberry32 } from '../src/random.js';
 import { fusedNearestCodesFor, registerFusedNearestCodes } from '../src/backend/fusedNearest.js';
+import { profileKernels, profileTable } from './profile.js';
 
 const { values } = parseArgs({
   options: {
@@ -37,6 +41,7 @@ const { values } = parseArgs({
     'compare-search': { type: 'boolean', default: false },
     batch: { type: 'string', default: '256' },
     rounds: { type: 'string', default: '5' },
+    profile: { type: 'boolean', default: false },
   },
 });
 const batch = Number(values.batch);
@@ -142,4 +147,9 @@ for (const engine of engines) {
   console.log(`  ${engine.name.padEnd(42)} ${rate.toFixed(0).padStart(7)} images/s  ${(rate / median(ours.rates)).toFixed(2)}x` +
     `  ${cpu.toFixed(0).padStart(6)} CPU ms  ${(cpu / median(ours.cpu ?? [NaN])).toFixed(2)}x`);
 }
+if (values.profile) {
+  console.log(`kernels of one more encode of ${batch} images by ${ours.name}:`);
+  for (const line of profileTable(await profileKernels(() => ours.encode()))) console.log(line);
+}
 vqvae.dispose();
+
