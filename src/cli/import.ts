@@ -112,6 +112,14 @@ export const importCommand = defineCommand({
     if (levels === 2) {
       const kind = quantizerFlags.ema ? 'ema' : quantizerFlags.quantizer;
       if (kind !== undefined && kind !== 'vq' && kind !== 'ema') throw new UsageError(`--quantizer ${kind} does not apply to --levels 2 (each level is a vq or ema codebook)`);
+      // tools/pytorch/vqvae2_torch.py: both levels one kind, vq or ema, unprojected, unnormalised.
+      const topSettings = { ...config, ...given.top };
+      const held = (['quantizer', 'lookupDim', 'cosine'] as const).find((k) => topSettings[k] !== config[k]) ??
+        (config.lookupDim > 0 ? 'lookupDim' : config.cosine ? 'cosine' : undefined);
+      if (held) {
+        throw new UserError(`${flags.config}: a two-level model with ${held === 'quantizer' ? `${article(topSettings.quantizer)} ${topSettings.quantizer} top level over ${article(config.quantizer)} ${config.quantizer} bottom` : `"${held}"`} ` +
+          'cannot be imported: the PyTorch reference (tools/pytorch/vqvae2_torch.py) has both levels of one kind, vq or ema, without lookup projections or cosine codes');
+      }
       const top = {
         topCodebookSize: flags.topCodebookSize ?? given.top?.codebookSize ?? config.codebookSize,
         topCodeDim: flags.topCodeDim ?? given.top?.codeDim ?? config.codeDim,
@@ -207,4 +215,9 @@ function readConfigFile(path: string): ConfigFile {
     throw new UserError(`--config: ${path}: "${topCodebookSize !== undefined ? 'topCodebookSize' : 'topCodeDim'}" needs "levels": 2`);
   }
   return { settings: value as Partial<ModelConfig> };
+}
+
+/** "a" or "an" before a quantizer's name (an ema, a vq). */
+function article(word: string): string {
+  return /^[aeiou]/.test(word) ? 'an' : 'a';
 }

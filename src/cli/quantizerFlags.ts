@@ -104,7 +104,7 @@ export interface QuantizerFlagValues {
  * as before --fsq-levels existed. With --fsq-levels, --levels is always the
  * number of code levels.
  */
-export function codeLevels<F extends Pick<QuantizerFlagValues, 'levels'> & { quantizer?: string }>(flags: F): { levels?: number; quantizerFlags: F } {
+export function codeLevels<F extends Pick<QuantizerFlagValues, 'levels' | 'fsqLevels'> & { quantizer?: string }>(flags: F): { levels?: number; quantizerFlags: F } {
   const text = flags.levels;
   if (text !== undefined && flags.fsqLevels !== undefined && !/^\s*-?\d+\s*$/.test(text)) {
     throw new UsageError(`--levels ${text.trim()} with --fsq-levels: --levels is then the number of code levels (1 or 2); give FSQ's levels per scalar once, with --fsq-levels`);

@@ -203,6 +203,16 @@ describe('vqvae import --from-pytorch of a two-level model', () => {
     });
   }
 
+  it('refuses a two-level --config whose top level is another kind than the bottom, naming the file, writing nothing', async () => {
+    const saved = JSON.parse(fs.readFileSync(vq.configFile, 'utf8')) as { model: Record<string, unknown> };
+    const mixed = path.join(root, 'mixed.json');
+    fs.writeFileSync(mixed, JSON.stringify({ ...saved, model: { ...saved.model, topQuantizer: { quantizer: 'ema' } } }));
+    const out = path.join(root, 'mixed');
+    assertFails(await vqvae('import', '--from-pytorch', vq.stateDictFile, '--config', mixed, '--out', out, '--backend', 'cpu'), 1,
+      literal(`${mixed}: a two-level model with an ema top level over a vq bottom cannot be imported`));
+    assert.equal(fs.existsSync(out), false);
+  });
+
   it('refuses a --config with "topCodeDim" but no "levels": 2, naming the file', async () => {
     const config = path.join(root, 'top-without-levels.json');
     fs.writeFileSync(config, JSON.stringify({ hidden: 8, topCodeDim: 4 }));
