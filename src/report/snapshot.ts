@@ -20,6 +20,13 @@ const GRID_IMAGES = 16;
 const USAGE_IMAGES = 512;
 const CHUNK = 128;
 
+/** A forward pass's reconstruction, every other tensor of it disposed. */
+function reconstructionOf(out: { reconstruction: tf.Tensor4D }): tf.Tensor4D {
+  const { reconstruction, ...rest } = out;
+  tf.dispose(tensorsOf(rest));
+  return reconstruction;
+}
+
 /** The first test images over `reconstruct`'s output, as a PNG data: URL. */
 function comparisonGrid(data: ImageDataset, reconstruct: (x: tf.Tensor4D) => tf.Tensor4D): string {
   const { height, width, channels } = data;
@@ -51,12 +58,7 @@ function codeUsage(data: ImageDataset, sizes: number[], indicesOf: (x: tf.Tensor
 }
 
 export function takeSnapshot(model: VqVae, data: ImageDataset, step: number, metrics: EvalMetrics): Snapshot {
-  const grid = comparisonGrid(data, (x) => {
-    const out = model.forward(x);
-    const { reconstruction, ...rest } = out;
-    tf.dispose(tensorsOf(rest));
-    return reconstruction;
-  });
+  const grid = comparisonGrid(data, (x) => reconstructionOf(model.forward(x)));
   const { usage, images } = codeUsage(data, [model.config.codebookSize], (x) => [model.encodeIndices(x)]);
   const { mse, psnrDb, perplexity, codesUsed } = metrics;
   return { step, mse, psnrDb, perplexity, codesUsed, images: metrics.images, grid, usage: usage[0]!, usageImages: images };
@@ -64,12 +66,7 @@ export function takeSnapshot(model: VqVae, data: ImageDataset, step: number, met
 
 /** The two-level model's snapshot: perplexity, codes used and usage are the bottom level's; `top` the top level's. */
 export function takeLevelsSnapshot(model: HierarchicalVqVae, data: ImageDataset, step: number, metrics: HierarchicalEvalMetrics): Snapshot {
-  const grid = comparisonGrid(data, (x) => {
-    const out = model.forward(x);
-    const { reconstruction, ...rest } = out;
-    tf.dispose(tensorsOf(rest));
-    return reconstruction;
-  });
+  const grid = comparisonGrid(data, (x) => reconstructionOf(model.forward(x)));
   const sizes = [model.config.model.codebookSize, model.config.top.codebookSize];
   const { usage, images } = codeUsage(data, sizes, (x) => {
     const { top, bottom } = model.encodeIndices(x);
