@@ -49,7 +49,7 @@ export interface AudioTrainFlags extends RunFlagValues {
 
 /** Image-model flags that make no sense for speech, by their camelCase keys. */
 const IMAGE_ONLY = { hidden: 'hidden', resHidden: 'res-hidden', resBlocks: 'res-blocks', likelihood: 'likelihood', resize: 'resize', epochs: 'epochs', levels: 'levels', fsqLevels: 'fsq-levels',
-  topCodebookSize: 'top-codebook-size', topCodeDim: 'top-code-dim', topQuantizer: 'top-quantizer', topFsqLevels: 'top-fsq-levels', topLookupDim: 'top-lookup-dim',
+  topCodebookSize: 'top-codebook-size', topCodeDim: 'top-code-dim', topQuantizer: 'top-quantizer', topFsqLevels: 'top-fsq-levels', topLookupDim: 'top-lookup-dim', topDepth: 'top-depth',
 } as const;
 
 /** Refuses the flags of the other kind of data. */

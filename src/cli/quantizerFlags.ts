@@ -15,7 +15,6 @@ import {
   type QuantizerKind,
   type QuantizerOption,
 } from '../model/config.js';
-import { LEVEL_QUANTIZERS } from '../model/hierarchical.js';
 import { AVAILABLE_QUANTIZERS } from '../quantize/factory.js';
 import { QUANTIZER_OPTION_FLAGS, TRAIN_QUANTIZER_DEFAULTS } from '../quantize/recipe.js';
 import { UsageError, type FlagSpec } from './flags.js';
@@ -75,10 +74,11 @@ export const QUANTIZER_FLAGS = [
  */
 export const TOP_QUANTIZER_FLAGS = [
   {
-    name: 'top-quantizer', type: 'choice', choices: AVAILABLE_QUANTIZERS.filter((q) => (LEVEL_QUANTIZERS as readonly string[]).includes(q)),
-    help: "with --levels 2: the top level's quantizer (default: the bottom level's, --quantizer); rvq is not available on a level. " +
+    name: 'top-quantizer', type: 'choice', choices: AVAILABLE_QUANTIZERS,
+    help: "with --levels 2: the top level's quantizer (default: the bottom level's, --quantizer); an rvq level's codes are [N, h, w, depth]. " +
       'Every other quantizer flag applies to each level whose kind has it',
   },
+  { name: 'top-depth', type: 'int', min: 1, metavar: 'N', help: "with --levels 2 and a top level of kind rvq: its number of residual codebooks (default --depth)" },
   { name: 'top-fsq-levels', type: 'string', metavar: 'L1,L2,...', help: "with --levels 2 and a top level of kind fsq: its levels per scalar (default --fsq-levels); --top-codebook-size is their product" },
   { name: 'top-lookup-dim', type: 'int', min: 1, metavar: 'd', help: "with --levels 2: the top level's lookup dimension (vq, ema; default --lookup-dim)" },
 ] as const satisfies readonly FlagSpec[];
@@ -177,6 +177,7 @@ export interface TwoLevelQuantizerFlagValues extends QuantizerFlagValues {
   topQuantizer?: QuantizerKind;
   topFsqLevels?: string;
   topLookupDim?: number;
+  topDepth?: number;
 }
 
 /** What `levelQuantizerSettings` gives: each level's fields as `quantizerSettings` gives them, and the flag behind each top field. */
@@ -208,9 +209,6 @@ export function levelQuantizerSettings(
   const topNamed = flags.topQuantizer ?? bottomNamed;
   // A level's kind: named, else the resumed model's (`saved`), else the default recipe's.
   const kinds = { bottom: bottomNamed ?? saved?.bottom ?? TRAIN_QUANTIZER_DEFAULTS.quantizer, top: topNamed ?? saved?.top ?? TRAIN_QUANTIZER_DEFAULTS.quantizer };
-  if (!(LEVEL_QUANTIZERS as readonly string[]).includes(kinds.bottom)) {
-    throw new UsageError(`--quantizer ${kinds.bottom} does not apply to --levels 2 (its codes are [h, w, depth]; each level takes ${LEVEL_QUANTIZERS.join(', ')}; --top-quantizer sets the top level's)`);
-  }
   const fsq = fsqLevelsText(flags);
   const has = (kind: QuantizerKind, option: QuantizerOption) => QUANTIZER_OPTIONS[kind].includes(option);
   const options: Record<QuantizerOption, unknown> = {
@@ -223,7 +221,7 @@ export function levelQuantizerSettings(
       throw new UsageError(`--${flag} does not apply to either level (bottom ${kinds.bottom}, top ${kinds.top}; it applies to ${quantizersWith(option)})`);
     }
   }
-  for (const [flag, value, option] of [['top-fsq-levels', flags.topFsqLevels, 'levels'], ['top-lookup-dim', flags.topLookupDim, 'lookupDim']] as const) {
+  for (const [flag, value, option] of [['top-fsq-levels', flags.topFsqLevels, 'levels'], ['top-lookup-dim', flags.topLookupDim, 'lookupDim'], ['top-depth', flags.topDepth, 'depth']] as const) {
     if (value !== undefined && !has(kinds.top, option)) throw new UsageError(`--${flag} does not apply to a top level of kind ${kinds.top} (it applies to ${quantizersWith(option)})`);
   }
   const levelFlags = (level: 'top' | 'bottom'): QuantizerFlagValues => {
@@ -239,6 +237,7 @@ export function levelQuantizerSettings(
       cosine: pick('cosine', flags.cosine),
       gradient: pick('gradient', flags.gradient),
       fsqLevels: pick('levels', level === 'top' ? flags.topFsqLevels ?? fsq : fsq),
+      depth: pick('depth', level === 'top' ? flags.topDepth ?? flags.depth : flags.depth),
     };
   };
   const top = levelFlags('top');
@@ -255,6 +254,7 @@ export function levelQuantizerSettings(
     quantizer: flags.topQuantizer !== undefined ? 'top-quantizer' : 'quantizer',
     levels: flags.topFsqLevels !== undefined ? 'top-fsq-levels' : flags.fsqLevels !== undefined ? 'fsq-levels' : 'levels',
     lookupDim: flags.topLookupDim !== undefined ? 'top-lookup-dim' : 'lookup-dim',
+    depth: flags.topDepth !== undefined ? 'top-depth' : 'depth',
   };
   return { bottom: quantizerSettings(levelFlags('bottom'), codeDims.bottom, kinds.bottom), top: quantizerSettings(top, codeDims.top, kinds.top), topFlags };
 }

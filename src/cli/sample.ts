@@ -20,7 +20,7 @@ import { outputToPixels, type VqVae } from '../model/vqvae.js';
 import { loadPrior } from '../prior/checkpoint.js';
 import { residualModelError } from '../prior/codeFile.js';
 import { levelCodePaths } from '../model/hierarchicalCodes.js';
-import { checkLevelPrior, modelIdentity } from '../prior/levels.js';
+import { checkLevelCodesForPrior, checkLevelPrior, modelIdentity } from '../prior/levels.js';
 import type { PixelCnn } from '../prior/pixelcnn.js';
 import { sampleLevels, samplePrior } from '../prior/sample.js';
 import { isAudioModelDir } from '../audio/checkpoint.js';
@@ -224,6 +224,7 @@ class TwoLevels implements SampledModel {
 
   check([top, bottom]: PixelCnn[], flags: { model: string; prior: string; bottomPrior?: string }): void {
     // Before anything slow: each prior is for its level, of this model, and both know the same classes.
+    checkLevelCodesForPrior(this.vqvae, 'bottom', flags.model);
     const id = modelIdentity(this.vqvae);
     checkLevelPrior(top!.config, 'top', id, flags.prior, flags.model, '--prior');
     checkLevelPrior(bottom!.config, 'bottom', id, flags.bottomPrior!, flags.model, '--bottom-prior');

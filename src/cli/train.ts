@@ -83,7 +83,7 @@ export const trainCommand = defineCommand({
     const given = codeLevels(flags);
     const quantizerFlags = given.quantizerFlags;
     const levels = given.levels ?? (flags.resume ? modelLevels(out) : 1);
-    const topOnly = (['topCodebookSize', 'topCodeDim', 'topQuantizer', 'topFsqLevels', 'topLookupDim'] as const).find((k) => flags[k] !== undefined);
+    const topOnly = (['topCodebookSize', 'topCodeDim', 'topQuantizer', 'topFsqLevels', 'topLookupDim', 'topDepth'] as const).find((k) => flags[k] !== undefined);
     if (levels === 1 && topOnly) throw new UsageError(`--${topOnly.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} needs --levels 2`);
     if (levels === 2 && flags.distributed) throw new UsageError('--levels 2 does not run distributed (--distributed): train it in one process');
     const comm = openJob(flags);

@@ -10,7 +10,8 @@
  *   --usage-out F.npy writes F.top.npy and F.bottom.npy;
  * - encode: `--out codes.npy` writes codes.top.npy int32 [N, ht, wt] and
  *   codes.bottom.npy int32 [N, hb, wb] (model/hierarchicalCodes.ts
- *   levelCodePaths), the plain name not at all;
+ *   levelCodePaths), the plain name not at all; an rvq level's file is
+ *   [N, h, w, depth], as a one-level rvq model's codes;
  * - decode: --codes (bottom) and --top-codes (top), each checked against its
  *   level's grid and codebook;
  * - reconstruct: the model's forward pass.
@@ -23,6 +24,7 @@ import { CODE_LEVELS, levelCodePaths, type CodeLevel } from '../model/hierarchic
 import { loadHierarchicalModel, type LoadedHierarchicalModel } from '../model/hierarchicalFile.js';
 import type { HierarchicalVqVae } from '../model/hierarchical.js';
 import { outputToPixels } from '../model/vqvae.js';
+import type { CodeIndices } from '../quantize/types.js';
 import { codebookUsage, countCodes, type CodebookUsage } from '../quantize/usage.js';
 import { sliceImages } from '../train/batches.js';
 import { evaluateHierarchical, type HierarchicalEvalMetrics } from '../train/hierarchicalEvaluate.js';
@@ -41,12 +43,19 @@ export function levelSizes(vqvae: HierarchicalVqVae): Record<CodeLevel, number> 
   return { top: vqvae.config.top.codebookSize, bottom: vqvae.config.model.codebookSize };
 }
 
+/** How many indices one image's codes hold on each level: h * w (rvq: h * w * depth). */
+export function codesPerImage(vqvae: HierarchicalVqVae): Record<CodeLevel, number> {
+  const shapes = vqvae.codeShapes;
+  const size = (shape: number[]) => shape.reduce((a, b) => a * b, 1);
+  return { top: size(shapes.top), bottom: size(shapes.bottom) };
+}
+
 /** A two-level evaluation of a split: the metrics, each level's code counts and usage, and (if kept) its codes. */
 export interface TwoLevelMeasurement {
   metrics: HierarchicalEvalMetrics;
   counts: Record<CodeLevel, Float64Array>;
   usage: Record<CodeLevel, CodebookUsage>;
-  /** With `keepCodes`: int32 [N, h, w] of each level, image by image. */
+  /** With `keepCodes`: int32 [N, h, w] (rvq: [N, h, w, depth]) of each level, image by image. */
   codes?: Record<CodeLevel, Int32Array>;
 }
 
@@ -57,9 +66,8 @@ export function measureTwoLevels(
   options: { batch: number; keepCodes?: boolean; onProgress?: (done: number) => void },
 ): TwoLevelMeasurement {
   const K = levelSizes(vqvae);
-  const grids = vqvae.grids;
   const counts = { top: new Float64Array(K.top), bottom: new Float64Array(K.bottom) };
-  const perImage = { top: grids.top[0] * grids.top[1], bottom: grids.bottom[0] * grids.bottom[1] };
+  const perImage = codesPerImage(vqvae);
   const codes = options.keepCodes ? { top: new Int32Array(data.count * perImage.top), bottom: new Int32Array(data.count * perImage.bottom) } : undefined;
   const metrics = evaluateHierarchical(vqvae, data, {
     batch: options.batch,
@@ -101,14 +109,14 @@ export async function evalTwoLevels(flags: TwoLevelEvalFlags, ctx: CommandContex
     progress.stop();
     const { metrics: m, usage } = measured;
     const K = levelSizes(loaded.vqvae);
-    const grids = loaded.vqvae.grids;
+    const shapes = loaded.vqvae.codeShapes;
     info(ctx, `${data.spec} (${flags.split}, ${m.images} images), two levels`);
     info(ctx, `  mse         ${m.mse.toFixed(6)}`);
     info(ctx, `  psnr        ${m.psnrDb.toFixed(2)} dB`);
     const levels: Record<string, Record<string, number>> = {};
     for (const level of CODE_LEVELS) {
       const u = usage[level];
-      info(ctx, `  ${level.padEnd(6)} ${grids[level].join('x')} codes: perplexity ${u.perplexity.toFixed(1)}, ` +
+      info(ctx, `  ${level.padEnd(6)} ${shapes[level].join('x')} codes: perplexity ${u.perplexity.toFixed(1)}, ` +
         `codes used ${u.codesUsed} of ${K[level]} (${(100 * u.codesUsedFraction).toFixed(1)}%), ${u.deadCodes} dead`);
       levels[level] = {
         codebook_size: K[level], codes_used: u.codesUsed, codes_used_fraction: u.codesUsedFraction, dead_codes: u.deadCodes, perplexity: u.perplexity,
@@ -149,8 +157,8 @@ export async function encodeTwoLevels(dir: string, flags: TwoLevelEncodeFlags, c
   }
   const { loaded, data } = await openTwoLevels(flags, ctx);
   const { vqvae } = loaded;
-  const grids = vqvae.grids;
-  const perImage = { top: grids.top[0] * grids.top[1], bottom: grids.bottom[0] * grids.bottom[1] };
+  const shapes = vqvae.codeShapes;
+  const perImage = codesPerImage(vqvae);
   const codes = { top: new Int32Array(data.count * perImage.top), bottom: new Int32Array(data.count * perImage.bottom) };
   try {
     const progress = ctx.progress({ total: data.count, label: 'image' });
@@ -168,7 +176,7 @@ export async function encodeTwoLevels(dir: string, flags: TwoLevelEncodeFlags, c
   }
   const paths = levelCodePaths(flags.out);
   for (const level of CODE_LEVELS) {
-    const shape = [data.count, ...grids[level]];
+    const shape = [data.count, ...shapes[level]];
     writeNpyFile(paths[level], codes[level], shape);
     info(ctx, `wrote ${paths[level]}: int32 [${shape.join(', ')}], the ${level} level's codes`);
   }
@@ -182,7 +190,7 @@ export async function encodeTwoLevels(dir: string, flags: TwoLevelEncodeFlags, c
 export function decodeTwoLevels(modelDir: string, bottomFile: string, topFile: string, batch: number): DecodedImages {
   const { vqvae } = loadHierarchicalModel(modelDir);
   try {
-    const grids = vqvae.grids;
+    const shapes = vqvae.codeShapes;
     const K = levelSizes(vqvae);
     const files = { top: topFile, bottom: bottomFile };
     const flag = { top: '--top-codes', bottom: '--codes' };
@@ -190,18 +198,18 @@ export function decodeTwoLevels(modelDir: string, bottomFile: string, topFile: s
       const other: CodeLevel = level === 'top' ? 'bottom' : 'top';
       // The other level's grid in this file: most likely the two files swapped.
       const hint = (found: readonly number[]) =>
-        found.length === 3 && found[1] === grids[other][0] && found[2] === grids[other][1] ? ` (that is the ${other} level's grid: give that file as ${flag[other]})` : '';
-      return readCodeFile(files[level], grids[level], K[level], `the ${level} level of the model in ${modelDir} (${flag[level]})`, hint);
+        found.length === shapes[other].length + 1 && shapes[other].every((n, i) => found[i + 1] === n) ? ` (that is the ${other} level's grid: give that file as ${flag[other]})` : '';
+      return readCodeFile(files[level], shapes[level], K[level], `the ${level} level of the model in ${modelDir} (${flag[level]})`, hint);
     };
     const codes = { top: read('top'), bottom: read('bottom') };
     if (codes.top.count !== codes.bottom.count) {
       throw new UserError(`${topFile} holds ${codes.top.count} top grids but ${bottomFile} holds ${codes.bottom.count} bottom grids: give the two files of one vqvae encode`);
     }
-    const perImage = { top: grids.top[0] * grids.top[1], bottom: grids.bottom[0] * grids.bottom[1] };
+    const perImage = codesPerImage(vqvae);
     const pixels = decodeInBatches(codes.top.count, batch, vqvae.config.model, (start, end) => {
       const [top, bottom] = CODE_LEVELS.map((level) =>
-        tf.tensor3d(codes[level].values.subarray(start * perImage[level], end * perImage[level]), [end - start, ...grids[level]], 'int32'),
-      ) as [tf.Tensor3D, tf.Tensor3D];
+        tf.tensor<tf.Rank>(codes[level].values.subarray(start * perImage[level], end * perImage[level]), [end - start, ...shapes[level]] as number[], 'int32') as CodeIndices,
+      ) as [CodeIndices, CodeIndices];
       const images = vqvae.decodeIndices({ top, bottom });
       tf.dispose([top, bottom]);
       return images;

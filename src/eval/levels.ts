@@ -15,7 +15,7 @@ import { UserError } from '../errors.js';
 import type { HierarchicalVqVae } from '../model/hierarchical.js';
 import { loadPrior } from '../prior/checkpoint.js';
 import type { CodeSet } from '../prior/codeSet.js';
-import { checkLevelPrior, modelIdentity, type PriorLevel } from '../prior/levels.js';
+import { checkLevelCodesForPrior, checkLevelPrior, modelIdentity, type PriorLevel } from '../prior/levels.js';
 import { priorNll, type NllResult } from '../prior/nll.js';
 import type { PixelCnn } from '../prior/pixelcnn.js';
 
@@ -56,6 +56,7 @@ export async function loadLevelPriors(
   try {
     for (const [level, dir, flag] of [['top', dirs.prior, '--prior'], ['bottom', dirs.bottomPrior, '--bottom-prior']] as [PriorLevel, string | undefined, string][]) {
       if (dir === undefined) continue;
+      checkLevelCodesForPrior(model, level, modelDir);
       const prior = await loadPrior(dir);
       priors[level] = prior;
       checkLevelPrior(prior.config, level, id, dir, modelDir, flag);

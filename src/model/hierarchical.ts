@@ -19,14 +19,14 @@
  * codeDim and quantizer settings are the bottom level's) plus the top level's
  * sizes and quantizer settings (TopLevelConfig; each setting not given is the
  * bottom level's, topLevelSettings). Each level's quantizer is any kind of
- * quantize/factory.ts but rvq (whose codes are [h, w, depth] per cell), built
- * there with the variable prefix `quantizer.top` or `quantizer.bottom`.
+ * quantize/factory.ts, built there with the variable prefix `quantizer.top`
+ * or `quantizer.bottom`; a level's codes are [b, h, w], or [b, h, w, depth]
+ * for rvq (one index per residual codebook, as the one-level model's).
  * Images enter and leave in the same scale as model/vqvae.ts.
  */
 import * as tf from '@tensorflow/tfjs-core';
-import { UserError } from '../errors.js';
 import { makeQuantizer } from '../quantize/factory.js';
-import type { Quantizer, QuantizerOutput } from '../quantize/types.js';
+import type { CodeIndices, Quantizer, QuantizerOutput } from '../quantize/types.js';
 import { mulberry32, nextSeed } from '../random.js';
 import {
   codeGridSize,
@@ -69,8 +69,6 @@ export interface CompleteHierarchicalConfig extends HierarchicalConfig {
   top: LevelQuantizerConfig;
 }
 
-/** Quantizer kinds a level of the two-level model takes: every kind but rvq (codes [h, w, depth], one grid per cell here). */
-export const LEVEL_QUANTIZERS = ['vq', 'ema', 'simvq', 'fsq'] as const;
 
 /**
  * The top level's complete settings: those `top` gives; for each other
@@ -108,19 +106,11 @@ export function topIsDefault(bottom: ModelConfig, top: LevelQuantizerConfig): bo
 /**
  * Each level's quantizer as a one-level ModelConfig (the bottom: the model's
  * own; the top: it with the top level's sizes and settings), checked as a
- * one-level config is (model/config.ts), and each kind one a level takes.
+ * one-level config is (model/config.ts).
  */
 export function levelModelConfigs(config: HierarchicalConfig, source = 'two-level model config'): { top: ModelConfig; bottom: ModelConfig } {
   const bottom = validateModelConfig(config.model, source);
   const top = validateModelConfig({ ...bottom, ...topLevelSettings(bottom, config.top) }, `${source} (top level)`);
-  for (const [level, c] of [['bottom', bottom], ['top', top]] as const) {
-    if (!(LEVEL_QUANTIZERS as readonly string[]).includes(c.quantizer)) {
-      throw new UserError(
-        `${source}: the ${level} level's quantizer ${c.quantizer} is not available on a level of a two-level model (its codes are [h, w, depth], ` +
-          `a level holds one code per cell); use ${LEVEL_QUANTIZERS.join(', ')}`,
-      );
-    }
-  }
   return { top, bottom };
 }
 
@@ -150,10 +140,10 @@ export interface HierarchicalForward {
 
 /** Code indices of both levels. */
 export interface LevelIndices {
-  /** [b, ht, wt] int32. */
-  top: tf.Tensor3D;
-  /** [b, hb, wb] int32. */
-  bottom: tf.Tensor3D;
+  /** [b, ht, wt] int32 ([b, ht, wt, depth] for an rvq top level). */
+  top: CodeIndices;
+  /** [b, hb, wb] int32 ([b, hb, wb, depth] for an rvq bottom level). */
+  bottom: CodeIndices;
 }
 
 /** The [height, width] of each level's code grid. */
@@ -213,6 +203,13 @@ export class HierarchicalVqVae {
     return levelGrids(this.config.model);
   }
 
+  /** The shape of one image's codes of each level: [h, w], or [h, w, depth] for an rvq level (as VqVae.codeShape). */
+  get codeShapes(): { top: number[]; bottom: number[] } {
+    const grids = this.grids;
+    const shape = (grid: [number, number], q: Quantizer) => ((q.depth ?? 1) === 1 ? [...grid] : [...grid, q.depth!]);
+    return { top: shape(grids.top, this.topQuantizer), bottom: shape(grids.bottom, this.bottomQuantizer) };
+  }
+
   /** Variables learned by gradient descent, by name. */
   trainable(): Record<string, tf.Variable> {
     return { ...Object.fromEntries(this.variables), ...this.topQuantizer.trainable(), ...this.bottomQuantizer.trainable() };
@@ -268,19 +265,18 @@ export class HierarchicalVqVae {
       const features = this.encoderBottom.apply(x);
       const top = this.topQuantizer.apply(this.encoderTop.apply(features));
       const bottom = this.bottomQuantizer.apply(this.encodeBottom(features, top.quantized));
-      // No level is rvq (levelModelConfigs): one code per cell, [b, h, w].
-      return { top: top.indices as tf.Tensor3D, bottom: bottom.indices as tf.Tensor3D };
+      return { top: top.indices, bottom: bottom.indices };
     });
   }
 
   /** Images in input scale [b, H, W, C] from both levels' code indices. */
   decodeIndices(indices: LevelIndices): tf.Tensor4D {
-    const grids = this.grids;
+    const shapes = this.codeShapes;
     for (const level of ['top', 'bottom'] as const) {
       const t = indices[level];
-      const [h, w] = grids[level];
-      if (t.rank !== 3 || t.shape[1] !== h || t.shape[2] !== w || t.shape[0] !== indices.top.shape[0]) {
-        throw new Error(`${level} codes must be [${indices.top.shape[0]}, ${h}, ${w}] for this model, found [${t.shape.join(', ')}]`);
+      const shape = shapes[level];
+      if (t.rank !== shape.length + 1 || shape.some((n, i) => t.shape[i + 1] !== n) || t.shape[0] !== indices.top.shape[0]) {
+        throw new Error(`${level} codes must be [${indices.top.shape[0]}, ${shape.join(', ')}] for this model, found [${t.shape.join(', ')}]`);
       }
     }
     return tf.tidy(() => this.decode(this.topQuantizer.lookup(indices.top), this.bottomQuantizer.lookup(indices.bottom)));

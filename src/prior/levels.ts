@@ -20,7 +20,7 @@ import { UserError } from '../errors.js';
 import type { HierarchicalVqVae } from '../model/hierarchical.js';
 import { hierarchicalConfigForFile } from '../model/hierarchicalFile.js';
 import type { CodeSet } from './codeSet.js';
-import { maxOf, readCodeSet } from './codeFile.js';
+import { maxOf, readCodeSet, residualCodesError } from './codeFile.js';
 import type { PriorConfig, PriorLevel } from './config.js';
 
 export type { PriorLevel } from './config.js';
@@ -39,6 +39,22 @@ export function modelIdentity(model: HierarchicalVqVae): string {
     }
   }
   return hash.digest('hex').slice(0, 16);
+}
+
+/**
+ * Refuses, in one line naming `modelDir`, a prior for `level` of a model
+ * whose codes there are residual (an rvq level, [N, h, w, depth]) as one
+ * level does (prior/codeFile.ts): the top prior needs the top codes, the
+ * bottom prior the bottom codes and the top ones it is conditioned on.
+ */
+export function checkLevelCodesForPrior(model: HierarchicalVqVae, level: PriorLevel, modelDir: string): void {
+  const needs: PriorLevel[] = level === 'top' ? ['top'] : ['bottom', 'top'];
+  for (const l of needs) {
+    const c = model.levelConfigs[l];
+    if (c.quantizer === 'rvq') {
+      throw residualCodesError(`the ${level} prior of the model in ${modelDir}: its ${l} level is residual (rvq, depth ${c.depth})`);
+    }
+  }
 }
 
 /** What a prior for `level` of a two-level model models: K and the grid, and for the bottom level the top grid it is conditioned on. */

@@ -22,7 +22,7 @@ import { maxOf, readCodeSet, residualModelError } from './codeFile.js';
 import type { CodeSet } from './codeSet.js';
 import { loadPriorDirectory, savePrior, type LoadedPrior, type PriorTrainingState } from './checkpoint.js';
 import { makePriorConfig, type PriorConfig, type PriorLevel } from './config.js';
-import { describePriorLevel, levelConfigFields, levelSpec, readLevelCodes, savedLevelSpec, type LevelSpec } from './levels.js';
+import { checkLevelCodesForPrior, describePriorLevel, levelConfigFields, levelSpec, readLevelCodes, savedLevelSpec, type LevelSpec } from './levels.js';
 import { priorNll } from './nll.js';
 import { PixelCnn } from './pixelcnn.js';
 import { priorStepper } from './train.js';
@@ -72,6 +72,7 @@ function runLevel(options: PriorRunOptions, saved: PriorConfig | undefined, out:
     }
     const { vqvae } = loadHierarchicalModel(options.model);
     try {
+      checkLevelCodesForPrior(vqvae, level, options.model);
       return levelSpec(vqvae, level);
     } finally {
       vqvae.dispose();

@@ -18,7 +18,7 @@ export interface LevelStep {
   perplexity: tf.Scalar;
   codesUsed: tf.Scalar;
   encoded: tf.Tensor4D;
-  /** [b, h, w]: one code per cell (no level is rvq, model/hierarchical.ts). */
+  /** [b, h, w], or [b, h, w, depth] for an rvq level. */
   indices: CodeIndices;
 }
 

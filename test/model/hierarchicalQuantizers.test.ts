@@ -5,7 +5,8 @@
  * gradient on either level; the shapes, the variable names of each level,
  * codes → images equal to the forward pass, training steps, the config
  * file's round trip (hierarchicalModelFile.ts), a config without top settings
- * taking the bottom level's, and the configs a level cannot have.
+ * taking the bottom level's, and the configs a level cannot have; an rvq
+ * level's codes [b, h, w, depth] against a float64 greedy residual search.
  */
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
@@ -16,7 +17,7 @@ import { UserError } from '../../src/errors.js';
 import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { HierarchicalVqVae, topLevelSettings, type TopLevelConfig } from '../../src/model/hierarchical.js';
 import { hierarchicalConfigForFile, validateHierarchicalConfig } from '../../src/model/hierarchicalFile.js';
-import { modelIdentity } from '../../src/prior/levels.js';
+import { checkLevelCodesForPrior, modelIdentity } from '../../src/prior/levels.js';
 import { mulberry32 } from '../../src/random.js';
 import { Adam } from '../../src/train/adam.js';
 import { applyHierarchicalStep, disposeHierarchicalStep, hierarchicalStepGradients, initializeLevelCodebooks } from '../../src/train/hierarchicalStep.js';
@@ -29,6 +30,8 @@ interface Case {
   top: TopLevelConfig;
   /** The variable names (after `quantizer.<level>.`) each level must have. */
   names: { top: string[]; bottom: string[] };
+  /** An rvq level's depth: its codes are [b, h, w, depth]. */
+  depth?: { top?: number; bottom?: number };
 }
 
 const cases: Case[] = [
@@ -53,7 +56,27 @@ const cases: Case[] = [
     top: { codebookSize: 12, codeDim: 3, quantizer: 'vq', cosine: true, gradient: 'rotation' },
     names: { top: ['codebook'], bottom: ['project_in.weight', 'project_in.bias', 'project_out.weight', 'project_out.bias'] },
   },
+  {
+    name: 'rvq top (depth 3) over a vq bottom',
+    bottom: { quantizer: 'vq' },
+    top: { codebookSize: 12, codeDim: 3, quantizer: 'rvq', depth: 3 },
+    names: { top: ['layers.0.codebook', 'layers.1.codebook', 'layers.2.codebook'], bottom: ['codebook'] },
+    depth: { top: 3 },
+  },
+  {
+    name: 'rvq bottom (depth 2, dead-code restarts, which the ema top takes too) under an ema top',
+    bottom: { quantizer: 'rvq', depth: 2, restartDead: 0.1 },
+    top: { codebookSize: 12, codeDim: 3, quantizer: 'ema' },
+    names: { top: ['codebook', 'ema_count', 'ema_sum', 'usage'], bottom: ['layers.0.codebook', 'layers.0.usage', 'layers.1.codebook', 'layers.1.usage'] },
+    depth: { bottom: 2 },
+  },
 ];
+
+/** One image's code shape of `level` in case `c`: the grid, and the depth of an rvq level. */
+function codeShape(c: Case, level: 'top' | 'bottom', grid: readonly number[]): number[] {
+  const depth = c.depth?.[level];
+  return depth === undefined ? [...grid] : [...grid, depth];
+}
 
 function build(c: Case, seed = 0, image: Partial<ModelConfig> = {}): HierarchicalVqVae {
   return new HierarchicalVqVae({ model: makeModelConfig({ ...small, ...c.bottom, ...image }), top: c.top }, seed);
@@ -89,9 +112,10 @@ describe('a two-level model with a quantizer kind per level', () => {
         const out = m.forward(x);
         assert.deepEqual(out.top.encoded.shape, [b, ...grids.top, c.top.codeDim]);
         assert.deepEqual(out.top.quantized.shape, [b, ...grids.top, c.top.codeDim]);
-        assert.deepEqual(out.top.indices.shape, [b, ...grids.top]);
+        assert.deepEqual(out.top.indices.shape, [b, ...codeShape(c, 'top', grids.top)]);
         assert.deepEqual(out.bottom.quantized.shape, [b, ...grids.bottom, small.codeDim]);
-        assert.deepEqual(out.bottom.indices.shape, [b, ...grids.bottom]);
+        assert.deepEqual(out.bottom.indices.shape, [b, ...codeShape(c, 'bottom', grids.bottom)]);
+        assert.deepEqual(m.codeShapes, { top: codeShape(c, 'top', grids.top), bottom: codeShape(c, 'bottom', grids.bottom) });
         assert.deepEqual(out.reconstruction.shape, [b, H, W, C]);
         // K of an fsq level is the product of its levels.
         const K = { top: c.top.levels ? c.top.levels.reduce((p, l) => p * l, 1) : c.top.codebookSize, bottom: m.config.model.codebookSize };
@@ -121,7 +145,7 @@ describe('a two-level model with a quantizer kind per level', () => {
       const base = Int32Array.from(codes.top.dataSync());
       const changed = base.slice();
       changed[0] = (base[0]! + 1) % m.topQuantizer.codebookSize;
-      const input = (top: Int32Array) => tf.tidy(() => m.encodeBottom(features, m.topQuantizer.lookup(tf.tensor3d(top, codes.top.shape, 'int32'))).dataSync());
+      const input = (top: Int32Array) => tf.tidy(() => m.encodeBottom(features, m.topQuantizer.lookup(tf.tensor<tf.Rank>(top, codes.top.shape, 'int32') as tf.Tensor3D)).dataSync());
       const [a, b] = [input(base), input(changed)];
       assert.ok(Math.max(...a.map((v, i) => Math.abs(v - b[i]!))) > 1e-5);
       tf.dispose([x, features, codes.top, codes.bottom]);
@@ -154,6 +178,60 @@ describe('a two-level model with a quantizer kind per level', () => {
       m.dispose();
     });
   }
+
+  it('an rvq level\'s codes are the greedy residual search of its vectors (a float64 loop), and decoding them sums each depth\'s code', () => {
+    for (const c of cases.filter((k) => k.depth)) {
+      const m = build(c, 8);
+      const x = blobs(2, 9);
+      const out = m.forward(x);
+      const level = c.depth!.top ? 'top' : 'bottom';
+      const q = level === 'top' ? m.topQuantizer : m.bottomQuantizer;
+      const depth = c.depth![level]!;
+      const D = q.codeDim;
+      const K = q.codebookSize;
+      const books = (q as unknown as { layers: { codebook: tf.Variable }[] }).layers.map((l) => Float64Array.from(l.codebook.dataSync()));
+      const vectors = out[level].encoded.dataSync();
+      const codes = out[level].indices.dataSync();
+      const cells = vectors.length / D;
+      const expectedSum = new Float64Array(vectors.length);
+      for (let cell = 0; cell < cells; cell++) {
+        const r = Float64Array.from(vectors.subarray(cell * D, (cell + 1) * D));
+        for (let n = 0; n < depth; n++) {
+          let best = 0;
+          let bestDistance = Infinity;
+          for (let k = 0; k < K; k++) {
+            let d2 = 0;
+            for (let d = 0; d < D; d++) d2 += (r[d]! - books[n]![k * D + d]!) ** 2;
+            if (d2 < bestDistance) [best, bestDistance] = [k, d2];
+          }
+          assert.equal(codes[cell * depth + n], best, `${c.name}: cell ${cell}, depth ${n}`);
+          for (let d = 0; d < D; d++) {
+            r[d] = r[d]! - books[n]![best * D + d]!;
+            expectedSum[cell * D + d] = expectedSum[cell * D + d]! + books[n]![best * D + d]!;
+          }
+        }
+      }
+      const looked = q.lookup(out[level].indices).dataSync();
+      looked.forEach((v, i) => assert.ok(Math.abs(v - expectedSum[i]!) < 1e-5, `lookup ${i}: ${v} vs ${expectedSum[i]}`));
+      // [b, h, w] codes of an rvq level are refused.
+      const other = level === 'top' ? 'bottom' : 'top';
+      assert.throws(() => m.decodeIndices({ [level]: tf.zeros(out[level].indices.shape.slice(0, 3), 'int32'), [other]: out[other].indices } as never), /codes must be \[2, \d+, \d+, \d+\] for this model, found \[2, \d+, \d+\]/);
+      tf.dispose([x, out.top.indices, out.bottom.indices, out.reconstruction]);
+      m.dispose();
+    }
+  });
+
+  it('a prior of a level whose codes (or, for the bottom prior, the top codes it is conditioned on) are residual is refused in one line', () => {
+    const [rvqTop, rvqBottom] = cases.filter((k) => k.depth).map((c) => build(c, 1));
+    const refuses = (fn: () => void, pattern: RegExp) => assert.throws(fn, (e: unknown) => e instanceof UserError && !e.message.includes('\n') && pattern.test(e.message), String(pattern));
+    refuses(() => checkLevelCodesForPrior(rvqTop!, 'top', 'm2'), /^the top prior of the model in m2: its top level is residual \(rvq, depth 3\): a prior over RVQ codes/);
+    refuses(() => checkLevelCodesForPrior(rvqTop!, 'bottom', 'm2'), /^the bottom prior of the model in m2: its top level is residual \(rvq, depth 3\)/);
+    refuses(() => checkLevelCodesForPrior(rvqBottom!, 'bottom', 'm2'), /^the bottom prior of the model in m2: its bottom level is residual \(rvq, depth 2\)/);
+    // The top prior of a model with an rvq bottom level sees one code per cell.
+    checkLevelCodesForPrior(rvqBottom!, 'top', 'm2');
+    rvqTop!.dispose();
+    rvqBottom!.dispose();
+  });
 
   it('k-means init runs only on the levels that ask for it and have a codebook, at their own warm-up step', () => {
     const m = new HierarchicalVqVae({
@@ -213,13 +291,13 @@ describe('a two-level model with a quantizer kind per level', () => {
     });
     const refuses = (value: unknown, pattern: RegExp) =>
       assert.throws(() => validateHierarchicalConfig(value, 'm/config.json'), (e: unknown) => e instanceof UserError && !e.message.includes('\n') && pattern.test(e.message), String(pattern));
-    refuses(file({ quantizer: 'rvq', depth: 2 }), /^m\/config\.json: the top level's quantizer rvq is not available on a level of a two-level model/);
+    refuses(file({ quantizer: 'vq', depth: 2 }), /^m\/config\.json \(top level\): "depth" 2 applies to the rvq quantizer only/);
     refuses(file({ quantizer: 'fsq', levels: [5, 3] }), /^m\/config\.json \(top level\): "codebookSize" must be the product of the FSQ levels 5,3 = 15, found 12/);
     refuses(file({ quantizer: 'simvq', cosine: true }), /^m\/config\.json \(top level\): "cosine" does not apply to the simvq quantizer/);
     refuses(file({ lookupDim: 4 }), /^m\/config\.json \(top level\): "lookupDim" 4 must be at most the code dimension 3/);
     refuses(file({ codebookSize: 3 }), /^m\/config\.json: unknown key "codebookSize" in "topQuantizer"/);
     refuses(file({}, { fsqLevels: [4, 4] }), /^m\/config\.json: "levels" does not apply to the ema quantizer/);
-    refuses({ ...file({}), quantizer: 'rvq', depth: 2, topQuantizer: { quantizer: 'vq' } }, /the bottom level's quantizer rvq is not available/);
+    refuses({ ...file({}), depth: 2 }, /^m\/config\.json: "depth" 2 applies to the rvq quantizer only/);
   });
 
   it('the identity priors check (prior/levels.ts) stays that of the config and codebooks for vq and ema levels, and follows what maps a code to its vector on the others', () => {

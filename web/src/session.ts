@@ -3,7 +3,8 @@
  * has one or more code levels, each a grid [h, w] of indices into its own
  * codebook: one for the paper's model (VQ, EMA, SimVQ, FSQ alike), one per
  * depth for residual VQ (whose codes are [h, w, depth]: level d is the d-th
- * codebook's grid), top and bottom for a two-level VQ-VAE-2 model. Shapes:
+ * codebook's grid), top and bottom for a two-level VQ-VAE-2 model (an rvq
+ * level of it one grid per depth, "top depth 1", ...). Shapes:
  * pixels are bytes [n, H, W, C], each level's codes an Int32Array [n, h, w]
  * (raster order). Every call frees its tensors. Built on the library's
  * models, as the CLI is.
@@ -51,19 +52,26 @@ function oneLevelCoder(vqvae: VqVae): LevelCoder {
 }
 
 function twoLevelCoder(vqvae: HierarchicalVqVae): LevelCoder {
-  const { top, bottom } = vqvae.grids;
   const { model, top: topSizes } = vqvae.config;
+  const sizes = { top: topSizes.codebookSize, bottom: model.codebookSize };
+  const shapes = vqvae.codeShapes;
+  // An rvq level's indices [n, h, w, depth] are `depth` grids on the page, as one level's (oneLevelCoder).
+  const depthOf = (level: 'top' | 'bottom') => shapes[level][2] ?? 1;
+  const levels = (['top', 'bottom'] as const).flatMap((level) => {
+    const [height, width] = shapes[level] as [number, number];
+    const depth = depthOf(level);
+    return Array.from({ length: depth }, (_, d) => ({ name: depth === 1 ? level : `${level} depth ${d + 1}`, height, width, codebookSize: sizes[level] }));
+  });
+  const split = (indices: tf.Tensor, depth: number): tf.Tensor3D[] => (depth === 1 ? [indices as tf.Tensor3D] : (tf.unstack(indices, 3) as tf.Tensor3D[]));
+  const join = (grids: tf.Tensor3D[]): tf.Tensor3D | tf.Tensor4D => (grids.length === 1 ? grids[0]! : (tf.stack(grids, 3) as tf.Tensor4D));
   return {
     config: model,
-    levels: [
-      { name: 'top', height: top[0], width: top[1], codebookSize: topSizes.codebookSize },
-      { name: 'bottom', height: bottom[0], width: bottom[1], codebookSize: model.codebookSize },
-    ],
-    encode: (x) => {
+    levels,
+    encode: (x) => tf.tidy(() => {
       const indices = vqvae.encodeIndices(x);
-      return [indices.top, indices.bottom];
-    },
-    decode: (grids) => vqvae.decodeIndices({ top: grids[0]!, bottom: grids[1]! }),
+      return [...split(indices.top, depthOf('top')), ...split(indices.bottom, depthOf('bottom'))];
+    }),
+    decode: (grids) => tf.tidy(() => vqvae.decodeIndices({ top: join(grids.slice(0, depthOf('top'))), bottom: join(grids.slice(depthOf('top'))) })),
     dispose: () => vqvae.dispose(),
   };
 }

@@ -138,13 +138,14 @@ async function exportTwoLevelOnnx(options: ExportOnnxOptions, saved: SavedModel)
     top_codebook_size: String(top.codebookSize),
     top_code_dim: String(top.codeDim),
     top_quantizer: top.quantizer,
+    ...(top.quantizer === 'rvq' ? { top_code_depth: String(top.depth) } : {}),
     top_grid: grids.top.join('x'),
     bottom_grid: grids.bottom.join('x'),
   });
   write('encoder.onnx', hierarchicalEncoderGraph(levels, weights),
-    'VQ-VAE-2 encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 indices_top [N, ht, wt] and indices_bottom [N, hb, wb]');
+    'VQ-VAE-2 encoder: pixels uint8 [N, H, W, C] → nearest-code indices int32 indices_top [N, ht, wt] and indices_bottom [N, hb, wb] (an rvq level: [N, h, w, depth])');
   write('decoder.onnx', hierarchicalDecoderGraph(levels, weights),
-    'VQ-VAE-2 decoder: code indices int32 indices_top [N, ht, wt] and indices_bottom [N, hb, wb] → pixels uint8 [N, H, W, C]');
+    'VQ-VAE-2 decoder: code indices int32 indices_top [N, ht, wt] and indices_bottom [N, hb, wb] (an rvq level: [N, h, w, depth]) → pixels uint8 [N, H, W, C]');
   return { files };
 }
 

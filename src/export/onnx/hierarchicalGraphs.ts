@@ -3,7 +3,8 @@
  * encoderGraph.ts and decoderGraph.ts are for one level:
  *
  *   encoder.onnx  pixels uint8 [N, H, W, C] → indices_top int32 [N, ht, wt]
- *                 and indices_bottom int32 [N, hb, wb]: the bottom trunk,
+ *                 and indices_bottom int32 [N, hb, wb] (an rvq level's
+ *                 [N, h, w, depth]): the bottom trunk,
  *                 the top stage, its codes, their decoding joined with the
  *                 bottom features, the bottom codes
  *   decoder.onnx  indices_top, indices_bottom → pixels uint8 [N, H, W, C]
@@ -11,7 +12,7 @@
  *                 upsampled, joined, the decoder
  *
  * Each level's search and lookup are quantizerGraph.ts's for its kind (vq,
- * ema, simvq, fsq; lookup dimension, cosine), from that level's tables
+ * ema, simvq, fsq, rvq; lookup dimension, cosine), from that level's tables
  * (hierarchicalTables), their constants named `quantizer.top.*` and
  * `quantizer.bottom.*`.
  *
@@ -47,7 +48,13 @@ function sameConv(g: GraphBuilder, x: string, weights: Weights, name: string, in
   return g.node('Relu', [convNode(g, x, name, weight(weights, `${name}.weight`), weight(weights, `${name}.bias`), samePads(inSize), 2)]);
 }
 
-/** The codes of `level`'s indices [N, h, w], NCHW. */
+/** One image's indices of `level`: [h, w], or [h, w, depth] for rvq (a table per codebook). */
+function indexShape(levels: LevelGraphs, level: 'top' | 'bottom', grid: readonly [number, number]): number[] {
+  const depth = levels[level].tables.tables.length; // as quantizerGraph.ts quantizeGraph
+  return depth === 1 ? [...grid] : [...grid, depth];
+}
+
+/** The codes of `level`'s indices [N, h, w] (rvq: [N, h, w, depth]), NCHW. */
 function lookup(g: GraphBuilder, indices: string, levels: LevelGraphs, level: 'top' | 'bottom'): string {
   return toChannelsFirst(g, lookupGraph(g, indices, levels[level].config, levels[level].tables, `quantizer.${level}`));
 }
@@ -87,8 +94,8 @@ export function hierarchicalEncoderGraph(levels: LevelGraphs, weights: Weights):
   const joined = g.node('Concat', [decoded, f], { axis: 1 });
   const b = conv(g, joined, weights, 'encoder.bottom.pre_quantize', { stride: 1, pad: 0 });
   const bottomIndices = quantize(g, b, levels, 'bottom', grids.bottom);
-  g.output(topIndices, LEVEL_INDICES.top, DataType.INT32, ['batch', ...grids.top]);
-  g.output(bottomIndices, LEVEL_INDICES.bottom, DataType.INT32, ['batch', ...grids.bottom]);
+  g.output(topIndices, LEVEL_INDICES.top, DataType.INT32, ['batch', ...indexShape(levels, 'top', grids.top)]);
+  g.output(bottomIndices, LEVEL_INDICES.bottom, DataType.INT32, ['batch', ...indexShape(levels, 'bottom', grids.bottom)]);
   return g;
 }
 
@@ -97,8 +104,8 @@ export function hierarchicalDecoderGraph(levels: LevelGraphs, weights: Weights):
   const { imageHeight: H, imageWidth: W, inputChannels: C } = config;
   const grids = levelGrids(config);
   const g = new GraphBuilder('vqvae2_decoder');
-  const top = g.input(LEVEL_INDICES.top, DataType.INT32, ['batch', ...grids.top]);
-  const bottom = g.input(LEVEL_INDICES.bottom, DataType.INT32, ['batch', ...grids.bottom]);
+  const top = g.input(LEVEL_INDICES.top, DataType.INT32, ['batch', ...indexShape(levels, 'top', grids.top)]);
+  const bottom = g.input(LEVEL_INDICES.bottom, DataType.INT32, ['batch', ...indexShape(levels, 'bottom', grids.bottom)]);
   const up = convTranspose(g, lookup(g, top, levels, 'top'), weights, 'decoder.upsample_top', samePads(grids.bottom));
   let y = g.node('Concat', [up, lookup(g, bottom, levels, 'bottom')], { axis: 1 });
   y = conv(g, y, weights, 'decoder.conv', { stride: 1, pad: 1 });

@@ -186,7 +186,9 @@ export function lookupGraph(g: GraphBuilder, indices: string, config: ModelConfi
   const { codeDim: D, codebookSize: K } = config;
   if (q.tables.length === 1) return g.node('Gather', [g.constant(`${name}.codebook`, q.tables[0]!, [K, D]), indices], { axis: 0 });
   const codes = q.tables.map((table, i) => {
-    const column = g.node('Gather', [indices, g.constantInt64(`rvq_${i}_index`, [i], [])], { axis: 3 });
+    // One level's name prefixes its constants where two quantizers share a graph (hierarchicalGraphs.ts).
+    const prefix = name === 'quantizer' ? '' : `${name}.`;
+    const column = g.node('Gather', [indices, g.constantInt64(`${prefix}rvq_${i}_index`, [i], [])], { axis: 3 });
     return g.node('Gather', [g.constant(`${name}.layers.${i}.codebook`, table, [K, D]), column], { axis: 0 });
   });
   return g.node('Sum', codes);
