@@ -3,7 +3,8 @@
  * run in onnxruntime-node against HierarchicalVqVae: the same indices of both
  * levels, exactly, and the same reconstruction within 1e-4, for 28x28 grey
  * (7x7 under 4x4: the odd 'same' stages) and 32x32 RGB (8x8 under 4x4), and
- * for levels of other kinds each (fsq, simvq, a lookup dimension, cosine).
+ * for levels of other kinds each (fsq, simvq, a lookup dimension, cosine;
+ * rvq on either level, its indices [N, h, w, depth]).
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
@@ -17,6 +18,7 @@ import type { Weights } from '../../src/export/onnx/layers.js';
 import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { exportOnnx } from '../../src/export/onnx/export.js';
 import { HierarchicalVqVae, type TopLevelConfig } from '../../src/model/hierarchical.js';
+import { ResidualVQ } from '../../src/quantize/rvq.js';
 import type { Quantizer } from '../../src/quantize/types.js';
 import { loadHierarchicalModel, saveHierarchicalModel } from '../../src/model/hierarchicalFile.js';
 import { outputToPixels, pixelsToInput } from '../../src/model/vqvae.js';
@@ -48,11 +50,15 @@ const cases: { name: string; overrides: Partial<ModelConfig>; top?: Partial<TopL
   { name: 'fsq top (levels 5,4) over an ema bottom', overrides: { quantizer: 'ema' }, top: { quantizer: 'fsq', levels: [5, 4] } },
   { name: 'simvq top over a vq bottom with lookup dim 3 and cosine', overrides: { quantizer: 'vq', lookupDim: 3, cosine: true }, top: { quantizer: 'simvq' } },
   { name: 'ema top with lookup dim 2 over an fsq bottom (levels 4,3,2)', overrides: { quantizer: 'fsq', levels: [4, 3, 2] }, top: { quantizer: 'ema', lookupDim: 2 } },
+  { name: 'rvq top (depth 3) over a vq bottom, 28x28', overrides: { quantizer: 'vq' }, top: { quantizer: 'rvq', depth: 3 } },
+  { name: 'rvq on both levels (top depth 2, bottom depth 3)', overrides: { quantizer: 'rvq', depth: 3 }, top: { quantizer: 'rvq', depth: 2 } },
+  { name: 'rvq bottom (depth 2) under an ema top, 32x32 RGB', overrides: { quantizer: 'rvq', depth: 2, inputChannels: 3, imageHeight: 32, imageWidth: 32 }, top: { quantizer: 'ema' } },
 ];
 
 /**
  * Spreads a level's codes over its vectors [b, h, w, D]: a plain codebook by
- * spreadCodebook, one behind a projection or cosine by its k-means init; for
+ * spreadCodebook, an rvq level's codebook n by it over the residual the
+ * codebooks before it leave, one behind a projection or cosine by its k-means init; for
  * fsq and simvq (no codebook to move), the vectors are standardised per
  * dimension and scaled to twice the spread of the level's codes, by changing
  * its pre-quantize 1x1 convolution (z - mean) * s = conv(x; w s) + (b - mean) s.
@@ -60,7 +66,13 @@ const cases: { name: string; overrides: Partial<ModelConfig>; top?: Partial<TopL
 function spreadLevel(model: HierarchicalVqVae, level: 'top' | 'bottom', vectors: tf.Tensor4D, seed: number): void {
   const quantizer: Quantizer = level === 'top' ? model.topQuantizer : model.bottomQuantizer;
   const config = model.levelConfigs[level];
-  if ((config.quantizer === 'vq' || config.quantizer === 'ema') && config.lookupDim === 0 && !config.cosine) {
+  if (quantizer instanceof ResidualVQ) {
+    let residual = vectors;
+    quantizer.layers.forEach((layer, i) => {
+      spreadCodebook(layer.codebook, residual.dataSync() as Float32Array, seed + i);
+      residual = tf.sub(residual, layer.lookup(layer.apply(residual).indices)) as tf.Tensor4D;
+    });
+  } else if ((config.quantizer === 'vq' || config.quantizer === 'ema') && config.lookupDim === 0 && !config.cosine) {
     spreadCodebook(quantizer.codebook, vectors.dataSync() as Float32Array, seed);
   } else if (quantizer.initialize) {
     quantizer.initialize(tf.reshape(vectors, [-1, config.codeDim]) as tf.Tensor2D, seed);
@@ -116,24 +128,27 @@ describe('ONNX export of the two-level model', () => {
 
       const outputs = await runOnnx(encoderFile, { pixels: new ort.Tensor('uint8', pixels, [batch, H, W, C]) });
       const ours = model.encodeIndices(x);
-      const grids = model.grids;
+      const shapes = model.codeShapes;
       for (const level of ['top', 'bottom'] as const) {
         const got = outputs[LEVEL_INDICES[level]]!;
         assert.equal(got.type, 'int32');
-        assert.deepEqual(got.dims, [batch, ...grids[level]]);
+        assert.deepEqual(got.dims, [batch, ...shapes[level]]);
         const expected = Array.from(ours[level].dataSync());
         assert.deepEqual(Array.from(got.data as Int32Array), expected, `${level} indices`);
         assert.ok(new Set(expected).size >= 4, `the test images should use several ${level} codes`);
       }
 
       // Decoding seeded codes of both levels.
-      const top = Int32Array.from(seededInts(batch * grids.top[0] * grids.top[1], model.config.top.codebookSize, 5));
-      const bottom = Int32Array.from(seededInts(batch * grids.bottom[0] * grids.bottom[1], model.config.model.codebookSize, 6));
+      const size = (shape: number[]) => batch * shape.reduce((a, b) => a * b, 1);
+      const top = Int32Array.from(seededInts(size(shapes.top), model.config.top.codebookSize, 5));
+      const bottom = Int32Array.from(seededInts(size(shapes.bottom), model.config.model.codebookSize, 6));
       const decoded = await runOnnx(decoderFile, {
-        [LEVEL_INDICES.top]: new ort.Tensor('int32', top, [batch, ...grids.top]),
-        [LEVEL_INDICES.bottom]: new ort.Tensor('int32', bottom, [batch, ...grids.bottom]),
+        [LEVEL_INDICES.top]: new ort.Tensor('int32', top, [batch, ...shapes.top]),
+        [LEVEL_INDICES.bottom]: new ort.Tensor('int32', bottom, [batch, ...shapes.bottom]),
       });
-      const images = model.decodeIndices({ top: tf.tensor3d(top, [batch, ...grids.top], 'int32'), bottom: tf.tensor3d(bottom, [batch, ...grids.bottom], 'int32') });
+      const images = model.decodeIndices({
+        top: tf.tensor<tf.Rank>(top, [batch, ...shapes.top], 'int32') as tf.Tensor3D, bottom: tf.tensor<tf.Rank>(bottom, [batch, ...shapes.bottom], 'int32') as tf.Tensor3D,
+      });
       const expected = images.dataSync();
       const reconstruction = decoded.reconstruction!.data as Float32Array;
       assert.deepEqual(decoded.reconstruction!.dims, [batch, H, W, C]);
