@@ -4,7 +4,8 @@
  * levelQuantizerSettings), end to end on the tiny model: config.json records
  * the top level's settings; an exact --resume; eval's codebook size per level;
  * encode → decode equal to reconstruct; export --onnx giving both levels'
- * indices of the loaded model in onnxruntime; the bad flag combinations one
+ * indices of the loaded model in onnxruntime; an rvq level (--top-depth,
+ * codes [N, h, w, depth], its prior refused); the bad flag combinations one
  * error line each, writing nothing.
  */
 import assert from 'node:assert/strict';
@@ -27,14 +28,72 @@ const root = tempDir('vqvae-level-quantizers-');
 const FSQ_TOP = ['--levels', '2', '--quantizer', 'ema', '--restart-dead', '0.5', '--top-quantizer', 'fsq', '--top-fsq-levels', '4,4', '--top-code-dim', '4'];
 /** simvq top over a vq bottom searching in 4 of its 8 dimensions, cosine. */
 const SIMVQ_TOP = ['--levels', '2', '--quantizer', 'vq', '--lookup-dim', '4', '--cosine', '--top-quantizer', 'simvq', '--top-codebook-size', '16', '--top-code-dim', '4'];
+/** rvq top (depth 3, K 16) over an ema bottom. */
+const RVQ_TOP = ['--levels', '2', '--quantizer', 'ema', '--top-quantizer', 'rvq', '--top-depth', '3', '--top-codebook-size', '16', '--top-code-dim', '4'];
+/** rvq bottom (depth 2) under a vq top. */
+const RVQ_BOTTOM = ['--levels', '2', '--quantizer', 'rvq', '--depth', '2', '--top-quantizer', 'vq', '--top-codebook-size', '16'];
 
 describe('vqvae train --levels 2 with a quantizer kind per level', () => {
   const fsqDir = path.join(root, 'fsq-top');
   const simvqDir = path.join(root, 'simvq-top');
+  const rvqTopDir = path.join(root, 'rvq-top');
+  const rvqBottomDir = path.join(root, 'rvq-bottom');
   before(async () => {
     await selectBackend('auto');
     assertOk(await vqvae('train', '--data', 'mnist', '--out', fsqDir, ...TINY, ...FSQ_TOP, '--steps', '4', '--eval-every', '2'));
     assertOk(await vqvae('train', '--data', 'mnist', '--out', simvqDir, ...TINY, ...SIMVQ_TOP, '--steps', '2'));
+    assertOk(await vqvae('train', '--data', 'mnist', '--out', rvqTopDir, ...TINY, ...RVQ_TOP, '--steps', '4', '--eval-every', '2'));
+    assertOk(await vqvae('train', '--data', 'mnist', '--out', rvqBottomDir, ...TINY, ...RVQ_BOTTOM, '--steps', '2'));
+  });
+
+  it('an rvq level: config.json records its depth; eval counts its codes over every depth; --resume continues exactly', async () => {
+    const top = readConfig(rvqTopDir).model.topQuantizer as Record<string, unknown>;
+    assert.deepEqual([top.quantizer, top.depth], ['rvq', 3]);
+    const bottom = readConfig(rvqBottomDir).model;
+    assert.deepEqual([bottom.quantizer, bottom.depth, (bottom.topQuantizer as Record<string, unknown>).depth], ['rvq', 2, 1]);
+
+    const result = await vqvae('eval', '--model', rvqTopDir, '--data', 'mnist', '--limit', '24', '--json');
+    assertOk(result);
+    const json = lastJson(result) as { levels: Record<string, Record<string, number>> };
+    const loaded = loadHierarchicalModel(rvqTopDir);
+    const test = await loadDataset('mnist', { split: 'test', limit: 24 });
+    const x = gatherImages(test, Array.from({ length: 24 }, (_, i) => i));
+    const codes = loaded.vqvae.encodeIndices(x);
+    assert.deepEqual(codes.top.shape, [24, 4, 4, 3]);
+    // Perplexity over every depth's codes together, as one level's rvq eval: exp(entropy) of their counts.
+    const counts = new Map<number, number>();
+    for (const k of codes.top.dataSync()) counts.set(k, (counts.get(k) ?? 0) + 1);
+    const total = 24 * 16 * 3;
+    const entropy = -[...counts.values()].reduce((h, c) => h + (c / total) * Math.log(c / total), 0);
+    assert.equal(json.levels.top!.codes_used, counts.size);
+    assert.ok(Math.abs(json.levels.top!.perplexity! - Math.exp(entropy)) < 1e-6 * Math.exp(entropy), `perplexity ${json.levels.top!.perplexity} vs ${Math.exp(entropy)}`);
+    assert.equal(json.levels.bottom!.codes_used, new Set(codes.bottom.dataSync()).size);
+    tf.dispose([x, codes.top, codes.bottom]);
+    loaded.vqvae.dispose();
+
+    const resumed = path.join(root, 'rvq-resumed');
+    assertOk(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, ...RVQ_TOP, '--steps', '2', '--eval-every', '2'));
+    assertFails(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, '--steps', '4', '--resume', '--top-depth', '2'), 1, /--top-depth 2 does not match the top level of the model/);
+    assertOk(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, '--steps', '4', '--resume', '--eval-every', '2'));
+    const [a, b] = [loadHierarchicalModel(rvqTopDir), loadHierarchicalModel(resumed)];
+    const [sa, sb] = [a.vqvae.state(), b.vqvae.state()];
+    assert.deepEqual(Object.keys(sb).sort(), Object.keys(sa).sort());
+    for (const name of Object.keys(sa)) assert.deepEqual(sb[name]!.dataSync(), sa[name]!.dataSync(), name);
+    a.vqvae.dispose();
+    b.vqvae.dispose();
+  });
+
+  it('a prior over an rvq level\'s codes is refused in one line, as for one level, writing nothing', async () => {
+    const codesOut = path.join(root, 'rvq-prior-codes.npy');
+    assertOk(await vqvae('encode', '--model', rvqTopDir, '--data', 'mnist', '--split', 'test', '--limit', '8', '--out', codesOut));
+    const paths = levelCodePaths(codesOut);
+    assert.deepEqual(parseNpy(fs.readFileSync(paths.top)).shape, [8, 4, 4, 3]);
+    const out = path.join(root, 'rvq-prior');
+    assertFails(await vqvae('prior', 'train', '--model', rvqTopDir, '--level', 'top', '--codes', paths.top, '--out', out, '--steps', '1'), 1,
+      new RegExp(`the top prior of the model in ${rvqTopDir.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}: its top level is residual \\(rvq, depth 3\\): a prior over RVQ codes`));
+    assertFails(await vqvae('prior', 'train', '--model', rvqTopDir, '--level', 'bottom', '--codes', paths.bottom, '--top-codes', paths.top, '--out', out, '--steps', '1'), 1,
+      /its top level is residual \(rvq, depth 3\)/);
+    assert.ok(!fs.existsSync(out));
   });
 
   it('config.json records each level\'s quantizer; the flags shared by both apply where the kind has them', () => {
@@ -80,7 +139,9 @@ describe('vqvae train --levels 2 with a quantizer kind per level', () => {
     loaded.vqvae.dispose();
   });
 
-  for (const [name, dir] of [['fsq top, ema bottom', fsqDir], ['simvq top, cosine vq bottom in 4 dimensions', simvqDir]] as const) {
+  for (const [name, dir] of [
+    ['fsq top, ema bottom', fsqDir], ['simvq top, cosine vq bottom in 4 dimensions', simvqDir], ['rvq top (depth 3), ema bottom', rvqTopDir], ['rvq bottom (depth 2), vq top', rvqBottomDir],
+  ] as const) {
     it(`${name}: encode → decode equals reconstruct; export --onnx gives the loaded model's indices of both levels`, async () => {
       const n = 12;
       const codesOut = path.join(root, `${path.basename(dir)}-codes.npy`);
@@ -125,8 +186,11 @@ describe('vqvae train --levels 2 with a quantizer kind per level', () => {
     assertFails(await train('--top-quantizer', 'fsq', '--top-fsq-levels', '4,4'), 2, /--top-quantizer needs --levels 2/);
     assertFails(await train('--levels', '2', '--top-quantizer', 'fsq'), 2, /a top level of kind fsq needs --top-fsq-levels \(or --fsq-levels\)/);
     assertFails(await train('--levels', '2', '--top-fsq-levels', '4,4'), 2, /--top-fsq-levels does not apply to a top level of kind ema/);
-    assertFails(await train('--levels', '2', '--top-quantizer', 'rvq'), 2, /--top-quantizer/);
-    assertFails(await train('--levels', '2', '--quantizer', 'rvq', '--depth', '2'), 2, /--quantizer rvq does not apply to --levels 2/);
+    assertFails(await train('--levels', '2', '--top-depth', '2'), 2, /--top-depth does not apply to a top level of kind ema \(it applies to rvq\)/);
+    assertFails(await train('--levels', '2', '--quantizer', 'rvq', '--top-quantizer', 'vq', '--top-depth', '2'), 2, /--top-depth does not apply to a top level of kind vq/);
+    assertFails(await train('--top-quantizer', 'rvq', '--top-depth', '2'), 2, /--top-quantizer needs --levels 2/);
+    assertFails(await train('--quantizer', 'rvq', '--top-depth', '2'), 2, /--top-depth needs --levels 2/);
+    assertFails(await train('--levels', '2', '--top-quantizer', 'rvq', '--top-depth', '0'), 2, /--top-depth/);
     assertFails(await train('--levels', '2', '--quantizer', 'fsq', '--fsq-levels', '4,8', '--top-quantizer', 'simvq', '--cosine'), 2,
       /--cosine does not apply to either level \(bottom fsq, top simvq; it applies to vq, ema\)/);
     assertFails(await train('--levels', '2', '--top-quantizer', 'fsq', '--top-fsq-levels', '4,4', '--top-codebook-size', '8'), 2,

@@ -68,7 +68,7 @@ describe('vqvae train --levels 2', () => {
     assertFails(await vqvae('train', '--data', 'wav:' + out, '--out', out, '--levels', '2'), 2, /--levels applies to image data/);
     // A setting neither level's kind has is refused, not ignored (test/e2e/levelQuantizers.test.ts: the others).
     assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '2', '--quantizer', 'simvq', '--gradient', 'rotation'), 2, /--gradient does not apply to either level/);
-    assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '2', '--quantizer', 'rvq'), 2, /--quantizer rvq does not apply to --levels 2/);
+    assertFails(await vqvae('train', '--data', 'mnist', '--out', out, '--levels', '2', '--depth', '2'), 2, /--depth does not apply to either level \(bottom ema, top ema; it applies to rvq\)/);
     assert.ok(!fs.existsSync(out));
   });
 
