@@ -49,6 +49,7 @@ const RANDOM: Record<'cosine' | 'simvq' | 'fsq', Partial<ModelConfig>> = {
 const MODELS = {
   rvq: ['--quantizer', 'rvq', '--depth', '3'],
   vqvae2: ['--levels', '2', '--top-codebook-size', '16', '--quantizer', 'vq'], // vq: the codebooks learn at --lr too
+  levelRvq: ['--levels', '2', '--top-codebook-size', '16', '--quantizer', 'vq', '--top-quantizer', 'rvq', '--top-depth', '2'],
 } as const;
 /** A two-level model with seeded random weights and a quantizer kind per level. */
 const RANDOM_TWO_LEVEL = {
@@ -94,17 +95,26 @@ function oneLevel(dir: string): Omit<Model, 'url'> {
 
 function twoLevel(dir: string): Omit<Model, 'url'> {
   const { vqvae: model } = loadHierarchicalModel(dir);
-  const { top, bottom } = model.grids;
+  const shapes = model.codeShapes;
+  const depth = { top: shapes.top[2] ?? 1, bottom: shapes.bottom[2] ?? 1 };
+  // An rvq level [h, w, depth] in raster order is `depth` page levels: level d every depth-th value from d.
+  const split = (flat: number[], n: number) => Array.from({ length: n }, (_, d) => flat.filter((_, i) => i % n === d));
+  const join = (levels: number[][]) => {
+    const flat = new Int32Array(levels[0]!.length * levels.length);
+    levels.forEach((level, d) => level.forEach((code, cell) => (flat[cell * levels.length + d] = code)));
+    return flat;
+  };
   return {
     encode: (pixels) => {
       const x = pixelsToInput(pixels, 1, 28, 28, 1);
       const codes = model.encodeIndices(x);
-      const levels = [Array.from(codes.top.dataSync()), Array.from(codes.bottom.dataSync())];
+      const levels = [...split(Array.from(codes.top.dataSync()), depth.top), ...split(Array.from(codes.bottom.dataSync()), depth.bottom)];
       tf.dispose([x, codes.top, codes.bottom]);
       return levels;
     },
-    decode: ([t, b]) => {
-      const indices = { top: tf.tensor3d(t!, [1, ...top], 'int32'), bottom: tf.tensor3d(b!, [1, ...bottom], 'int32') };
+    decode: (levels) => {
+      const [t, b] = [join(levels.slice(0, depth.top)), join(levels.slice(depth.top))];
+      const indices = { top: tf.tensor<tf.Rank>(t, [1, ...shapes.top], 'int32') as tf.Tensor3D, bottom: tf.tensor<tf.Rank>(b, [1, ...shapes.bottom], 'int32') as tf.Tensor3D };
       const out = model.decodeIndices(indices);
       const pixels = Array.from(outputToPixels(out));
       tf.dispose([indices.top, indices.bottom, out]);
@@ -182,7 +192,7 @@ before(async () => {
     assertOk(await vqvae('export', '--model', trained, '--out', out, '--examples', name === 'vqvae2' ? String(EXAMPLES) : '0'));
     const server = await startPageServer({ model: out, port: 0 });
     servers.push(server);
-    models.set(name, { url: server.url, ...(name === 'vqvae2' || name === 'levelKinds' ? twoLevel(out) : oneLevel(out)) });
+    models.set(name, { url: server.url, ...(name === 'vqvae2' || name === 'levelKinds' || name === 'levelRvq' ? twoLevel(out) : oneLevel(out)) });
   }
   browser = await launchChromium();
   page = await browser.newPage({ viewport: { width: 1280, height: 1100 } });
@@ -233,6 +243,17 @@ describe('the page with each kind of image model', () => {
     // A tile per code of each level: the top's 16 FSQ codes, the bottom's 32 (editing is the same per level: the trained two-level model's test below).
     assert.equal(await page.locator('#tiles figure').count(), 16);
     assert.equal(await page.locator('#tiles-1 figure').count(), 32);
+  });
+
+  it('a two-level model with an rvq top level shows one top grid per depth, each editable, and reconstructs as the library does', async () => {
+    const model = await open('levelRvq');
+    const status = await page.locator('#status').innerText();
+    assert.match(status, /two levels.*a top grid of 4×4×2 codes \(one per depth\) from 2 codebooks of 16 \(D 8, RVQ depth 2\) .*a bottom grid of 7×7 codes from a codebook of 32 \(D 8, VQ,/);
+    assert.deepEqual(await levelCodes(), model.encode(blank));
+    assert.ok(maxDiff(await canvasPixels(page, 'recon'), model.decode(model.encode(blank))) <= 3, 'the reconstruction is the library\'s');
+    assert.equal(await page.locator('#grids canvas').count(), 3);
+    assert.deepEqual(await page.locator('#level-picker button').allInnerTexts(), ['top depth 1 codebook (16)', 'top depth 2 codebook (16)', 'bottom codebook (32)']);
+    await editCell(model, 1, 5, { height: 4, width: 4, k: 16 });
   });
 
   it('a two-level model shows its top 4x4 and bottom 7x7 grids, each editable, and usage bars per level', async () => {

@@ -346,11 +346,18 @@ function describeModel(model: OpenedModel, s: ModelSession): string {
   const rest = `${quantizerWords(c)}, hidden ${c.hidden})${trained}.`;
   const name = `Model${model.label ? ` ${model.label}` : ''}`;
   if (model.top && model.image.kind === 'vqvae2') {
-    const [top, bottom] = s.levels;
+    // An rvq level is one grid per depth on the page (session.ts): "top depth 1", "top depth 2", ...
+    const grid = (level: 'top' | 'bottom') => {
+      const grids = s.levels.filter((l) => l.name === level || l.name.startsWith(`${level} depth `));
+      const { height, width, codebookSize } = grids[0]!;
+      return grids.length > 1
+        ? `${height}×${width}×${grids.length} codes (one per depth) from ${grids.length} codebooks of ${codebookSize}`
+        : `${height}×${width} codes from a codebook of ${codebookSize}`;
+    };
     return (
-      `${name} (two levels): ${images} → a top grid of ${top!.height}×${top!.width} codes from a codebook of ${top!.codebookSize} ` +
+      `${name} (two levels): ${images} → a top grid of ${grid('top')} ` +
       `(D ${model.top.codeDim}, ${quantizerWords(model.image.vqvae.levelConfigs.top)}) ` +
-      `and a bottom grid of ${bottom!.height}×${bottom!.width} codes from a codebook of ${bottom!.codebookSize} (D ${c.codeDim}, ${rest}`
+      `and a bottom grid of ${grid('bottom')} (D ${c.codeDim}, ${rest}`
     );
   }
   const depth = s.levels.length > 1 ? `×${s.levels.length} codes (one per depth) from ${s.levels.length} codebooks` : ' codes from a codebook';
