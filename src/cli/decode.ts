@@ -33,12 +33,12 @@ export const decodeCommand = defineCommand({
     'Reads code indices from a NumPy array [N, h, w] (int32 or int64, as `vqvae encode` writes; ' +
     '[N, h, w, depth] for a residual (rvq) model) and ' +
     'decodes them with a trained model into a PNG grid of N images. A two-level model (vqvae train --levels 2) ' +
-    'takes both levels\' codes, as `vqvae encode` writes them: --codes F.bottom.npy [N, hb, wb] and --top-codes F.top.npy [N, ht, wt].',
+    'takes both levels\' codes, as `vqvae encode` writes them: --codes F.bottom.npy [N, hb, wb] and --top-codes F.top.npy [N, ht, wt] (an rvq level [N, h, w, depth]).',
   usage: '--model DIR --codes FILE.npy --out FILE.png [flags]',
   flags: [
     { ...modelFlag, required: true, help: 'model directory written by `vqvae train`' },
     { name: 'codes', type: 'string', required: true, metavar: 'FILE.npy', help: 'code indices [N, h, w] ([N, h, w, depth] for rvq); of a two-level model, the bottom level\'s (codes.bottom.npy)' },
-    { name: 'top-codes', type: 'string', metavar: 'FILE.npy', help: 'two-level models: the top level\'s code indices [N, ht, wt] (codes.top.npy of vqvae encode)' },
+    { name: 'top-codes', type: 'string', metavar: 'FILE.npy', help: 'two-level models: the top level\'s code indices [N, ht, wt] ([N, ht, wt, depth] for an rvq top; codes.top.npy of vqvae encode)' },
     { name: 'out', type: 'string', required: true, metavar: 'FILE.png', help: 'where to write the image grid' },
     { name: 'batch', type: 'int', min: 1, default: 256, metavar: 'N', help: 'grids per forward pass' },
     ...gridFlags,

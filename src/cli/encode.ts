@@ -25,7 +25,7 @@ export const encodeCommand = defineCommand({
     'mpirun the ranks share the images and rank 0 writes the one file.\n\n' +
     'A two-level model (vqvae train --levels 2) writes one file per level, the --out name with its .npy replaced: ' +
     '--out codes.npy writes codes.top.npy int32 [N, ht, wt] and codes.bottom.npy int32 [N, hb, wb] ' +
-    '(4x4 and 8x8 for 32x32 images, 4x4 and 7x7 for 28x28), and not codes.npy; --shard and --distributed are not supported for it yet.',
+    '(4x4 and 8x8 for 32x32 images, 4x4 and 7x7 for 28x28; an rvq level [N, h, w, depth]), and not codes.npy; --shard and --distributed are not supported for it yet.',
   usage: '--data SPEC [--model DIR] --out FILE.npy [flags]',
   flags: [
     modelFlag,

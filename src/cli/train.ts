@@ -68,6 +68,7 @@ export const trainCommand = defineCommand({
     'vqvae train --data mnist --steps 1200 --resume',
     'vqvae train --data folder:../shared/datasets/cifar10-jpg --levels 2 --codebook-size 256 --top-codebook-size 64 --ema',
     'vqvae train --data fashion-mnist --levels 2 --quantizer ema --top-quantizer fsq --top-fsq-levels 8,5,5',
+    'vqvae train --data fashion-mnist --levels 2 --quantizer rvq --depth 4 --top-quantizer rvq --top-depth 2',
     'vqvae train --data wav:/tmp/speech --out runs/speech --steps 2000',
   ],
   async run(flags, ctx) {

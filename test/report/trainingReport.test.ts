@@ -108,4 +108,27 @@ describe('report.html of vqvae train', () => {
     assert.match(html, /Bottom level\. How often each code \(0 to 31\)/);
     assert.match(html, /<th>top perplexity<\/th>/);
   });
+
+  it('a two-level run with rvq on both levels counts each level\'s codes over every depth, as the saved model picks them', async () => {
+    const dir = path.join(root, 'levels-rvq');
+    assertOk(await vqvae('train', '--data', 'mnist', '--out', dir, ...TINY, '--levels', '2', '--quantizer', 'rvq', '--depth', '2', '--top-quantizer', 'rvq', '--top-depth', '3',
+      '--top-codebook-size', '16', '--steps', '2', '--eval-every', '2'));
+    const last = readReportData(path.join(dir, 'report.html'))!.snapshots.at(-1)!;
+    const loaded = loadHierarchicalModel(dir);
+    const test = await loadDataset('mnist', { split: 'test', limit: 64 });
+    const indices = loaded.vqvae.encodeIndices(sliceImages(test, 0, 64));
+    assert.deepEqual([indices.top.shape, indices.bottom.shape], [[64, 4, 4, 3], [64, 7, 7, 2]]);
+    const count = (codes: ArrayLike<number>, k: number) => {
+      const counts = new Array<number>(k).fill(0);
+      for (let i = 0; i < codes.length; i++) counts[codes[i]!]! += 1;
+      return counts;
+    };
+    assert.deepEqual(last.top?.usage, count(indices.top.dataSync(), 16));
+    assert.deepEqual(last.usage, count(indices.bottom.dataSync(), 32));
+    assert.equal(last.top!.usage.reduce((a, b) => a + b, 0), 64 * 4 * 4 * 3, 'top grid 4x4, depth 3');
+    assert.equal(last.usage.reduce((a, b) => a + b, 0), 64 * 7 * 7 * 2, 'bottom grid 7x7, depth 2');
+    assert.equal(last.top!.codesUsed, last.top!.usage.filter((c) => c > 0).length);
+    tf.dispose([indices.top, indices.bottom]);
+    loaded.vqvae.dispose();
+  });
 });
