@@ -33,6 +33,25 @@ const RVQ_TOP = ['--levels', '2', '--quantizer', 'ema', '--top-quantizer', 'rvq'
 /** rvq bottom (depth 2) under a vq top. */
 const RVQ_BOTTOM = ['--levels', '2', '--quantizer', 'rvq', '--depth', '2', '--top-quantizer', 'vq', '--top-codebook-size', '16'];
 
+/**
+ * Trains `flags` 2 steps into `resumed`, where a --resume giving the top
+ * flag `wrong` another value is refused in one line, then resumes it to 4
+ * steps without the flags: every variable equals those of `full`, the same
+ * flags' 4 steps at once (with evaluations every 2 steps).
+ */
+async function assertResumesExactly(full: string, resumed: string, flags: readonly string[], [flag, value]: [string, string]): Promise<void> {
+  assertOk(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, ...flags, '--steps', '2', '--eval-every', '2'));
+  assertFails(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, '--steps', '4', '--resume', flag, value), 1,
+    new RegExp(`${flag} ${value} does not match the top level of the model`));
+  assertOk(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, '--steps', '4', '--resume', '--eval-every', '2'));
+  const [a, b] = [loadHierarchicalModel(full), loadHierarchicalModel(resumed)];
+  const [sa, sb] = [a.vqvae.state(), b.vqvae.state()];
+  assert.deepEqual(Object.keys(sb).sort(), Object.keys(sa).sort());
+  for (const name of Object.keys(sa)) assert.deepEqual(sb[name]!.dataSync(), sa[name]!.dataSync(), name);
+  a.vqvae.dispose();
+  b.vqvae.dispose();
+}
+
 describe('vqvae train --levels 2 with a quantizer kind per level', () => {
   const fsqDir = path.join(root, 'fsq-top');
   const simvqDir = path.join(root, 'simvq-top');
@@ -71,16 +90,7 @@ describe('vqvae train --levels 2 with a quantizer kind per level', () => {
     tf.dispose([x, codes.top, codes.bottom]);
     loaded.vqvae.dispose();
 
-    const resumed = path.join(root, 'rvq-resumed');
-    assertOk(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, ...RVQ_TOP, '--steps', '2', '--eval-every', '2'));
-    assertFails(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, '--steps', '4', '--resume', '--top-depth', '2'), 1, /--top-depth 2 does not match the top level of the model/);
-    assertOk(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, '--steps', '4', '--resume', '--eval-every', '2'));
-    const [a, b] = [loadHierarchicalModel(rvqTopDir), loadHierarchicalModel(resumed)];
-    const [sa, sb] = [a.vqvae.state(), b.vqvae.state()];
-    assert.deepEqual(Object.keys(sb).sort(), Object.keys(sa).sort());
-    for (const name of Object.keys(sa)) assert.deepEqual(sb[name]!.dataSync(), sa[name]!.dataSync(), name);
-    a.vqvae.dispose();
-    b.vqvae.dispose();
+    await assertResumesExactly(rvqTopDir, path.join(root, 'rvq-resumed'), RVQ_TOP, ['--top-depth', '2']);
   });
 
   it('a prior over an rvq level\'s codes is refused in one line, as for one level, writing nothing', async () => {
@@ -111,17 +121,7 @@ describe('vqvae train --levels 2 with a quantizer kind per level', () => {
   });
 
   it('--resume continues exactly, without the flags; a top flag that differs is refused', async () => {
-    const resumed = path.join(root, 'resumed');
-    assertOk(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, ...FSQ_TOP, '--steps', '2', '--eval-every', '2'));
-    assertFails(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, '--steps', '4', '--resume', '--top-fsq-levels', '8,2'), 1,
-      /--top-fsq-levels 8,2 does not match the top level of the model/);
-    assertOk(await vqvae('train', '--data', 'mnist', '--out', resumed, ...TINY, '--steps', '4', '--resume', '--eval-every', '2'));
-    const [a, b] = [loadHierarchicalModel(fsqDir), loadHierarchicalModel(resumed)];
-    const [sa, sb] = [a.vqvae.state(), b.vqvae.state()];
-    assert.deepEqual(Object.keys(sb).sort(), Object.keys(sa).sort());
-    for (const name of Object.keys(sa)) assert.deepEqual(sb[name]!.dataSync(), sa[name]!.dataSync(), name);
-    a.vqvae.dispose();
-    b.vqvae.dispose();
+    await assertResumesExactly(fsqDir, path.join(root, 'resumed'), FSQ_TOP, ['--top-fsq-levels', '8,2']);
   });
 
   it('eval counts each level against its own K (fsq: the product of its levels)', async () => {
