@@ -6,20 +6,18 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { gzipSync } from 'node:zlib';
 import { encode as encodeJpeg } from 'jpeg-js';
 import { PNG } from 'pngjs';
 import { isOneLineUserError } from '../shared/assertions.js';
+import { makeTempDir } from '../shared/tempDirs.js';
 
 export { literal } from '../shared/assertions.js';
 
 /** A fresh directory under the OS temp dir, removed when the process exits. */
 export function tempDir(prefix = 'vqvae-data-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return makeTempDir(prefix);
 }
 
 /** Writes `file`, creating its parent folders. */

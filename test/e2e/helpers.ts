@@ -8,7 +8,6 @@
 import assert from 'node:assert/strict';
 import { spawn, type ChildProcess } from 'node:child_process';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PNG } from 'pngjs';
@@ -18,6 +17,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { loadPrior } from '../../src/prior/checkpoint.js';
 import type { PixelCnn } from '../../src/prior/pixelcnn.js';
 import { fakeIO } from '../cli/fakeIO.js';
+import { makeTempDir } from '../shared/tempDirs.js';
 
 /** dist/src/cli/main.js, the `bin` of the package. */
 export const MAIN_JS = fileURLToPath(new URL('../../src/cli/main.js', import.meta.url));
@@ -47,9 +47,7 @@ export function tinyWithout(name: string): string[] {
 
 /** A fresh directory under the OS temp dir, removed when the process exits. */
 export function tempDir(prefix = 'vqvae-e2e-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return makeTempDir(prefix);
 }
 
 export interface CliResult {

@@ -5,17 +5,14 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
-import path from 'node:path';
 import { isOneLineUserError } from '../shared/assertions.js';
+import { makeTempDir } from '../shared/tempDirs.js';
 
 export { literal } from '../shared/assertions.js';
 
 /** A fresh directory under the OS temp dir, removed when the process exits. */
 export function tempDir(prefix = 'vqvae-io-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return makeTempDir(prefix);
 }
 
 /** Asserts that `action` throws a one-line UserError whose message matches every pattern. */

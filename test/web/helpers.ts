@@ -7,7 +7,6 @@
  */
 import assert from 'node:assert/strict';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { chromium, type Browser, type Page } from 'playwright-core';
 import type * as tf from '@tensorflow/tfjs-core';
@@ -18,14 +17,13 @@ import { makeModelConfig, type ModelConfig } from '../../src/model/config.js';
 import { VqVae } from '../../src/model/vqvae.js';
 import { makePriorConfig, type PriorConfig } from '../../src/prior/config.js';
 import { PixelCnn } from '../../src/prior/pixelcnn.js';
+import { makeTempDir } from '../shared/tempDirs.js';
 
 export { literal } from '../shared/assertions.js';
 
 /** A fresh directory under the OS temp dir, removed when the process exits. */
 export function tempDir(prefix = 'vqvae-web-'): string {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
-  process.on('exit', () => fs.rmSync(dir, { recursive: true, force: true }));
-  return dir;
+  return makeTempDir(prefix);
 }
 
 export const SMALL: Partial<ModelConfig> = { hidden: 16, resHidden: 8, codebookSize: 16, codeDim: 8 };
