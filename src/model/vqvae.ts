@@ -96,7 +96,10 @@ export class VqVae {
 
   /** Code indices [b, h, w] (RVQ: [b, h, w, depth]) of images x [b, H, W, C] in input scale. */
   encodeIndices(x: tf.Tensor4D): CodeIndices {
-    return tf.tidy(() => this.quantizer.apply(this.encode(x)).indices);
+    return tf.tidy(() => {
+      const z = this.encode(x);
+      return this.quantizer.nearestIndices?.(z) ?? this.quantizer.apply(z).indices;
+    });
   }
 
   /** Images in input scale [b, H, W, C] from code indices [b, h, w] (RVQ: [b, h, w, depth]). */

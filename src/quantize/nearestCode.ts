@@ -12,7 +12,7 @@ import * as tf from '@tensorflow/tfjs-core';
 import { UserError } from '../errors.js';
 import type { GradientEstimator } from '../model/config.js';
 import { kmeans } from './kmeans.js';
-import { checkIndexRange, l2Normalize, snapToCodebook, type Snapped } from './ops.js';
+import { checkIndexRange, l2Normalize, nearestCodes, snapToCodebook, type Snapped } from './ops.js';
 import { DeadCodeRestarter, type Restart } from './restart.js';
 import type { CodeIndices, Quantizer, QuantizerOutput, QuantizerTables } from './types.js';
 
@@ -120,6 +120,13 @@ export abstract class NearestCodeQuantizer implements Quantizer {
   protected snap(inputs: tf.Tensor4D): Snapped {
     checkInputs(inputs, this.codeDim);
     return snapToCodebook(inputs, this.searchCodes(), { cosine: this.cosine, gradient: this.gradient });
+  }
+
+  /** apply(inputs).indices alone: the same search, without the snap, the losses or the usage metrics (encoding). */
+  nearestIndices(inputs: tf.Tensor4D): CodeIndices {
+    checkInputs(inputs, this.codeDim);
+    const [b, h, w] = inputs.shape;
+    return tf.tidy(() => tf.reshape(nearestCodes(this.searchVectors(inputs), this.searchCodes()), [b, h, w]) as tf.Tensor3D);
   }
 
   abstract apply(inputs: tf.Tensor4D): QuantizerOutput;

@@ -40,6 +40,8 @@ export interface Quantizer {
   readonly codebook: tf.Variable;
   /** Quantizes z_e [b, h, w, d]; changes no state. */
   apply(inputs: tf.Tensor4D): QuantizerOutput;
+  /** apply(inputs).indices without the rest of apply's work, where a quantizer has a cheaper way (encoding). */
+  nearestIndices?(inputs: tf.Tensor4D): CodeIndices;
   /**
    * Training-time state update after a step, from the step's encoder
    * outputs and their indices (EMA codebook); a no-op for quantizers whose

@@ -3,6 +3,7 @@ import { before, describe, it } from 'node:test';
 import * as tf from '@tensorflow/tfjs-core';
 import '@tensorflow/tfjs-backend-cpu';
 import { VectorQuantizer } from '../../src/quantize/vectorQuantizer.js';
+import { VectorQuantizerEMA } from '../../src/quantize/vectorQuantizerEma.js';
 import { UserError } from '../../src/errors.js';
 import { mulberry32 } from '../../src/random.js';
 
@@ -54,6 +55,39 @@ describe('VectorQuantizer', () => {
       assert.deepEqual(Array.from(out.indices.dataSync()), bruteForceNearest(z, codebook, k, d));
       assert.deepEqual(out.indices.shape, [2, 3, 5]);
       vq.dispose();
+    }
+  });
+
+  it('nearestIndices (encoding) gives the brute-force codes and apply\'s, plain and cosine, vq and ema', () => {
+    for (const seed of [3, 11]) {
+      const codebook = randomArray(k * d, seed);
+      const z = randomArray(m * d, seed + 1);
+      const unit = (v: Float32Array) => {
+        const out = new Float32Array(v.length);
+        for (let i = 0; i < v.length / d; i++) {
+          const norm = Math.hypot(...v.subarray(i * d, (i + 1) * d));
+          for (let c = 0; c < d; c++) out[i * d + c] = v[i * d + c]! / Math.max(norm, 1e-12);
+        }
+        return out;
+      };
+      for (const cosine of [false, true]) {
+        const quantizers = [
+          new VectorQuantizer({ codebookSize: k, codeDim: d, cosine, initialCodebook: tf.tensor2d(codebook, [k, d]) }),
+          new VectorQuantizerEMA({ codebookSize: k, codeDim: d, cosine, initialCodebook: tf.tensor2d(codebook, [k, d]) }),
+        ];
+        for (const q of quantizers) {
+          const input = tf.tensor4d(z, shape);
+          const fast = q.nearestIndices(input);
+          const full = q.apply(input);
+          // EMA with cosine stores unit codes; the search compares unit vectors either way.
+          const expected = cosine ? bruteForceNearest(unit(z), unit(codebook), k, d) : bruteForceNearest(z, codebook, k, d);
+          assert.deepEqual(fast.shape, [2, 3, 5]);
+          assert.deepEqual(Array.from(fast.dataSync()), expected, `${q.constructor.name} cosine ${cosine}`);
+          assert.deepEqual(Array.from(fast.dataSync()), Array.from(full.indices.dataSync()));
+          tf.dispose([input, fast, ...Object.values(full)]);
+          q.dispose();
+        }
+      }
     }
   });
 
